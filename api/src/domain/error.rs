@@ -1,0 +1,68 @@
+//! The domain's error type: what went wrong, in the domain's words.
+
+use sea_orm::{DbErr, SqlErr};
+
+/// A domain operation failed. Each variant has a stable code the API shows to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The thing asked for does not exist (or the caller may not know it exists).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The input breaks a rule; the message says which.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// No valid sign-in: missing, expired, forged or revoked token.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Email or password wrong, or the agent is disabled. Deliberately vague.
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    /// The caller is signed in but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing is in a state that does not allow this.
+    #[error("{0}")]
+    InvalidState(String),
+    /// A unique value is already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed; details are logged, never shown.
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+impl DomainError {
+    /// The stable code clients see in `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::InvalidInput(_) => "BAD_USER_INPUT",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::InvalidCredentials => "INVALID_CREDENTIALS",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::InvalidState(_) => "INVALID_STATE",
+            Self::Conflict(_) => "CONFLICT",
+            Self::Database(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// Shorthand for an input error.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::InvalidInput(message.into())
+    }
+}
+
+/// Classifies a database error in one place: a unique violation becomes `Conflict` with the
+/// given message, a foreign-key violation an input error, anything else stays a database error.
+pub fn classify(err: DbErr, on_unique: &str) -> DomainError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => DomainError::Conflict(on_unique.to_owned()),
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+            DomainError::invalid("a referenced record does not exist")
+        }
+        _ => DomainError::Database(err),
+    }
+}
+
+/// Result of a domain operation.
+pub type DomainResult<T> = Result<T, DomainError>;

@@ -1,0 +1,17 @@
+//! The domain rules, as plain async functions over a database connection. Nothing here knows
+//! about GraphQL or HTTP; the faces in `graphql/` and `http/` parse input, call these and map
+//! the results.
+
+pub mod agents;
+pub mod channels;
+pub mod chats;
+pub mod demo;
+pub mod error;
+pub mod ids;
+pub mod pagination;
+pub mod presence;
+pub mod queues;
+pub mod sessions;
+pub mod settings;
+
+pub use error::{DomainError, DomainResult};

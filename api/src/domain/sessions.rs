@@ -1,0 +1,186 @@
+//! Signing in and out, and turning a token back into the agent behind it.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use entity::enums::{AgentStatus, Role};
+use entity::{agents, sessions};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession,
+    TransactionTrait,
+};
+use tracing::instrument;
+
+use super::error::{DomainError, DomainResult};
+use super::ids::AgentId;
+use super::presence;
+use crate::auth::{self, TokenKeys};
+use crate::events::{self, EventKind, Subjects};
+
+/// The signed-in caller of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Who.
+    pub agent_id: AgentId,
+    /// Their role, read from the database on every request so a change applies at once.
+    pub role: Role,
+    /// The session the token names.
+    pub session_id: String,
+}
+
+impl Principal {
+    /// Whether the caller has one of `roles`.
+    pub fn has_any(&self, roles: &[Role]) -> bool {
+        roles.contains(&self.role)
+    }
+
+    /// Supervisors and admins may act on any chat.
+    pub fn is_supervisor(&self) -> bool {
+        matches!(self.role, Role::Supervisor | Role::Admin)
+    }
+}
+
+/// A successful sign-in.
+#[derive(Clone, Debug)]
+pub struct SignIn {
+    /// The bearer token to send with every request.
+    pub token: String,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The agent signed in.
+    pub agent: agents::Model,
+}
+
+/// A hash to check unknown emails against, so "no such agent" takes as long as "wrong
+/// password" and sign-in does not reveal which emails exist.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| auth::hash_password("not a real password"));
+
+/// Normalises an email for storage and lookup.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Checks the password, opens a session and issues its token. Signing in restores the status
+/// the agent chose before signing out; if that makes them ACTIVE an event says so.
+#[instrument(skip_all)]
+pub async fn login(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    keys: &TokenKeys,
+    email: &str,
+    password: &str,
+    ttl: std::time::Duration,
+) -> DomainResult<SignIn> {
+    let agent =
+        agents::Entity::find().filter(agents::Column::Email.eq(normalise_email(email))).one(db).await?;
+    let hash = agent.as_ref().map_or_else(|| DUMMY_HASH.clone(), |a| a.password_hash.clone());
+    let password = password.to_owned();
+    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .map_err(|err| DomainError::Database(sea_orm::DbErr::Custom(err.to_string())))?;
+    let agent = match agent {
+        Some(agent) if matches && agent.enabled => agent,
+        _ => return Err(DomainError::InvalidCredentials),
+    };
+
+    let now = Utc::now();
+    let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12));
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let txn = db.begin().await?;
+    let was_signed_in = presence::is_signed_in(&txn, AgentId(agent.id)).await?;
+    sessions::ActiveModel {
+        id: Set(session_id.clone()),
+        agent_id: Set(agent.id),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        ended_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    if !was_signed_in && agent.status == AgentStatus::Active {
+        record_status(&txn, AgentId(agent.id), AgentStatus::Active, "SIGNED_IN").await?;
+    }
+    txn.commit().await?;
+    tracing::info!(agent_id = agent.id, "agent signed in");
+    Ok(SignIn { token: keys.issue(agent.id, &session_id, expires_at), expires_at, agent })
+}
+
+/// Ends a session; its token stops working at once. When it was the agent's last session
+/// they become INACTIVE for routing (their chosen status is kept for the next sign-in).
+#[instrument(skip_all, fields(agent_id = principal.agent_id.0))]
+pub async fn logout(db: &impl TransactionTrait, principal: &Principal) -> DomainResult<()> {
+    let txn = db.begin().await?;
+    let ended = sessions::Entity::update_many()
+        .col_expr(sessions::Column::EndedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .filter(sessions::Column::Id.eq(principal.session_id.as_str()))
+        .filter(sessions::Column::EndedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if ended.rows_affected == 0 {
+        return Err(DomainError::Unauthenticated("the session has already ended".into()));
+    }
+    let agent = agents::Entity::find_by_id(principal.agent_id.0)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound("agent"))?;
+    if agent.status == AgentStatus::Active && !presence::is_signed_in(&txn, principal.agent_id).await? {
+        record_status(&txn, principal.agent_id, AgentStatus::Inactive, "SIGNED_OUT").await?;
+    }
+    txn.commit().await?;
+    tracing::info!("agent signed out");
+    Ok(())
+}
+
+/// Turns a bearer token into the principal behind it: the signature and expiry must check
+/// out, the session must be live and the agent enabled.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    token: &str,
+) -> DomainResult<Principal> {
+    let claims = keys.verify(token).map_err(|err| DomainError::Unauthenticated(err.to_string()))?;
+    let found =
+        sessions::Entity::find_by_id(claims.sid.clone()).find_also_related(agents::Entity).one(db).await?;
+    let (session, agent) = match found {
+        Some((session, Some(agent))) if session.agent_id.to_string() == claims.sub => (session, agent),
+        _ => return Err(DomainError::Unauthenticated("the access token is invalid".into())),
+    };
+    if session.ended_at.is_some() {
+        return Err(DomainError::Unauthenticated("the session has ended; sign in again".into()));
+    }
+    if session.expires_at <= Utc::now() {
+        return Err(DomainError::Unauthenticated("the access token has expired; sign in again".into()));
+    }
+    if !agent.enabled {
+        return Err(DomainError::Unauthenticated("this agent is disabled".into()));
+    }
+    Ok(Principal { agent_id: AgentId(agent.id), role: agent.role, session_id: session.id })
+}
+
+/// Ends every live session of an agent (they were disabled or their password changed).
+pub async fn end_all(db: &impl ConnectionTrait, agent: AgentId) -> DomainResult<u64> {
+    let ended = sessions::Entity::update_many()
+        .col_expr(sessions::Column::EndedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .filter(sessions::Column::AgentId.eq(agent.0))
+        .filter(sessions::Column::EndedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(ended.rows_affected)
+}
+
+/// Records that an agent's effective status changed, and why.
+pub(crate) async fn record_status(
+    db: &impl ConnectionTrait,
+    agent: AgentId,
+    status: AgentStatus,
+    reason: &str,
+) -> DomainResult<()> {
+    let payload = serde_json::json!({ "status": status.as_str(), "reason": reason });
+    events::record(
+        db,
+        EventKind::AgentStatusChanged,
+        Subjects { agent: Some(agent), ..Default::default() },
+        payload,
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! The event log: every state change writes an event row in its own transaction, with a
+//! monotonic id, so subscribers can follow and resume.
+
+use chrono::Utc;
+use entity::events;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, NotSet, Set};
+use serde_json::Value;
+
+use crate::domain::ids::{AgentId, ChatId, QueueId};
+
+/// What happened. Stored as the upper-case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// An agent's availability changed (status chosen, sign-in, sign-out, capacity).
+    AgentStatusChanged,
+    /// An administrator changed settings.
+    SettingsChanged,
+}
+
+impl EventKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AgentStatusChanged => "AGENT_STATUS_CHANGED",
+            Self::SettingsChanged => "SETTINGS_CHANGED",
+        }
+    }
+}
+
+/// Whom an event concerns, for routing it to subscribers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Subjects {
+    /// The agent it concerns.
+    pub agent: Option<AgentId>,
+    /// The chat it concerns.
+    pub chat: Option<ChatId>,
+    /// The queue it concerns.
+    pub queue: Option<QueueId>,
+}
+
+/// Writes an event row; call it inside the transaction that makes the change.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    kind: EventKind,
+    subjects: Subjects,
+    payload: Value,
+) -> Result<events::Model, DbErr> {
+    events::ActiveModel {
+        id: NotSet,
+        kind: Set(kind.as_str().to_owned()),
+        chat_id: Set(subjects.chat.map(|id| id.0)),
+        agent_id: Set(subjects.agent.map(|id| id.0)),
+        queue_id: Set(subjects.queue.map(|id| id.0)),
+        payload: Set(payload),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+}

@@ -1,0 +1,103 @@
+//! Listing agents, and their administration.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, InputObject, Object};
+use sea_orm::DatabaseConnection;
+
+use super::connection;
+use super::context::{ADMINS, READERS, RoleGuard};
+use super::error::ResultExt;
+use super::ids;
+use super::types::agent::Agent;
+use super::types::enums::Role;
+use crate::domain::agents::{self, AgentChange, NewAgent};
+use crate::domain::ids::AgentId;
+use crate::state::Limits;
+
+/// `createAgent` input.
+#[derive(InputObject)]
+pub struct CreateAgentInput {
+    /// Display name.
+    pub name: String,
+    /// Sign-in email, unique.
+    pub email: String,
+    /// Initial password, at least 8 characters.
+    #[graphql(secret)]
+    pub password: String,
+    /// What the agent may do.
+    pub role: Role,
+}
+
+/// `updateAgent` input; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateAgentInput {
+    /// The agent to change.
+    pub id: ID,
+    /// New display name.
+    pub name: Option<String>,
+    /// New sign-in email.
+    pub email: Option<String>,
+    /// New password; signs the agent out everywhere.
+    #[graphql(secret)]
+    pub password: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// False disables the agent and signs them out everywhere.
+    pub enabled: Option<bool>,
+}
+
+/// Agent queries.
+#[derive(Default)]
+pub struct AgentsQuery;
+
+#[Object]
+impl AgentsQuery {
+    /// All agents, in creation order.
+    #[graphql(
+        guard = "RoleGuard::new(READERS)",
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn agents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Agent>> {
+        let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
+        let found = agents::list(ctx.data::<DatabaseConnection>()?, page).await.gql()?;
+        Ok(connection::build(page, found, |row| row.id, Agent))
+    }
+}
+
+/// Agent administration.
+#[derive(Default)]
+pub struct AgentsMutation;
+
+#[Object]
+impl AgentsMutation {
+    /// Creates an agent (ADMIN). New agents start INACTIVE.
+    #[graphql(guard = "RoleGuard::new(ADMINS)")]
+    async fn create_agent(&self, ctx: &Context<'_>, input: CreateAgentInput) -> async_graphql::Result<Agent> {
+        let new = NewAgent {
+            name: input.name,
+            email: input.email,
+            password: input.password,
+            role: input.role.into(),
+        };
+        Ok(Agent(agents::create(ctx.data::<DatabaseConnection>()?, new).await.gql()?))
+    }
+
+    /// Changes an agent (ADMIN).
+    #[graphql(guard = "RoleGuard::new(ADMINS)")]
+    async fn update_agent(&self, ctx: &Context<'_>, input: UpdateAgentInput) -> async_graphql::Result<Agent> {
+        let id = AgentId(ids::decode(&input.id, "Agent")?);
+        let change = AgentChange {
+            name: input.name,
+            email: input.email,
+            password: input.password,
+            role: input.role.map(Into::into),
+            enabled: input.enabled,
+        };
+        Ok(Agent(agents::update(ctx.data::<DatabaseConnection>()?, id, change).await.gql()?))
+    }
+}

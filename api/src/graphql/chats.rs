@@ -1,0 +1,61 @@
+//! Reading chats and contacts.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object};
+use sea_orm::DatabaseConnection;
+
+use super::connection;
+use super::context::{READERS, RoleGuard, principal};
+use super::error::{ResultExt, coded};
+use super::ids;
+use super::loaders::loader;
+use super::types::chat::Chat;
+use super::types::contact::Contact;
+use super::types::enums::ChatStatus;
+use crate::domain::chats;
+use crate::domain::ids::{ChatId, ContactId};
+use crate::state::Limits;
+
+/// Chat and contact queries.
+#[derive(Default)]
+pub struct ChatsQuery;
+
+#[Object]
+impl ChatsQuery {
+    /// The chats the caller may read, oldest first: all of them for supervisors, admins and
+    /// analysts; for an agent, the chats they own or that are directed to them.
+    #[graphql(
+        guard = "RoleGuard::new(READERS)",
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn chats(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only chats in this status.")] status: Option<ChatStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Chat>> {
+        let principal = principal(ctx)?;
+        let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let found = chats::list_visible(db, principal, status.map(Into::into), page).await.gql()?;
+        Ok(connection::build(page, found, |row| row.id, Chat))
+    }
+
+    /// One chat, if the caller may read it.
+    #[graphql(guard = "RoleGuard::new(READERS)")]
+    async fn chat(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Chat> {
+        let chat_id = ChatId(ids::decode(&id, "Chat")?);
+        let db = ctx.data::<DatabaseConnection>()?;
+        let chat = chats::get_visible(db, principal(ctx)?, chat_id).await.gql()?;
+        chat.map(Chat).ok_or_else(|| coded("NOT_FOUND", "chat not found"))
+    }
+
+    /// One contact.
+    #[graphql(guard = "RoleGuard::new(READERS)")]
+    async fn contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Contact> {
+        let contact_id = ContactId(ids::decode(&id, "Contact")?);
+        let contact = loader(ctx)?.load_one(contact_id).await?;
+        contact.map(Contact).ok_or_else(|| coded("NOT_FOUND", "contact not found"))
+    }
+}

@@ -1,0 +1,125 @@
+//! The one place errors become GraphQL errors with a stable `extensions.code`.
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Variables};
+use std::sync::Arc;
+
+use crate::domain::DomainError;
+
+/// Codes for errors raised before any resolver runs.
+pub mod codes {
+    /// The query text does not parse.
+    pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The query does not match the schema, or variables have the wrong types.
+    pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The query nests deeper than allowed.
+    pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+    /// The query costs more than allowed.
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// Bad input caught by the GraphQL layer (for example an out-of-range argument).
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// No valid sign-in.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// Signed in without the needed role.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// Something broke on our side; details are in the server log.
+    pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
+    /// Codes that mean the request itself was refused before execution.
+    pub const REQUEST_ERRORS: &[&str] = &[PARSE_FAILED, VALIDATION_FAILED, QUERY_TOO_DEEP, QUERY_TOO_COMPLEX];
+}
+
+/// An error with a code and a message for the client.
+pub fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+}
+
+/// Maps a domain error. Internal failures are logged with their cause and answered with a
+/// generic message, so no SQL reaches a client.
+pub fn from_domain(err: DomainError) -> async_graphql::Error {
+    match &err {
+        DomainError::Database(cause) => {
+            tracing::error!(error = %cause, "database error");
+            coded(codes::INTERNAL, "internal error; it has been logged")
+        }
+        other => coded(other.code(), other.to_string()),
+    }
+}
+
+/// `.gql()` on domain results, so resolvers keep the code (a bare `?` would lose it).
+pub trait ResultExt<T> {
+    /// Maps the error through [`from_domain`].
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> ResultExt<T> for Result<T, DomainError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(from_domain)
+    }
+}
+
+fn has_code(err: &ServerError) -> bool {
+    err.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some())
+}
+
+fn with_code(mut err: ServerError, code: &'static str) -> ServerError {
+    if !has_code(&err) {
+        err.extensions.get_or_insert_with(Default::default).set("code", code);
+    }
+    err
+}
+
+/// Gives every error a code: parse and validation failures get theirs here, and anything
+/// left without one (input coercion inside the engine) is bad user input.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for err in std::mem::take(&mut response.errors) {
+            response.errors.push(with_code(err, codes::BAD_USER_INPUT));
+        }
+        response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|err| with_code(err, codes::PARSE_FAILED))
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|err| {
+                    let code = match err.message.as_str() {
+                        "Query is nested too deep." => codes::QUERY_TOO_DEEP,
+                        "Query is too complex." => codes::QUERY_TOO_COMPLEX,
+                        _ => codes::VALIDATION_FAILED,
+                    };
+                    with_code(err, code)
+                })
+                .collect()
+        })
+    }
+}

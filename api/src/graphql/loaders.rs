@@ -1,0 +1,138 @@
+//! DataLoaders: related rows reach GraphQL fields in one query per batch, never one per row.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use entity::{agents, channels, contacts, queues};
+use sea_orm::DatabaseConnection;
+
+use super::error::ResultExt;
+use crate::domain::ids::{AgentId, ChannelId, ContactId, QueueId};
+use crate::domain::presence::{self, Presence};
+use crate::domain::settings::{self, Settings};
+use crate::domain::{agents as agent_rules, channels as channel_rules, chats, queues as queue_rules};
+
+/// The batch loader behind every per-request [`DataLoader`].
+pub struct Db(pub DatabaseConnection);
+
+/// Key: the presence (sign-in and workload) of an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PresenceOf(pub AgentId);
+
+/// Key: the queues an agent serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct QueuesOf(pub AgentId);
+
+/// Key: the agents serving a queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MembersOf(pub QueueId);
+
+/// Key: the settings in force (read once per request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CurrentSettings;
+
+/// A fresh loader for one request, so cached rows never outlive it.
+pub fn for_request(db: DatabaseConnection) -> DataLoader<Db> {
+    DataLoader::new(Db(db), tokio::spawn)
+}
+
+type Loaded<K, V> = async_graphql::Result<HashMap<K, V>>;
+
+impl Loader<AgentId> for Db {
+    type Value = agents::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[AgentId]) -> Loaded<AgentId, agents::Model> {
+        let rows = agent_rules::get_many(&self.0, keys).await.gql()?;
+        Ok(rows.into_iter().map(|row| (AgentId(row.id), row)).collect())
+    }
+}
+
+impl Loader<QueueId> for Db {
+    type Value = queues::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[QueueId]) -> Loaded<QueueId, queues::Model> {
+        let rows = queue_rules::get_many(&self.0, keys).await.gql()?;
+        Ok(rows.into_iter().map(|row| (QueueId(row.id), row)).collect())
+    }
+}
+
+impl Loader<ChannelId> for Db {
+    type Value = channels::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ChannelId]) -> Loaded<ChannelId, channels::Model> {
+        let rows = channel_rules::get_many(&self.0, keys).await.gql()?;
+        Ok(rows.into_iter().map(|row| (ChannelId(row.id), row)).collect())
+    }
+}
+
+impl Loader<ContactId> for Db {
+    type Value = contacts::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ContactId]) -> Loaded<ContactId, contacts::Model> {
+        let rows = chats::contacts(&self.0, keys).await.gql()?;
+        Ok(rows.into_iter().map(|row| (ContactId(row.id), row)).collect())
+    }
+}
+
+impl Loader<PresenceOf> for Db {
+    type Value = Presence;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[PresenceOf]) -> Loaded<PresenceOf, Presence> {
+        let ids: Vec<AgentId> = keys.iter().map(|key| key.0).collect();
+        let found = presence::presences(&self.0, &ids).await.gql()?;
+        Ok(found.into_iter().map(|(id, p)| (PresenceOf(id), p)).collect())
+    }
+}
+
+impl Loader<QueuesOf> for Db {
+    type Value = Vec<QueueId>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[QueuesOf]) -> Loaded<QueuesOf, Vec<QueueId>> {
+        let ids: Vec<AgentId> = keys.iter().map(|key| key.0).collect();
+        let found = queue_rules::queues_of(&self.0, &ids).await.gql()?;
+        Ok(found.into_iter().map(|(id, queues)| (QueuesOf(id), queues)).collect())
+    }
+}
+
+impl Loader<MembersOf> for Db {
+    type Value = Vec<AgentId>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MembersOf]) -> Loaded<MembersOf, Vec<AgentId>> {
+        let ids: Vec<QueueId> = keys.iter().map(|key| key.0).collect();
+        let found = queue_rules::members_of(&self.0, &ids).await.gql()?;
+        Ok(found.into_iter().map(|(id, agents)| (MembersOf(id), agents)).collect())
+    }
+}
+
+impl Loader<CurrentSettings> for Db {
+    type Value = Settings;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, _: &[CurrentSettings]) -> Loaded<CurrentSettings, Settings> {
+        let current = settings::load(&self.0).await.gql()?;
+        Ok(HashMap::from([(CurrentSettings, current)]))
+    }
+}
+
+/// The request's loader.
+pub fn loader<'a>(ctx: &'a async_graphql::Context<'_>) -> async_graphql::Result<&'a DataLoader<Db>> {
+    ctx.data::<DataLoader<Db>>()
+}
+
+/// Loads many rows by key, keeping the order of `keys` and skipping missing ones.
+pub async fn load_many<K, V>(ctx: &async_graphql::Context<'_>, keys: &[K]) -> async_graphql::Result<Vec<V>>
+where
+    Db: Loader<K, Value = V, Error = async_graphql::Error>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+{
+    let mut found = loader(ctx)?.load_many(keys.iter().cloned()).await?;
+    Ok(keys.iter().filter_map(|key| found.remove(key)).collect())
+}

@@ -1,0 +1,77 @@
+//! The GraphQL face: schema, resolvers (one file per area, merged into the roots) and types.
+
+pub mod agents;
+pub mod auth;
+pub mod channels;
+pub mod chats;
+pub mod connection;
+pub mod context;
+pub mod error;
+pub mod ids;
+pub mod loaders;
+pub mod node;
+pub mod queues;
+pub mod settings;
+pub mod types;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+use sea_orm::DatabaseConnection;
+
+use crate::state::{Limits, SignInConfig};
+
+/// Every query field.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    node::NodeQuery,
+    auth::AuthQuery,
+    agents::AgentsQuery,
+    queues::QueuesQuery,
+    channels::ChannelsQuery,
+    settings::SettingsQuery,
+    chats::ChatsQuery,
+);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    auth::AuthMutation,
+    agents::AgentsMutation,
+    queues::QueuesMutation,
+    channels::ChannelsMutation,
+    settings::SettingsMutation,
+);
+
+/// The schema type.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// What the schema needs at run time.
+pub struct SchemaConfig {
+    /// Deepest accepted nesting.
+    pub max_depth: usize,
+    /// Highest accepted complexity.
+    pub max_complexity: usize,
+    /// Per-request limits.
+    pub limits: Limits,
+    /// Sign-in keys and token lifetime.
+    pub sign_in: SignInConfig,
+}
+
+/// Builds the schema with its long-lived services.
+pub fn build(db: DatabaseConnection, config: SchemaConfig) -> AppSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(db)
+        .data(config.limits)
+        .data(config.sign_in)
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
+        .extension(error::ErrorCodes)
+        .finish()
+}
+
+/// The SDL, as `switchboard schema` prints it and `schema.graphql` stores it.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .register_output_type::<types::node::Node>()
+        .finish()
+        .sdl()
+}

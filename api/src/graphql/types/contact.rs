@@ -1,0 +1,54 @@
+//! The `Contact` type.
+
+use async_graphql::{ID, Object};
+use chrono::{DateTime, Utc};
+use entity::contacts;
+
+use crate::graphql::ids;
+
+/// A customer, known by one or more channel identities.
+#[derive(Clone, Debug)]
+pub struct Contact(pub contacts::Model);
+
+#[Object]
+impl Contact {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode("Contact", self.0.id)
+    }
+
+    /// Full name, as the provider gave it or an agent corrected it.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Profile picture URL.
+    async fn photo_url(&self) -> Option<&str> {
+        self.0.photo_url.as_deref()
+    }
+
+    /// Email address.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+
+    /// Mobile phone (the WhatsApp number for WhatsApp contacts).
+    async fn mobile_phone(&self) -> Option<&str> {
+        self.0.mobile_phone.as_deref()
+    }
+
+    /// Business phone.
+    async fn business_phone(&self) -> Option<&str> {
+        self.0.business_phone.as_deref()
+    }
+
+    /// Job title.
+    async fn job_title(&self) -> Option<&str> {
+        self.0.job_title.as_deref()
+    }
+
+    /// When the contact was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

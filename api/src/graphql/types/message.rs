@@ -1,0 +1,55 @@
+//! The `Message` type.
+
+use async_graphql::{ID, Object};
+use chrono::{DateTime, Utc};
+use entity::messages;
+
+use super::enums::{AuthorKind, DeliveryStatus, Direction, MessageKind};
+use crate::graphql::ids;
+
+/// One message in a chat, from the customer or to them.
+#[derive(Clone, Debug)]
+pub struct Message(pub messages::Model);
+
+#[Object]
+impl Message {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode("Message", self.0.id)
+    }
+
+    /// From the customer or to them.
+    async fn direction(&self) -> Direction {
+        self.0.direction.into()
+    }
+
+    /// Who wrote it.
+    async fn author_kind(&self) -> AuthorKind {
+        self.0.author_kind.into()
+    }
+
+    /// What it carries.
+    async fn kind(&self) -> MessageKind {
+        self.0.kind.into()
+    }
+
+    /// The text, or the caption of a file.
+    async fn text(&self) -> Option<&str> {
+        self.0.text.as_deref()
+    }
+
+    /// Delivery of an outgoing message; null for incoming ones.
+    async fn delivery_status(&self) -> Option<DeliveryStatus> {
+        self.0.delivery_status.map(Into::into)
+    }
+
+    /// Why delivery failed, as the provider said.
+    async fn delivery_error(&self) -> Option<&str> {
+        self.0.delivery_error.as_deref()
+    }
+
+    /// When the message was written.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

@@ -1,0 +1,11 @@
+//! GraphQL types, one file per type; each wraps a row and never exposes the row itself.
+
+pub mod agent;
+pub mod channel;
+pub mod chat;
+pub mod contact;
+pub mod enums;
+pub mod message;
+pub mod node;
+pub mod queue;
+pub mod settings;

@@ -1,0 +1,28 @@
+//! The Relay `Node` interface.
+
+use async_graphql::{ID, Interface};
+
+use super::agent::Agent;
+use super::channel::Channel;
+use super::chat::Chat;
+use super::contact::Contact;
+use super::message::Message;
+use super::queue::Queue;
+
+/// Anything with a global id, fetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global id."))]
+pub enum Node {
+    /// An agent.
+    Agent(Agent),
+    /// A queue.
+    Queue(Queue),
+    /// A channel.
+    Channel(Channel),
+    /// A contact.
+    Contact(Contact),
+    /// A chat.
+    Chat(Chat),
+    /// A message.
+    Message(Message),
+}

@@ -1,0 +1,227 @@
+//! GraphQL over HTTP: POST for everything, GET for queries only, GraphiQL at `/`.
+//!
+//! Follows the GraphQL-over-HTTP spec: a body that is not a GraphQL request gets 400, an
+//! unsupported media type 415, an oversized body 413, a mutation over GET 405. A client that
+//! accepts `application/graphql-response+json` also gets 400 for documents that fail to parse
+//! or validate; `application/json` clients get 200 with the errors, as the spec says.
+
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse};
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use futures_util::future::join_all;
+
+use crate::domain::sessions;
+use crate::graphql::context::Caller;
+use crate::graphql::error::codes;
+use crate::graphql::loaders;
+use crate::state::AppState;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+/// Most operations one batched request may carry.
+const MAX_BATCH: usize = 20;
+
+/// GraphiQL, pointed at this server.
+pub async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+}
+
+/// The bearer token in an `Authorization` value, if it is one.
+pub fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Who sent a token (or nobody).
+pub async fn caller_for_token(state: &AppState, token: Option<&str>) -> Caller {
+    match token {
+        None => Caller::Anonymous,
+        Some(token) => match sessions::authenticate(&state.db, &state.keys, token).await {
+            Ok(principal) => Caller::SignedIn(principal),
+            Err(crate::domain::DomainError::Database(err)) => {
+                tracing::error!(error = %err, "authentication failed on the database");
+                Caller::Refused("could not check the access token; try again".into())
+            }
+            Err(err) => Caller::Refused(err.to_string()),
+        },
+    }
+}
+
+async fn caller(state: &AppState, headers: &HeaderMap) -> Caller {
+    match headers.get(header::AUTHORIZATION).map(|v| v.to_str().ok().and_then(bearer)) {
+        None => Caller::Anonymous,
+        Some(None) => Caller::Refused("the Authorization header must be `Bearer <token>`".into()),
+        Some(Some(token)) => caller_for_token(state, Some(token)).await,
+    }
+}
+
+fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE))
+}
+
+/// A transport-level refusal, in the same JSON shape as GraphQL errors.
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string())
+        .into_response()
+}
+
+fn is_request_error(response: &GqlResponse) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|err| {
+            err.extensions
+                .as_ref()
+                .and_then(|ext| ext.get("code"))
+                .is_some_and(|code| matches!(code, async_graphql::Value::String(c) if codes::REQUEST_ERRORS.contains(&c.as_str())))
+        })
+}
+
+async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers: &HeaderMap) -> Response {
+    let (requests, single) = match batch {
+        BatchRequest::Single(request) => (vec![request], true),
+        BatchRequest::Batch(requests) => (requests, false),
+    };
+    if requests.len() > MAX_BATCH {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            &format!("a batch may hold at most {MAX_BATCH} operations"),
+        );
+    }
+    let runs = requests.into_iter().map(|request| {
+        let request = request.data(caller.clone()).data(loaders::for_request(state.db.clone()));
+        state.schema.execute(request)
+    });
+    let mut responses = join_all(runs).await;
+    let graphql_response = wants_graphql_response(headers);
+    let status = if graphql_response && single && is_request_error(&responses[0]) {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body =
+        if single { BatchResponse::Single(responses.remove(0)) } else { BatchResponse::Batch(responses) };
+    let content_type = if graphql_response { GRAPHQL_RESPONSE } else { "application/json" };
+    match serde_json::to_string(&body) {
+        Ok(json) => {
+            (status, [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], json).into_response()
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "could not serialise a GraphQL response");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL, "internal error")
+        }
+    }
+}
+
+/// POST `/graphql`: JSON (single or batched) or a multipart upload.
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let supported = content_type.as_deref().is_none_or(|ct| {
+        let ct = ct.to_ascii_lowercase();
+        ct.starts_with("application/json")
+            || ct.starts_with(GRAPHQL_RESPONSE)
+            || ct.starts_with("multipart/form-data")
+    });
+    if !supported {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send application/json (or multipart/form-data for uploads)",
+        );
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("the request body is larger than {} bytes", state.max_body_bytes),
+        )
+    };
+    if declared.is_some_and(|len| len > state.max_body_bytes) {
+        return too_large();
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, state.max_body_bytes).await else {
+        return too_large();
+    };
+    let batch = match async_graphql::http::receive_batch_body(
+        content_type,
+        bytes.as_ref(),
+        MultipartOptions::default(),
+    )
+    .await
+    {
+        Ok(batch) => batch,
+        Err(err) => {
+            return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {err}"));
+        }
+    };
+    let caller = caller(&state, &headers).await;
+    execute(&state, caller, batch, &headers).await
+}
+
+/// Whether the operation a GET request would run is a mutation (GET must not change state).
+fn is_mutation(request: &Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false; // execution reports the parse error with its code
+    };
+    let chosen = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
+    };
+    chosen.is_some_and(|op| op.node.ty != OperationType::Query)
+}
+
+/// GET `/graphql?query=...`: queries only.
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
+        Ok(request) => request,
+        Err(err) => {
+            return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {err}"));
+        }
+    };
+    if is_mutation(&request) {
+        let mut response = refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "mutations and subscriptions need POST",
+        );
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let caller = caller(&state, &headers).await;
+    execute(&state, caller, BatchRequest::Single(request), &headers).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bearer_tokens() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+    }
+
+    #[test]
+    fn spots_mutations() {
+        assert!(is_mutation(&Request::new("mutation { logout }")));
+        assert!(!is_mutation(&Request::new("{ me { id } }")));
+        assert!(is_mutation(
+            &Request::new("query A { me { id } } mutation B { logout }").operation_name("B")
+        ));
+    }
+}

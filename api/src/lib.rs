@@ -1,0 +1,17 @@
+//! The Switchboard server library: configuration, domain rules, GraphQL and HTTP faces.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod server;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use server::Server;

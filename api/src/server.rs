@@ -1,0 +1,151 @@
+//! A bindable server: build it (database ready, port bound), read its port, run it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::auth::TokenKeys;
+use crate::config::{Config, redact_url};
+use crate::state::{AppState, Limits, SignInConfig};
+use crate::{db, domain, graphql, http};
+
+/// A server with its database open and its port bound, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    grace: Duration,
+    seeded_demo: bool,
+}
+
+impl Server {
+    /// Validates the configuration, opens the database, applies migrations (unless told not
+    /// to), seeds the demo when asked, and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let url = redact_url(&config.database_url);
+        let db = db::connect(&config.database_url, config.db_max_connections)
+            .await
+            .with_context(|| format!("cannot open the database {url}"))?;
+        if !config.no_migrate {
+            db::migrate(&db).await.with_context(|| format!("cannot apply migrations to {url}"))?;
+        }
+        let seeded_demo = if config.demo {
+            domain::demo::seed_if_empty(&db).await.context("cannot seed the demo data")?
+        } else {
+            false
+        };
+        let keys = match &config.jwt_secret {
+            Some(secret) => TokenKeys::new(secret.expose().as_bytes()),
+            None => {
+                tracing::warn!("dev mode: no JWT_SECRET, using a random one (tokens end with the process)");
+                TokenKeys::random()
+            }
+        };
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let state = Self::state(db, keys, &config);
+        Ok(Self { listener, state, grace: Duration::from_secs(config.shutdown_grace_seconds), seeded_demo })
+    }
+
+    fn state(db: DatabaseConnection, keys: TokenKeys, config: &Config) -> AppState {
+        let schema = graphql::build(
+            db.clone(),
+            graphql::SchemaConfig {
+                max_depth: config.max_query_depth,
+                max_complexity: config.max_query_complexity,
+                limits: Limits { max_page_size: config.max_page_size },
+                sign_in: SignInConfig { keys: keys.clone(), token_ttl: config.token_ttl() },
+            },
+        );
+        AppState { db, keys, schema, max_body_bytes: config.max_body_bytes }
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The port the server listens on (useful after binding port 0).
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// Whether this start seeded the demo data.
+    pub fn seeded_demo(&self) -> bool {
+        self.seeded_demo
+    }
+
+    /// The database pool, for tests and tools.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.state.db
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests for the grace period.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then drains in-flight requests for the grace period.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+        let app = http::router(self.state.clone());
+        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            stop.await;
+            tracing::info!("shutting down");
+            let _sent = stopping_tx.send(true); // nobody listening just means nothing to drain
+        });
+        let grace = self.grace;
+        let mut stopping = stopping_rx;
+        let deadline = async move {
+            // Long-lived connections (WebSockets) would hold graceful shutdown open forever.
+            while stopping.changed().await.is_ok() {
+                if *stopping.borrow() {
+                    tokio::time::sleep(grace).await;
+                    tracing::warn!("grace period over; closing remaining connections");
+                    return;
+                }
+            }
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            result = serve => result.context("the HTTP server failed")?,
+            () = deadline => {}
+        }
+        self.state.db.clone().close().await.context("closing the database pool")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,37 @@
+//! Long-lived state shared by every request.
+
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::TokenKeys;
+use crate::graphql::AppSchema;
+
+/// Limits the GraphQL layer enforces per request.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest page a connection returns.
+    pub max_page_size: usize,
+}
+
+/// Sign-in settings the resolvers need.
+#[derive(Clone, Debug)]
+pub struct SignInConfig {
+    /// Signs and verifies tokens.
+    pub keys: TokenKeys,
+    /// How long a sign-in lasts.
+    pub token_ttl: Duration,
+}
+
+/// The axum state: everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// Token keys, for authenticating requests.
+    pub keys: TokenKeys,
+    /// The GraphQL schema, built once.
+    pub schema: AppSchema,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}

@@ -1,0 +1,15 @@
+//! SeaORM migrations for Switchboard: the only way the schema changes (append-only).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_domain;
+
+/// Runs every migration of the crate, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_create_domain::Migration)]
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: a real server on a random port, spoken to over HTTP and WebSocket, on
+//! SQLite and PostgreSQL.
+
+mod admin;
+mod auth;
+mod cli;
+mod errors;
+mod presence;
+mod server;
+mod support;
+mod websocket;

@@ -1,0 +1,82 @@
+//! Health checks, GraphiQL, demo data and the exported schema.
+
+use serde_json::json;
+
+use crate::on_both_databases;
+use crate::support::{Backend, TestApp};
+
+async fn health_and_readiness(app: TestApp) {
+    let live = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    let ready = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.unwrap(), "ready");
+    let graphiql = app.http.get(&app.base).send().await.unwrap();
+    assert_eq!(graphiql.status(), 200);
+    assert!(graphiql.text().await.unwrap().contains("graphiql"), "GraphiQL is served at /");
+    let request_id = live_request_id(&app).await;
+    assert!(!request_id.is_empty(), "every response carries x-request-id");
+}
+
+async fn live_request_id(app: &TestApp) -> String {
+    let response = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+on_both_databases!(health_and_readiness);
+
+async fn demo(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.demo = true).await;
+    let data = app
+        .ok(
+            None,
+            "mutation { login(email: \"admin@demo.switchboard\", password: \"switchboard\") { token agent { role } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["login"]["agent"]["role"], "ADMIN");
+    let token = data["login"]["token"].as_str().unwrap();
+    let data = app
+        .ok(
+            Some(token),
+            "{ agents { edges { node { email } } } queues { edges { node { name agents { name } } } }
+               channels { edges { node { kind credentialsComplete } } }
+               chats { edges { node { status contact { name } messages { edges { node { text } } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["agents"]["edges"].as_array().unwrap().len(), 6);
+    assert_eq!(data["queues"]["edges"].as_array().unwrap().len(), 2);
+    let channels = data["channels"]["edges"].as_array().unwrap();
+    assert_eq!(channels.len(), 3);
+    assert!(channels.iter().all(|c| c["node"]["credentialsComplete"] == true));
+    let statuses: Vec<&str> = data["chats"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["node"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["WAITING", "IN_PROGRESS", "COMPLETED"]);
+    assert_eq!(data["chats"]["edges"][1]["node"]["messages"]["edges"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_on_sqlite() {
+    demo(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_on_postgres() {
+    demo(Backend::Postgres).await;
+}
+
+#[test]
+fn schema_graphql_is_up_to_date() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    let current = api::graphql::sdl();
+    assert!(
+        committed == current,
+        "schema.graphql is out of date: run `cargo run -q -- schema > schema.graphql`"
+    );
+}
