@@ -103,6 +103,52 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
 
+    /// Folder where message files (inbound media, outbound uploads) are stored.
+    #[arg(long, env = "SWITCHBOARD_FILES_DIR", default_value = "data/files")]
+    pub files_dir: std::path::PathBuf,
+
+    /// Largest file accepted, in bytes, inbound or outbound (16 MiB by default).
+    #[arg(long, env = "SWITCHBOARD_MAX_FILE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_file_bytes: u64,
+
+    /// Content types accepted for files, comma-separated; an entry ending in `/` is a prefix.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ALLOWED_CONTENT_TYPES",
+        value_delimiter = ',',
+        default_value = "image/,audio/,video/,application/pdf,text/plain,application/msword,application/vnd.openxmlformats-officedocument.,application/vnd.ms-excel,application/zip"
+    )]
+    pub allowed_content_types: Vec<String>,
+
+    /// WhatsApp Cloud API base URL.
+    #[arg(long, env = "SWITCHBOARD_WHATSAPP_API_BASE", default_value = "https://graph.facebook.com/v21.0")]
+    pub whatsapp_api_base: String,
+
+    /// Messenger (Graph API) base URL.
+    #[arg(long, env = "SWITCHBOARD_MESSENGER_API_BASE", default_value = "https://graph.facebook.com/v21.0")]
+    pub messenger_api_base: String,
+
+    /// Telegram Bot API base URL.
+    #[arg(long, env = "SWITCHBOARD_TELEGRAM_API_BASE", default_value = "https://api.telegram.org")]
+    pub telegram_api_base: String,
+
+    /// Timeout of one call to a provider's API, in seconds.
+    #[arg(long, env = "SWITCHBOARD_PROVIDER_TIMEOUT_SECONDS", default_value_t = 15)]
+    pub provider_timeout_seconds: u64,
+
+    /// Attempts to deliver a reply before it is marked FAILED.
+    #[arg(long, env = "SWITCHBOARD_DELIVERY_MAX_ATTEMPTS", default_value_t = 8)]
+    pub delivery_max_attempts: u32,
+
+    /// First retry delay of a failed delivery, in milliseconds; it doubles per attempt (with
+    /// jitter) up to 5 minutes.
+    #[arg(long, env = "SWITCHBOARD_DELIVERY_RETRY_BASE_MS", default_value_t = 2000)]
+    pub delivery_retry_base_ms: u64,
+
+    /// How often background workers look for due work when nothing wakes them, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_WORKER_POLL_MS", default_value_t = 1000)]
+    pub worker_poll_ms: u64,
+
     /// Seconds to wait for in-flight requests on shutdown.
     #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -143,6 +189,28 @@ impl Config {
             db_max_connections: 16,
             log_format: LogFormat::Pretty,
             shutdown_grace_seconds: 10,
+            files_dir: std::path::PathBuf::from("data/files"),
+            max_file_bytes: 16 * 1024 * 1024,
+            allowed_content_types: [
+                "image/",
+                "audio/",
+                "video/",
+                "application/pdf",
+                "text/plain",
+                "application/msword",
+                "application/vnd.openxmlformats-officedocument.",
+                "application/vnd.ms-excel",
+                "application/zip",
+            ]
+            .map(String::from)
+            .to_vec(),
+            whatsapp_api_base: "https://graph.facebook.com/v21.0".into(),
+            messenger_api_base: "https://graph.facebook.com/v21.0".into(),
+            telegram_api_base: "https://api.telegram.org".into(),
+            provider_timeout_seconds: 15,
+            delivery_max_attempts: 8,
+            delivery_retry_base_ms: 2000,
+            worker_poll_ms: 1000,
         }
     }
 
@@ -170,6 +238,9 @@ impl Config {
             ("SWITCHBOARD_MAX_QUERY_COMPLEXITY", self.max_query_complexity),
             ("SWITCHBOARD_MAX_PAGE_SIZE", self.max_page_size),
             ("SWITCHBOARD_DB_MAX_CONNECTIONS", self.db_max_connections as usize),
+            ("SWITCHBOARD_MAX_FILE_BYTES", self.max_file_bytes as usize),
+            ("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS", self.delivery_max_attempts as usize),
+            ("SWITCHBOARD_WORKER_POLL_MS", self.worker_poll_ms as usize),
         ] {
             if value == 0 {
                 return Err(ConfigError::Zero(name));

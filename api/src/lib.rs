@@ -2,13 +2,16 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod files;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 pub mod server;
 pub mod state;
 pub mod telemetry;

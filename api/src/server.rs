@@ -8,8 +8,16 @@ use anyhow::Context as _;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
 use crate::auth::TokenKeys;
+use crate::channels::client::ProviderApis;
 use crate::config::{Config, redact_url};
+use crate::files::FileStore;
+use crate::jobs::{self, JobContext, RetryPolicy};
 use crate::state::{AppState, Limits, SignInConfig};
 use crate::{db, domain, graphql, http};
 
@@ -48,11 +56,31 @@ impl Server {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
-        let state = Self::state(db, keys, &config);
+        let jobs = JobContext {
+            db: db.clone(),
+            apis: ProviderApis::new(
+                &config.whatsapp_api_base,
+                &config.messenger_api_base,
+                &config.telegram_api_base,
+                Duration::from_secs(config.provider_timeout_seconds),
+            ),
+            files: FileStore::new(
+                &config.files_dir,
+                config.max_file_bytes,
+                config.allowed_content_types.clone(),
+            ),
+            outbox_ready: Arc::new(Notify::new()),
+            retry: RetryPolicy {
+                max_attempts: config.delivery_max_attempts,
+                base: Duration::from_millis(config.delivery_retry_base_ms),
+            },
+            poll: Duration::from_millis(config.worker_poll_ms),
+        };
+        let state = Self::state(db, keys, jobs, &config);
         Ok(Self { listener, state, grace: Duration::from_secs(config.shutdown_grace_seconds), seeded_demo })
     }
 
-    fn state(db: DatabaseConnection, keys: TokenKeys, config: &Config) -> AppState {
+    fn state(db: DatabaseConnection, keys: TokenKeys, jobs: JobContext, config: &Config) -> AppState {
         let schema = graphql::build(
             db.clone(),
             graphql::SchemaConfig {
@@ -60,9 +88,13 @@ impl Server {
                 max_complexity: config.max_query_complexity,
                 limits: Limits { max_page_size: config.max_page_size },
                 sign_in: SignInConfig { keys: keys.clone(), token_ttl: config.token_ttl() },
+                jobs: jobs.clone(),
             },
         );
-        AppState { db, keys, schema, max_body_bytes: config.max_body_bytes }
+        let max_upload_bytes = config.max_body_bytes.saturating_add(
+            (config.max_file_bytes as usize).saturating_mul(crate::graphql::messages::MAX_FILES),
+        );
+        AppState { db, keys, schema, max_body_bytes: config.max_body_bytes, max_upload_bytes, jobs }
     }
 
     /// The address the server listens on.
@@ -85,6 +117,11 @@ impl Server {
         &self.state.db
     }
 
+    /// The background-work context (tests drive workers through it).
+    pub fn jobs(&self) -> &JobContext {
+        &self.state.jobs
+    }
+
     /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests for the grace period.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
@@ -92,6 +129,8 @@ impl Server {
 
     /// Serves until `stop` completes, then drains in-flight requests for the grace period.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let cancel = CancellationToken::new();
+        let workers = jobs::spawn_all(&self.state.jobs, &cancel);
         let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
         let app = http::router(self.state.clone());
         let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
@@ -112,10 +151,17 @@ impl Server {
             }
             std::future::pending::<()>().await;
         };
-        tokio::select! {
-            result = serve => result.context("the HTTP server failed")?,
-            () = deadline => {}
+        let served = tokio::select! {
+            result = serve => result.context("the HTTP server failed"),
+            () = deadline => Ok(()),
+        };
+        cancel.cancel();
+        for worker in workers {
+            if let Err(err) = worker.await {
+                tracing::error!(error = %err, "a background worker died");
+            }
         }
+        served?;
         self.state.db.clone().close().await.context("closing the database pool")?;
         tracing::info!("stopped");
         Ok(())

@@ -34,4 +34,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Largest accepted multipart (upload) body.
+    pub max_upload_bytes: usize,
+    /// Background work: file storage, provider APIs, the outbox wake-up.
+    pub jobs: crate::jobs::JobContext,
 }

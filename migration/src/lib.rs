@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_domain;
+mod m20261124_000002_open_chat_unique;
 
 /// Runs every migration of the crate, in order.
 pub struct Migrator;
@@ -10,6 +11,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_create_domain::Migration)]
+        vec![
+            Box::new(m20261124_000001_create_domain::Migration),
+            Box::new(m20261124_000002_open_chat_unique::Migration),
+        ]
     }
 }

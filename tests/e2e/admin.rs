@@ -3,7 +3,6 @@
 use entity::enums::Role;
 use serde_json::{Value, json};
 
-use crate::auth::count;
 use crate::on_both_databases;
 use crate::support::TestApp;
 
@@ -27,7 +26,7 @@ async fn admins_manage_agents(app: TestApp) {
     let short =
         json!({ "input": { "name": "X", "email": "x@example.com", "password": "short", "role": "AGENT" } });
     assert_eq!(app.error_code(Some(&admin), CREATE_AGENT, short).await, "BAD_USER_INPUT");
-    assert_eq!(count(&app, "agents").await, 2, "refused creations write nothing");
+    assert_eq!(app.count("agents").await, 2, "refused creations write nothing");
 
     let update = "mutation($input: UpdateAgentInput!) { updateAgent(input: $input) { name role } }";
     let data = app
@@ -89,7 +88,7 @@ async fn admins_manage_queues_and_channels(app: TestApp) {
     let unknown_agent =
         json!({ "input": { "name": "Other", "agentIds": [api::graphql::ids::encode("Agent", 424_242).0] } });
     assert_eq!(app.error_code(Some(&admin), CREATE_QUEUE, unknown_agent).await, "NOT_FOUND");
-    assert_eq!(count(&app, "queues").await, 1, "refused queues write nothing");
+    assert_eq!(app.count("queues").await, 1, "refused queues write nothing");
 
     let update = "mutation($input: UpdateQueueInput!) { updateQueue(input: $input) { completionTimeoutMinutes agents { email } } }";
     let data = app
@@ -180,7 +179,7 @@ async fn roles_are_enforced(app: TestApp) {
     let (_, analyst) = app.signed_in("nina@example.com", Role::Analyst).await;
     let (_, supervisor) = app.signed_in("sam@example.com", Role::Supervisor).await;
     let (_, bot) = app.signed_in("bot@example.com", Role::Bot).await;
-    let before = count(&app, "agents").await;
+    let before = app.count("agents").await;
     for token in [&agent, &analyst, &supervisor, &bot] {
         assert_eq!(
             app.error_code(Some(token), CREATE_AGENT, agent_input("x@example.com")).await,
@@ -190,7 +189,7 @@ async fn roles_are_enforced(app: TestApp) {
         assert_eq!(app.error_code(Some(token), settings, json!({})).await, "FORBIDDEN");
     }
     assert_eq!(app.error_code(None, CREATE_AGENT, agent_input("x@example.com")).await, "UNAUTHENTICATED");
-    assert_eq!(count(&app, "agents").await, before, "nothing was written");
+    assert_eq!(app.count("agents").await, before, "nothing was written");
     // Analysts read but do not take chats; bots see no directory.
     assert_eq!(
         app.error_code(Some(&analyst), "mutation { setMyStatus(status: ACTIVE) { status } }", json!({}))

@@ -41,7 +41,7 @@ async fn wrong_credentials_are_refused_alike(app: TestApp) {
     let unknown_email = app.error_code(None, login, json!({ "e": "who@example.com", "p": PASSWORD })).await;
     assert_eq!(wrong_password, "INVALID_CREDENTIALS");
     assert_eq!(unknown_email, "INVALID_CREDENTIALS");
-    let sessions: i64 = count(&app, "sessions").await;
+    let sessions: i64 = app.count("sessions").await;
     assert_eq!(sessions, 0, "failed sign-ins open no session");
 }
 
@@ -91,20 +91,6 @@ async fn disabling_an_agent_ends_their_sessions(app: TestApp) {
     assert_eq!(app.error_code(Some(&token), ME, json!({})).await, "UNAUTHENTICATED");
     let login = "mutation($p: String!) { login(email: \"ann@example.com\", password: $p) { token } }";
     assert_eq!(app.error_code(None, login, json!({ "p": PASSWORD })).await, "INVALID_CREDENTIALS");
-}
-
-pub async fn count(app: &TestApp, table: &str) -> i64 {
-    use sea_orm::{ConnectionTrait, Statement};
-    let row = app
-        .db
-        .query_one_raw(Statement::from_string(
-            app.db.get_database_backend(),
-            format!("SELECT COUNT(*) AS n FROM {table}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
 }
 
 async fn first_session(app: &TestApp) -> String {

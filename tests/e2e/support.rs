@@ -74,9 +74,18 @@ pub async fn fresh_database(backend: Backend) -> (String, Option<PathBuf>) {
     }
 }
 
-/// The configuration test servers start with.
+/// The configuration test servers start with: fast worker polling and retries, files in a
+/// fresh temporary folder, and provider APIs on a closed local port unless a test points
+/// them at its wiremock server.
 pub fn test_config(database_url: String) -> Config {
     let mut config = Config::for_database(database_url);
+    config.files_dir = std::env::temp_dir().join(format!("sb_files_{}", uuid::Uuid::new_v4().simple()));
+    config.delivery_retry_base_ms = 20;
+    config.worker_poll_ms = 50;
+    for base in [&mut config.whatsapp_api_base, &mut config.messenger_api_base, &mut config.telegram_api_base]
+    {
+        *base = "http://127.0.0.1:9".into();
+    }
     config.dev = false;
     config.jwt_secret = Some(Secret::new(JWT_SECRET));
     config.db_max_connections = 5;
@@ -93,6 +102,11 @@ impl TestApp {
     /// Starts a server on a fresh database with a changed configuration.
     pub async fn spawn_with(backend: Backend, change: impl FnOnce(&mut Config)) -> Self {
         let (url, sqlite_dir) = fresh_database(backend).await;
+        Self::start(url, sqlite_dir, change).await
+    }
+
+    /// Starts a server on an existing database (a restart, or a second instance).
+    pub async fn start(url: String, sqlite_dir: Option<PathBuf>, change: impl FnOnce(&mut Config)) -> Self {
         let mut config = test_config(url);
         change(&mut config);
         let server = Server::build(config).await.expect("the server starts");
@@ -202,4 +216,119 @@ macro_rules! on_both_databases {
             }
         }
     )*};
+}
+
+/// Points every provider API at `base` (a wiremock server's URI).
+pub fn providers_at(config: &mut Config, base: &str) {
+    config.whatsapp_api_base = base.to_owned();
+    config.messenger_api_base = base.to_owned();
+    config.telegram_api_base = base.to_owned();
+}
+
+/// The bytes of a provider fixture, e.g. `fixture("whatsapp/text_message.json")`.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let full = format!("{}/tests/fixtures/channels/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&full).unwrap_or_else(|err| panic!("read {full}: {err}"))
+}
+
+/// Secrets of the channels [`TestApp::channels`] creates.
+pub const APP_SECRET: &str = "test-app-secret";
+/// Verify token of the Meta channels.
+pub const VERIFY_TOKEN: &str = "verify-me";
+/// Telegram webhook secret.
+pub const TELEGRAM_SECRET: &str = "tg-secret_123";
+
+/// The channels of a test: one per provider, in one queue.
+pub struct Channels {
+    /// Webhook paths.
+    pub whatsapp: String,
+    /// Webhook path of the Messenger channel.
+    pub messenger: String,
+    /// Webhook path of the Telegram channel.
+    pub telegram: String,
+    /// Global ids: WhatsApp, Messenger, Telegram.
+    pub ids: [String; 3],
+}
+
+impl TestApp {
+    /// Creates a queue (with a 30-minute completion timeout) and one channel per provider, with
+    /// the fixtures' account ids and the test secrets.
+    pub async fn channels(&self, admin: &str) -> Channels {
+        let queue = self
+            .ok(
+                Some(admin),
+                "mutation { createQueue(input: { name: \"Support\", completionTimeoutMinutes: 30 }) { id } }",
+                json!({}),
+            )
+            .await["createQueue"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let create =
+            "mutation($input: CreateChannelInput!) { createChannel(input: $input) { id webhookPath } }";
+        let mut paths = Vec::new();
+        let mut ids = Vec::new();
+        for (kind, credentials) in [
+            (
+                "WHATSAPP",
+                json!({ "appSecret": APP_SECRET, "verifyToken": VERIFY_TOKEN, "accessToken": "wa-token", "phoneNumberId": "109876543210987" }),
+            ),
+            (
+                "MESSENGER",
+                json!({ "appSecret": APP_SECRET, "verifyToken": VERIFY_TOKEN, "accessToken": "page-token", "pageId": "104857361029384" }),
+            ),
+            ("TELEGRAM", json!({ "botToken": "7012345678:bot-token", "secretToken": TELEGRAM_SECRET })),
+        ] {
+            let input = json!({ "input": { "kind": kind, "name": kind, "queueId": queue, "credentials": credentials } });
+            let data = self.ok(Some(admin), create, input).await;
+            paths.push(data["createChannel"]["webhookPath"].as_str().unwrap().to_owned());
+            ids.push(data["createChannel"]["id"].as_str().unwrap().to_owned());
+        }
+        Channels {
+            whatsapp: paths[0].clone(),
+            messenger: paths[1].clone(),
+            telegram: paths[2].clone(),
+            ids: [ids[0].clone(), ids[1].clone(), ids[2].clone()],
+        }
+    }
+
+    /// POSTs a webhook body signed as its provider would (by the path's provider).
+    pub async fn webhook(&self, path: &str, body: &[u8]) -> u16 {
+        let mut request = self.http.post(format!("{}{path}", self.base)).body(body.to_vec());
+        request = if path.contains("/telegram/") {
+            request.header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
+        } else {
+            request.header("x-hub-signature-256", api::channels::signature::meta_signature(APP_SECRET, body))
+        };
+        request.header("content-type", "application/json").send().await.unwrap().status().as_u16()
+    }
+
+    /// Counts rows of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        use sea_orm::Statement;
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+}
+
+/// Polls `check` until it returns `Some`, for up to 10 seconds.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }

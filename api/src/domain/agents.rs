@@ -109,7 +109,7 @@ pub async fn update(
         Some(password) => Some(hashed(password).await?),
         None => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = get(&txn, id).await?.ok_or(DomainError::NotFound("agent"))?;
     let mut row: agents::ActiveModel = current.into();
     if let Some(name) = name {
@@ -143,7 +143,7 @@ pub async fn set_status(
     id: AgentId,
     status: AgentStatus,
 ) -> DomainResult<agents::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = get(&txn, id).await?.ok_or(DomainError::NotFound("agent"))?;
     if current.status == status {
         txn.commit().await?;

@@ -162,7 +162,7 @@ pub async fn create(db: &impl TransactionTrait, new: NewChannel) -> DomainResult
     let name = valid_name(&new.name)?;
     let language = valid_language(new.language)?;
     check_credentials(new.kind, &new.credentials)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     require_queue(&txn, new.queue_id).await?;
     let now = Utc::now();
     let channel = channels::ActiveModel {
@@ -191,7 +191,7 @@ pub async fn update(
 ) -> DomainResult<channels::Model> {
     let name = change.name.as_deref().map(valid_name).transpose()?;
     let language = change.language.map(valid_language).transpose()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = get(&txn, id).await?.ok_or(DomainError::NotFound("channel"))?;
     let kind = current.kind;
     let stored = Credentials::of(&current);

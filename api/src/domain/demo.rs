@@ -35,7 +35,7 @@ pub async fn seed_if_empty(db: &(impl ConnectionTrait + TransactionTrait)) -> Do
     if agents::Entity::find().count(db).await? > 0 {
         return Ok(false);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let mut ids = Vec::new();
     for (name, email, role) in DEMO_AGENTS {
         let agent = super::agents::create(

@@ -8,6 +8,8 @@ pub mod chats;
 pub mod demo;
 pub mod error;
 pub mod ids;
+pub mod ingest;
+pub mod messages;
 pub mod pagination;
 pub mod presence;
 pub mod queues;

@@ -66,7 +66,7 @@ fn valid_timeout(minutes: Option<i64>) -> DomainResult<Option<i32>> {
 pub async fn create(db: &impl TransactionTrait, new: NewQueue) -> DomainResult<queues::Model> {
     let name = valid_name(&new.name)?;
     let timeout = valid_timeout(new.completion_timeout_minutes)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let now = Utc::now();
     let queue = queues::ActiveModel {
         id: NotSet,
@@ -93,7 +93,7 @@ pub async fn update(
 ) -> DomainResult<queues::Model> {
     let name = change.name.as_deref().map(valid_name).transpose()?;
     let timeout = change.completion_timeout_minutes.map(valid_timeout).transpose()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = get(&txn, id).await?.ok_or(DomainError::NotFound("queue"))?;
     let mut row: queues::ActiveModel = current.into();
     if let Some(name) = name {

@@ -85,7 +85,7 @@ pub async fn login(
     let now = Utc::now();
     let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12));
     let session_id = uuid::Uuid::new_v4().to_string();
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let was_signed_in = presence::is_signed_in(&txn, AgentId(agent.id)).await?;
     sessions::ActiveModel {
         id: Set(session_id.clone()),
@@ -108,7 +108,7 @@ pub async fn login(
 /// they become INACTIVE for routing (their chosen status is kept for the next sign-in).
 #[instrument(skip_all, fields(agent_id = principal.agent_id.0))]
 pub async fn logout(db: &impl TransactionTrait, principal: &Principal) -> DomainResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let ended = sessions::Entity::update_many()
         .col_expr(sessions::Column::EndedAt, sea_orm::sea_query::Expr::value(Utc::now()))
         .filter(sessions::Column::Id.eq(principal.session_id.as_str()))

@@ -78,7 +78,7 @@ pub async fn update(db: &impl TransactionTrait, change: SettingsChange) -> Domai
     if let Some(v) = change.accept_chat_timeout_seconds {
         values.push((ACCEPT_CHAT_TIMEOUT, bounded("acceptChatTimeoutSeconds", v, 1, 86_400)?));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let now = Utc::now();
     for (key, value) in &values {
         let row = settings::ActiveModel {

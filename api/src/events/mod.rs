@@ -15,6 +15,20 @@ pub enum EventKind {
     AgentStatusChanged,
     /// An administrator changed settings.
     SettingsChanged,
+    /// A chat was opened (a first message, a message after completion, a handover).
+    ChatCreated,
+    /// A chat was completed.
+    ChatCompleted,
+    /// A message from the customer (or a bot echo) was stored.
+    MessageReceived,
+    /// An agent's reply was stored and queued for delivery.
+    MessageSent,
+    /// A stored message was edited by its author.
+    MessageEdited,
+    /// A customer reacted to a message.
+    MessageReaction,
+    /// An outgoing message's delivery status moved forward.
+    DeliveryStatusChanged,
 }
 
 impl EventKind {
@@ -23,6 +37,13 @@ impl EventKind {
         match self {
             Self::AgentStatusChanged => "AGENT_STATUS_CHANGED",
             Self::SettingsChanged => "SETTINGS_CHANGED",
+            Self::ChatCreated => "CHAT_CREATED",
+            Self::ChatCompleted => "CHAT_COMPLETED",
+            Self::MessageReceived => "MESSAGE_RECEIVED",
+            Self::MessageSent => "MESSAGE_SENT",
+            Self::MessageEdited => "MESSAGE_EDITED",
+            Self::MessageReaction => "MESSAGE_REACTION",
+            Self::DeliveryStatusChanged => "DELIVERY_STATUS_CHANGED",
         }
     }
 }

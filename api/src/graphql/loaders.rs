@@ -7,7 +7,7 @@ use entity::{agents, channels, contacts, queues};
 use sea_orm::DatabaseConnection;
 
 use super::error::ResultExt;
-use crate::domain::ids::{AgentId, ChannelId, ContactId, QueueId};
+use crate::domain::ids::{AgentId, ChannelId, ContactId, MessageId, QueueId};
 use crate::domain::presence::{self, Presence};
 use crate::domain::settings::{self, Settings};
 use crate::domain::{agents as agent_rules, channels as channel_rules, chats, queues as queue_rules};
@@ -26,6 +26,10 @@ pub struct QueuesOf(pub AgentId);
 /// Key: the agents serving a queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MembersOf(pub QueueId);
+
+/// Key: the attachments of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AttachmentsOf(pub MessageId);
 
 /// Key: the settings in force (read once per request).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -118,6 +122,27 @@ impl Loader<CurrentSettings> for Db {
     async fn load(&self, _: &[CurrentSettings]) -> Loaded<CurrentSettings, Settings> {
         let current = settings::load(&self.0).await.gql()?;
         Ok(HashMap::from([(CurrentSettings, current)]))
+    }
+}
+
+impl Loader<AttachmentsOf> for Db {
+    type Value = Vec<entity::attachments::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[AttachmentsOf]) -> Loaded<AttachmentsOf, Vec<entity::attachments::Model>> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let ids: Vec<i64> = keys.iter().map(|key| key.0.0).collect();
+        let rows = entity::attachments::Entity::find()
+            .filter(entity::attachments::Column::MessageId.is_in(ids))
+            .order_by_asc(entity::attachments::Column::Id)
+            .all(&self.0)
+            .await
+            .map_err(|err| super::error::from_domain(err.into()))?;
+        let mut out: HashMap<AttachmentsOf, Vec<_>> = keys.iter().map(|key| (*key, Vec::new())).collect();
+        for row in rows {
+            out.entry(AttachmentsOf(MessageId(row.message_id))).or_default().push(row);
+        }
+        Ok(out)
     }
 }
 

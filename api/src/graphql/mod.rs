@@ -9,6 +9,7 @@ pub mod context;
 pub mod error;
 pub mod ids;
 pub mod loaders;
+pub mod messages;
 pub mod node;
 pub mod queues;
 pub mod settings;
@@ -39,6 +40,7 @@ pub struct Mutation(
     queues::QueuesMutation,
     channels::ChannelsMutation,
     settings::SettingsMutation,
+    messages::MessagesMutation,
 );
 
 /// The schema type.
@@ -54,6 +56,8 @@ pub struct SchemaConfig {
     pub limits: Limits,
     /// Sign-in keys and token lifetime.
     pub sign_in: SignInConfig,
+    /// Background work (file storage, outbox wake-up).
+    pub jobs: crate::jobs::JobContext,
 }
 
 /// Builds the schema with its long-lived services.
@@ -62,6 +66,7 @@ pub fn build(db: DatabaseConnection, config: SchemaConfig) -> AppSchema {
         .data(db)
         .data(config.limits)
         .data(config.sign_in)
+        .data(config.jobs)
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
         .extension(error::ErrorCodes)

@@ -136,6 +136,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             "send application/json (or multipart/form-data for uploads)",
         );
     }
+    let multipart =
+        content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/"));
+    let limit = if multipart { state.max_upload_bytes } else { state.max_body_bytes };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -144,13 +147,13 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PAYLOAD_TOO_LARGE",
-            &format!("the request body is larger than {} bytes", state.max_body_bytes),
+            &format!("the request body is larger than {limit} bytes"),
         )
     };
-    if declared.is_some_and(|len| len > state.max_body_bytes) {
+    if declared.is_some_and(|len| len > limit) {
         return too_large();
     }
-    let Ok(bytes) = axum::body::to_bytes(body, state.max_body_bytes).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return too_large();
     };
     let batch = match async_graphql::http::receive_batch_body(

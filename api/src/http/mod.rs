@@ -1,7 +1,9 @@
 //! The HTTP face: the axum router, GraphQL over HTTP and WebSocket, health checks.
 
+pub mod files;
 pub mod graphql;
 pub mod health;
+pub mod webhooks;
 pub mod ws;
 
 use axum::Router;
@@ -22,6 +24,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/webhooks/{kind}/{channel}", get(webhooks::verify).post(webhooks::receive))
+        .route("/files/{attachment}", get(files::attachment))
+        .route("/files/contacts/{contact}/photo", get(files::contact_photo))
+        .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -52,6 +52,13 @@ impl Channel {
         Credentials::of(&self.0).missing_for(self.0.kind).is_empty()
     }
 
+    /// The path to give the provider as the webhook URL, after this server's public address
+    /// (e.g. `https://chat.example.com` + this). ADMIN only.
+    #[graphql(guard = "crate::graphql::context::RoleGuard::new(crate::graphql::context::ADMINS)")]
+    async fn webhook_path(&self) -> String {
+        crate::http::webhooks::path_for(&self.0)
+    }
+
     /// When the channel was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -22,9 +22,14 @@ impl Contact {
         &self.0.name
     }
 
-    /// Profile picture URL.
-    async fn photo_url(&self) -> Option<&str> {
-        self.0.photo_url.as_deref()
+    /// Profile picture URL: the provider's, or a path on this server for photos stored here
+    /// (send the same `Authorization` header).
+    async fn photo_url(&self) -> Option<String> {
+        let url = self.0.photo_url.as_deref()?;
+        Some(match url.strip_prefix(crate::jobs::enrich::STORED_PHOTO) {
+            Some(_) => format!("/files/contacts/{}/photo", ids::encode("Contact", self.0.id).0),
+            None => url.to_owned(),
+        })
     }
 
     /// Email address.

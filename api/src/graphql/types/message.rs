@@ -1,11 +1,14 @@
 //! The `Message` type.
 
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::messages;
 
+use super::attachment::Attachment;
 use super::enums::{AuthorKind, DeliveryStatus, Direction, MessageKind};
+use crate::domain::ids::MessageId;
 use crate::graphql::ids;
+use crate::graphql::loaders::{AttachmentsOf, loader};
 
 /// One message in a chat, from the customer or to them.
 #[derive(Clone, Debug)]
@@ -46,6 +49,17 @@ impl Message {
     /// Why delivery failed, as the provider said.
     async fn delivery_error(&self) -> Option<&str> {
         self.0.delivery_error.as_deref()
+    }
+
+    /// Files sent with the message.
+    async fn attachments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Attachment>> {
+        let rows = loader(ctx)?.load_one(AttachmentsOf(MessageId(self.0.id))).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Attachment).collect())
+    }
+
+    /// When the customer edited the message (the original text is kept in the history).
+    async fn edited_at(&self) -> Option<DateTime<Utc>> {
+        self.0.edited_at
     }
 
     /// When the message was written.

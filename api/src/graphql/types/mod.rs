@@ -1,6 +1,7 @@
 //! GraphQL types, one file per type; each wraps a row and never exposes the row itself.
 
 pub mod agent;
+pub mod attachment;
 pub mod channel;
 pub mod chat;
 pub mod contact;

@@ -1,0 +1,4 @@
+//! Messenger Platform: webhooks in (`webhook`), Graph API calls out (`api`).
+
+pub mod api;
+pub mod webhook;

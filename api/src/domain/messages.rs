@@ -1,0 +1,176 @@
+//! Replies: an agent's message is stored with an outbox row in one transaction; the delivery
+//! worker sends it.
+
+use chrono::Utc;
+use entity::enums::{
+    AttachmentStatus, AuthorKind, ChatStatus, DeliveryStatus, Direction, MessageKind, OutboxStatus,
+};
+use entity::{attachments, chats, drafts, messages, outbox, queues};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter, Set};
+use tracing::instrument;
+
+use super::error::{DomainError, DomainResult};
+use super::ids::{AgentId, ChatId, QueueId};
+use super::sessions::Principal;
+use crate::events::{self, EventKind, Subjects};
+use crate::files::FileStore;
+
+/// Longest reply text accepted (Telegram's limit; WhatsApp and Messenger allow more).
+pub const MAX_TEXT: usize = 4096;
+
+/// A file an agent attaches to a reply.
+#[derive(Clone, Debug)]
+pub struct NewFile {
+    /// File name shown to the customer.
+    pub file_name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+fn kind_of(content_type: &str) -> MessageKind {
+    match content_type.split('/').next() {
+        Some("image") => MessageKind::Image,
+        Some("audio") => MessageKind::Audio,
+        Some("video") => MessageKind::Video,
+        _ => MessageKind::Document,
+    }
+}
+
+/// Queues a reply in a chat. Only the chat's owner (or a supervisor) may reply, and only while
+/// the chat is IN_PROGRESS. The first agent reply stamps the first-response time; each reply
+/// sets the close deadline when the queue has a completion timeout; the agent's draft is
+/// cleared.
+#[instrument(skip_all, fields(chat_id = chat_id.0, agent_id = principal.agent_id.0))]
+pub async fn send(
+    db: &DatabaseConnection,
+    files: &FileStore,
+    principal: &Principal,
+    chat_id: ChatId,
+    text: Option<String>,
+    uploads: Vec<NewFile>,
+) -> DomainResult<messages::Model> {
+    let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    if text.is_none() && uploads.is_empty() {
+        return Err(DomainError::invalid("a reply needs text or at least one file"));
+    }
+    if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
+        return Err(DomainError::invalid(format!("text is longer than {MAX_TEXT} characters")));
+    }
+    for file in &uploads {
+        files
+            .check(&file.content_type, file.bytes.len() as u64)
+            .map_err(|refusal| DomainError::invalid(format!("{}: {refusal}", file.file_name)))?;
+    }
+    let chat =
+        super::chats::get_visible(db, principal, chat_id).await?.ok_or(DomainError::NotFound("chat"))?;
+    check_can_reply(principal, &chat)?;
+
+    // Files go to storage first; a failed transaction leaves unreferenced files, never
+    // references to missing ones.
+    let mut stored = Vec::with_capacity(uploads.len());
+    for file in uploads {
+        let key = files.put(&file.bytes).await.map_err(|err| {
+            tracing::error!(error = %err, "cannot store an uploaded file");
+            DomainError::Database(sea_orm::DbErr::Custom("file storage failed".into()))
+        })?;
+        stored.push((file, key));
+    }
+
+    let txn = crate::db::write(db).await?;
+    // Re-read inside the transaction: the chat may have been completed or transferred since.
+    let chat = chats::Entity::find_by_id(chat_id.0).one(&txn).await?.ok_or(DomainError::NotFound("chat"))?;
+    check_can_reply(principal, &chat)?;
+    let now = Utc::now();
+    let kind = stored.first().map_or(MessageKind::Text, |(file, _)| kind_of(&file.content_type));
+    let message = messages::ActiveModel {
+        id: NotSet,
+        chat_id: Set(chat.id),
+        channel_id: Set(chat.channel_id),
+        direction: Set(Direction::Outgoing),
+        author_kind: Set(AuthorKind::Agent),
+        author_agent_id: Set(Some(principal.agent_id.0)),
+        kind: Set(kind),
+        text: Set(text),
+        provider_message_id: Set(None),
+        delivery_status: Set(Some(DeliveryStatus::Pending)),
+        delivery_error: Set(None),
+        edited_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    for (file, key) in stored {
+        attachments::ActiveModel {
+            id: NotSet,
+            message_id: Set(message.id),
+            size_bytes: Set(Some(file.bytes.len() as i64)),
+            file_name: Set(Some(file.file_name)),
+            content_type: Set(Some(file.content_type)),
+            storage_key: Set(Some(key)),
+            provider_file_id: Set(None),
+            status: Set(AttachmentStatus::Stored),
+            error: Set(None),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    outbox::ActiveModel {
+        id: NotSet,
+        message_id: Set(message.id),
+        channel_id: Set(chat.channel_id),
+        status: Set(OutboxStatus::Pending),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let timeout =
+        queues::Entity::find_by_id(chat.queue_id).one(&txn).await?.and_then(|q| q.completion_timeout_minutes);
+    let mut update = chats::Entity::update_many()
+        .col_expr(chats::Column::LastMessageAt, Expr::value(now))
+        .col_expr(chats::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            chats::Column::CloseDeadline,
+            Expr::value(timeout.map(|minutes| now + chrono::Duration::minutes(i64::from(minutes)))),
+        )
+        .filter(chats::Column::Id.eq(chat.id));
+    if chat.first_response_at.is_none() {
+        update = update.col_expr(chats::Column::FirstResponseAt, Expr::value(now));
+    }
+    update.exec(&txn).await?;
+    drafts::Entity::delete_many()
+        .filter(drafts::Column::ChatId.eq(chat.id))
+        .filter(drafts::Column::AgentId.eq(principal.agent_id.0))
+        .exec(&txn)
+        .await?;
+    let subjects = Subjects {
+        chat: Some(ChatId(chat.id)),
+        queue: Some(QueueId(chat.queue_id)),
+        agent: chat.owner_id.map(AgentId),
+    };
+    events::record(&txn, EventKind::MessageSent, subjects, serde_json::json!({ "messageId": message.id }))
+        .await?;
+    txn.commit().await?;
+    Ok(message)
+}
+
+fn check_can_reply(principal: &Principal, chat: &chats::Model) -> DomainResult<()> {
+    if chat.owner_id != Some(principal.agent_id.0) && !principal.is_supervisor() {
+        return Err(DomainError::Forbidden("only the chat's owner or a supervisor may reply".into()));
+    }
+    if chat.status != ChatStatus::InProgress {
+        return Err(DomainError::InvalidState(format!(
+            "replies need an IN_PROGRESS chat; this one is {}",
+            chat.status.as_str()
+        )));
+    }
+    Ok(())
+}
