@@ -9,6 +9,7 @@
 
 mod load;
 mod postgres;
+mod procfs;
 mod server;
 
 use std::path::PathBuf;
@@ -18,10 +19,9 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use load::{Generator, Outcome, Payload};
-use server::{Memory, Server, WorkDir};
+use procfs::{HostCpu, Memory, TICKS_PER_SECOND};
+use server::{Server, WorkDir};
 
-/// Linux clock ticks per second (`getconf CLK_TCK`), the unit of CPU times in `/proc`.
-const TICKS_PER_SECOND: f64 = 100.0;
 /// Concurrent senders used to warm up the returning customers (not timed).
 const WARM_UP_SENDERS: usize = 8;
 /// The throughput the issue asks for with 32 senders, in messages per second.
@@ -112,6 +112,8 @@ struct Row {
     server_cpu: f64,
     /// Bench (load generator) CPU during the level, in percent of one core.
     bench_cpu: f64,
+    /// The whole machine's CPU use during the level, in percent of all cores.
+    host_cpu: f64,
 }
 
 #[tokio::main]
@@ -219,9 +221,11 @@ async fn bench_backend(
                     Scenario::Existing => generator.returning_customer_message(i % cli.customers.max(1)),
                 })
                 .collect();
-            let (server_before, bench_before) = (server.cpu_ticks(), server::cpu_ticks("/proc/self/stat"));
+            let (server_before, bench_before, host_before) =
+                (server.cpu_ticks(), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
             let outcome = load::send_all(&client, &webhook, payloads, senders).await;
-            let (server_after, bench_after) = (server.cpu_ticks(), server::cpu_ticks("/proc/self/stat"));
+            let (server_after, bench_after, host_after) =
+                (server.cpu_ticks(), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
             let percent = |ticks: u64| {
                 100.0 * ticks as f64 / TICKS_PER_SECOND / outcome.elapsed.as_secs_f64().max(f64::EPSILON)
             };
@@ -231,6 +235,7 @@ async fn bench_backend(
                 senders,
                 server_cpu: percent(server_after.saturating_sub(server_before)),
                 bench_cpu: percent(bench_after.saturating_sub(bench_before)),
+                host_cpu: host_after.percent_since(&host_before),
                 outcome,
             };
             eprintln!(
@@ -284,7 +289,7 @@ fn mib(kib: u64) -> f64 {
 /// The results table on stdout, then peak memory, then the issue's targets.
 fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
     println!(
-        "{:<9} {:<15} {:>7} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8}",
+        "{:<9} {:<15} {:>7} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>9}",
         "backend",
         "scenario",
         "senders",
@@ -294,11 +299,12 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
         "p99 ms",
         "errors",
         "srv cpu",
-        "gen cpu"
+        "gen cpu",
+        "host cpu"
     );
     for row in rows {
         println!(
-            "{:<9} {:<15} {:>7} {:>8} {:>7.0} {:>7.1} {:>7.1} {:>6} {:>7.0}% {:>7.0}%",
+            "{:<9} {:<15} {:>7} {:>8} {:>7.0} {:>7.1} {:>7.1} {:>6} {:>7.0}% {:>7.0}% {:>8.0}%",
             row.backend.name(),
             row.scenario.label(),
             row.senders,
@@ -309,6 +315,7 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
             row.outcome.errors,
             row.server_cpu,
             row.bench_cpu,
+            row.host_cpu,
         );
     }
     let peaks: Vec<String> = memory
@@ -324,7 +331,8 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
         .collect();
     println!();
     println!("server peak RSS (VmHWM): {}", peaks.join(", "));
-    println!("srv cpu / gen cpu: CPU used by the server / the load generator, in % of one core");
+    println!("srv cpu / gen cpu: CPU used by the server / the load generator, in % of one core;");
+    println!("host cpu: the whole machine (database server included), in % of all cores");
 
     let at_target: Vec<&Row> = rows.iter().filter(|row| row.senders == TARGET_SENDERS).collect();
     if !at_target.is_empty() {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+use crate::procfs::{self, Memory};
+
 /// Sign-in of the admin the bench creates.
 const ADMIN_EMAIL: &str = "bench@example.com";
 /// Password of that admin.
@@ -46,15 +48,6 @@ impl Drop for WorkDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.path);
     }
-}
-
-/// Memory use of a process, from `/proc/<pid>/status`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Memory {
-    /// Peak resident set size (`VmHWM`), in KiB.
-    pub peak_kib: u64,
-    /// Current resident set size (`VmRSS`), in KiB.
-    pub current_kib: u64,
 }
 
 /// A running server; killed when dropped.
@@ -152,22 +145,12 @@ impl Server {
 
     /// The server's memory use now, and its peak so far.
     pub fn memory(&self) -> anyhow::Result<Memory> {
-        let path = format!("/proc/{}/status", self.child.id());
-        let status = fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-        let field = |name: &str| -> u64 {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse().ok())
-                .unwrap_or(0)
-        };
-        Ok(Memory { peak_kib: field("VmHWM:"), current_kib: field("VmRSS:") })
+        procfs::memory(self.child.id())
     }
 
     /// CPU time the server has used so far (user + system), in clock ticks.
     pub fn cpu_ticks(&self) -> u64 {
-        cpu_ticks(&format!("/proc/{}/stat", self.child.id()))
+        procfs::cpu_ticks(&format!("/proc/{}/stat", self.child.id()))
     }
 
     /// Signs in as the bench admin, creates a queue and a WhatsApp channel, and returns the
@@ -260,18 +243,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// CPU time (user + system) of the process whose `/proc/<pid>/stat` is `path`, in clock
-/// ticks; 0 when it cannot be read.
-pub fn cpu_ticks(path: &str) -> u64 {
-    let Ok(stat) = fs::read_to_string(path) else { return 0 };
-    // Fields after the command name (which may contain spaces) start with the state (field 3);
-    // utime and stime are fields 14 and 15.
-    let Some((_, rest)) = stat.rsplit_once(')') else { return 0 };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let get = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    get(11) + get(12)
 }
 
 /// A loopback port nobody listens on right now.

@@ -1,6 +1,7 @@
 //! Replies out through the outbox, delivery statuses in, and files both ways — against
 //! wiremock standing in for the providers.
 
+use crate::on_both_backends;
 use entity::enums::{AttachmentStatus, ChatStatus, DeliveryStatus, OutboxStatus, Role};
 use entity::{attachments, chats, messages, outbox};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -409,22 +410,6 @@ async fn media_files_in_and_out(backend: Backend) {
         .unwrap();
     assert_eq!(sent_file.file_name.as_deref(), Some("note.txt"));
     mock.verify().await;
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::support::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name($crate::support::Backend::Postgres).await;
-            }
-        }
-    )*};
 }
 
 on_both_backends!(

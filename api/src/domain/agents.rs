@@ -139,7 +139,7 @@ pub async fn update(
 /// Sets the status an agent chooses. Records an event when their effective status moves.
 #[instrument(skip_all, fields(agent_id = id.0, status = status.as_str()))]
 pub async fn set_status(
-    db: &impl TransactionTrait,
+    db: &sea_orm::DatabaseConnection,
     id: AgentId,
     status: AgentStatus,
 ) -> DomainResult<agents::Model> {
@@ -157,6 +157,9 @@ pub async fn set_status(
         sessions::record_status(&txn, id, status, "CHOSEN").await?;
     }
     txn.commit().await?;
+    if status == AgentStatus::Active {
+        super::routing::after_commit(db, &[id], &[]).await;
+    }
     Ok(updated)
 }
 

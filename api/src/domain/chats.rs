@@ -23,14 +23,28 @@ pub fn may_read(principal: &Principal, chat: &chats::Model) -> bool {
     }
 }
 
-/// One chat by id, if the principal may read it.
+/// One chat by id, if the principal may read it: by [`may_read`], or as an agent the waiting
+/// chat is currently offered to.
 pub async fn get_visible(
     db: &impl ConnectionTrait,
     principal: &Principal,
     id: ChatId,
 ) -> DomainResult<Option<chats::Model>> {
-    let chat = chats::Entity::find_by_id(id.0).one(db).await?;
-    Ok(chat.filter(|chat| may_read(principal, chat)))
+    let Some(chat) = chats::Entity::find_by_id(id.0).one(db).await? else { return Ok(None) };
+    if may_read(principal, &chat) {
+        return Ok(Some(chat));
+    }
+    if principal.role != Role::Agent || chat.status != ChatStatus::Waiting {
+        return Ok(None);
+    }
+    let offered = entity::assignments::Entity::find()
+        .filter(entity::assignments::Column::ChatId.eq(chat.id))
+        .filter(entity::assignments::Column::AgentId.eq(principal.agent_id.0))
+        .filter(entity::assignments::Column::EndedAt.is_null())
+        .one(db)
+        .await?
+        .is_some();
+    Ok(offered.then_some(chat))
 }
 
 /// The chats a principal may read, newest id last, optionally of one status.
@@ -77,6 +91,26 @@ pub async fn messages(
     }
     let rows = query.limit(page.limit + 1).all(db).await?;
     Ok(PageOf::from_overfetch(rows, page.limit))
+}
+
+/// The newest `limit` messages before `before` (exclusive), oldest first; `has_next` here
+/// means older messages exist.
+pub async fn latest_messages(
+    db: &impl ConnectionTrait,
+    chat: ChatId,
+    before: Option<i64>,
+    limit: u64,
+) -> DomainResult<PageOf<messages::Model>> {
+    let mut query = messages::Entity::find()
+        .filter(messages::Column::ChatId.eq(chat.0))
+        .order_by_desc(messages::Column::Id);
+    if let Some(before) = before {
+        query = query.filter(messages::Column::Id.lt(before));
+    }
+    let rows = query.limit(limit + 1).all(db).await?;
+    let mut page = PageOf::from_overfetch(rows, limit);
+    page.items.reverse();
+    Ok(page)
 }
 
 /// Several contacts by id; unknown ids are skipped.

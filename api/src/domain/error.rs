@@ -23,6 +23,12 @@ pub enum DomainError {
     /// The thing is in a state that does not allow this.
     #[error("{0}")]
     InvalidState(String),
+    /// Someone else accepted the chat first.
+    #[error("this chat was already accepted")]
+    AlreadyAccepted,
+    /// A transfer target that may not take the chat.
+    #[error("{0}")]
+    TargetUnavailable(String),
     /// A unique value is already taken.
     #[error("{0}")]
     Conflict(String),
@@ -42,6 +48,8 @@ impl DomainError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::InvalidState(_) => "INVALID_STATE",
             Self::Conflict(_) => "CONFLICT",
+            Self::AlreadyAccepted => "ALREADY_ACCEPTED",
+            Self::TargetUnavailable(_) => "TARGET_UNAVAILABLE",
             Self::Database(_) => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -6,14 +6,18 @@ pub mod agents;
 pub mod channels;
 pub mod chats;
 pub mod demo;
+pub mod drafts;
 pub mod error;
 pub mod ids;
 pub mod ingest;
+pub mod lifecycle;
 pub mod messages;
 pub mod pagination;
 pub mod presence;
 pub mod queues;
+pub mod routing;
 pub mod sessions;
 pub mod settings;
+pub mod templates;
 
 pub use error::{DomainError, DomainResult};

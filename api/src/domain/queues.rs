@@ -87,7 +87,7 @@ pub async fn create(db: &impl TransactionTrait, new: NewQueue) -> DomainResult<q
 /// Applies changes to a queue, in one transaction.
 #[instrument(skip_all, fields(queue_id = id.0))]
 pub async fn update(
-    db: &impl TransactionTrait,
+    db: &sea_orm::DatabaseConnection,
     id: QueueId,
     change: QueueChange,
 ) -> DomainResult<queues::Model> {
@@ -111,6 +111,10 @@ pub async fn update(
         set_members(&txn, id, agent_ids).await?;
     }
     txn.commit().await?;
+    // New members or a new rule may take the chats that were waiting.
+    if let Err(err) = super::routing::route_queue(db, id).await {
+        tracing::error!(error = %err, "routing after a queue change failed");
+    }
     Ok(updated)
 }
 

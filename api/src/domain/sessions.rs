@@ -64,7 +64,7 @@ pub fn normalise_email(email: &str) -> String {
 /// the agent chose before signing out; if that makes them ACTIVE an event says so.
 #[instrument(skip_all)]
 pub async fn login(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &sea_orm::DatabaseConnection,
     keys: &TokenKeys,
     email: &str,
     password: &str,
@@ -101,6 +101,9 @@ pub async fn login(
     }
     txn.commit().await?;
     tracing::info!(agent_id = agent.id, "agent signed in");
+    if agent.status == AgentStatus::Active {
+        super::routing::after_commit(db, &[AgentId(agent.id)], &[]).await;
+    }
     Ok(SignIn { token: keys.issue(agent.id, &session_id, expires_at), expires_at, agent })
 }
 

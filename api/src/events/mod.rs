@@ -29,6 +29,18 @@ pub enum EventKind {
     MessageReaction,
     /// An outgoing message's delivery status moved forward.
     DeliveryStatusChanged,
+    /// A waiting chat was offered to an agent (TO_ALL_AGENTS).
+    ChatOffered,
+    /// A waiting chat was directed to one agent (TO_AVAILABLE_AGENT).
+    ChatDirected,
+    /// An agent accepted a chat.
+    ChatAccepted,
+    /// A chat offered to an agent was accepted by someone else, or withdrawn.
+    ChatTaken,
+    /// A chat was transferred; the event names the child chat's new owner or queue.
+    ChatTransferred,
+    /// A quick-reply template was created, changed or deleted.
+    TemplateChanged,
 }
 
 impl EventKind {
@@ -44,6 +56,12 @@ impl EventKind {
             Self::MessageEdited => "MESSAGE_EDITED",
             Self::MessageReaction => "MESSAGE_REACTION",
             Self::DeliveryStatusChanged => "DELIVERY_STATUS_CHANGED",
+            Self::ChatOffered => "CHAT_OFFERED",
+            Self::ChatDirected => "CHAT_DIRECTED",
+            Self::ChatAccepted => "CHAT_ACCEPTED",
+            Self::ChatTaken => "CHAT_TAKEN",
+            Self::ChatTransferred => "CHAT_TRANSFERRED",
+            Self::TemplateChanged => "TEMPLATE_CHANGED",
         }
     }
 }

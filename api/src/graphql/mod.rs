@@ -6,13 +6,16 @@ pub mod channels;
 pub mod chats;
 pub mod connection;
 pub mod context;
+pub mod drafts;
 pub mod error;
 pub mod ids;
+pub mod lifecycle;
 pub mod loaders;
 pub mod messages;
 pub mod node;
 pub mod queues;
 pub mod settings;
+pub mod templates;
 pub mod types;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -30,6 +33,8 @@ pub struct Query(
     channels::ChannelsQuery,
     settings::SettingsQuery,
     chats::ChatsQuery,
+    lifecycle::LifecycleQuery,
+    templates::TemplatesQuery,
 );
 
 /// Every mutation.
@@ -41,6 +46,9 @@ pub struct Mutation(
     channels::ChannelsMutation,
     settings::SettingsMutation,
     messages::MessagesMutation,
+    lifecycle::LifecycleMutation,
+    drafts::DraftsMutation,
+    templates::TemplatesMutation,
 );
 
 /// The schema type.

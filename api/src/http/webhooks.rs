@@ -147,7 +147,12 @@ pub async fn receive(
         ignored = report.ignored,
         "webhook ingested"
     );
-    // Routing of the new WAITING chats hooks in here (report.new_waiting_chats()).
+    // Route the new WAITING chats without holding up the provider's request.
+    let waiting: Vec<_> = report.new_waiting_chats().collect();
+    if !waiting.is_empty() {
+        let db = state.db.clone();
+        tokio::spawn(async move { crate::domain::routing::after_commit(&db, &[], &waiting).await });
+    }
     let attachments: Vec<i64> =
         report.stored.iter().flat_map(|s| s.pending_attachments.iter().copied()).collect();
     media::spawn_downloads(&state.jobs, attachments);

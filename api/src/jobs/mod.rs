@@ -4,6 +4,7 @@
 pub mod delivery;
 pub mod enrich;
 pub mod media;
+pub mod timers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +58,7 @@ pub fn spawn_all(ctx: &JobContext, cancel: &CancellationToken) -> Vec<JoinHandle
     vec![
         tokio::spawn(delivery::run(ctx.clone(), cancel.clone())),
         tokio::spawn(media::run(ctx.clone(), cancel.clone())),
+        tokio::spawn(timers::run(ctx.clone(), cancel.clone())),
     ]
 }
 

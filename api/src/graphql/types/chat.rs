@@ -4,6 +4,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::chats;
+use sea_orm::EntityTrait;
 
 use super::agent::Agent;
 use super::channel::Channel;
@@ -87,18 +88,72 @@ impl Chat {
         self.0.close_deadline
     }
 
-    /// The chat's messages, oldest first.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    /// The chat's messages, oldest first. Page forward with `first`/`after`, or fetch the
+    /// newest with `last` (and older ones with `before`), still oldest first within the page.
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn messages(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Message>> {
         let limits = ctx.data::<Limits>()?;
-        let page = ids::page(first, after.as_deref(), limits.max_page_size)?;
         let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        if last.is_some() || before.is_some() {
+            if first.is_some() || after.is_some() {
+                return Err(crate::graphql::error::coded(
+                    crate::graphql::error::codes::BAD_USER_INPUT,
+                    "use first/after or last/before, not both",
+                ));
+            }
+            let page = ids::page(last, before.as_deref(), limits.max_page_size)?;
+            let found =
+                chat_rules::latest_messages(db, ChatId(self.0.id), page.after, page.limit).await.gql()?;
+            let mut connection = Connection::new(found.has_next, page.after.is_some());
+            connection.edges.extend(
+                found
+                    .items
+                    .into_iter()
+                    .map(|row| async_graphql::connection::Edge::new(ids::cursor(row.id), Message(row))),
+            );
+            return Ok(connection);
+        }
+        let page = ids::page(first, after.as_deref(), limits.max_page_size)?;
         let found = chat_rules::messages(db, ChatId(self.0.id), page).await.gql()?;
         Ok(crate::graphql::connection::build(page, found, |row| row.id, Message))
+    }
+
+    /// The chat this one continues (after a transfer or a chatbot handover); its messages are
+    /// readable through it.
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Chat>> {
+        let Some(parent) = self.0.parent_chat_id else { return Ok(None) };
+        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        Ok(entity::chats::Entity::find_by_id(parent)
+            .one(db)
+            .await
+            .map_err(|e| crate::graphql::error::from_domain(e.into()))?
+            .map(Chat))
+    }
+
+    /// The agent a waiting chat is directed to (TO_AVAILABLE_AGENT queues), until they accept
+    /// or the accept timeout passes.
+    async fn directed_agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
+        match self.0.directed_agent_id {
+            Some(id) => Ok(loader(ctx)?.load_one(AgentId(id)).await?.map(Agent)),
+            None => Ok(None),
+        }
+    }
+
+    /// The signed-in caller's unsent draft reply in this chat, if they have one.
+    async fn draft(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::graphql::types::draft::Draft>> {
+        let principal = crate::graphql::context::principal(ctx)?;
+        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        let draft = crate::domain::drafts::get(db, principal.agent_id, ChatId(self.0.id)).await.gql()?;
+        Ok(draft.map(crate::graphql::types::draft::Draft))
     }
 }
