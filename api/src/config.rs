@@ -149,6 +149,18 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_WORKER_POLL_MS", default_value_t = 1000)]
     pub worker_poll_ms: u64,
 
+    /// Hours events are kept in the log for subscribers to resume from.
+    #[arg(long, env = "SWITCHBOARD_EVENT_RETENTION_HOURS", default_value_t = 168)]
+    pub event_retention_hours: u32,
+
+    /// Events a subscriber may fall behind before it is cut off with SUBSCRIPTION_OVERFLOW.
+    #[arg(long, env = "SWITCHBOARD_SUBSCRIPTION_BUFFER", default_value_t = 4096)]
+    pub subscription_buffer: usize,
+
+    /// How often a subscription re-checks that its session is still live, in seconds.
+    #[arg(long, env = "SWITCHBOARD_SESSION_CHECK_SECONDS", default_value_t = 15)]
+    pub session_check_seconds: u64,
+
     /// Seconds to wait for in-flight requests on shutdown.
     #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -211,6 +223,9 @@ impl Config {
             delivery_max_attempts: 8,
             delivery_retry_base_ms: 2000,
             worker_poll_ms: 1000,
+            event_retention_hours: 168,
+            subscription_buffer: 4096,
+            session_check_seconds: 15,
         }
     }
 
@@ -241,6 +256,9 @@ impl Config {
             ("SWITCHBOARD_MAX_FILE_BYTES", self.max_file_bytes as usize),
             ("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS", self.delivery_max_attempts as usize),
             ("SWITCHBOARD_WORKER_POLL_MS", self.worker_poll_ms as usize),
+            ("SWITCHBOARD_EVENT_RETENTION_HOURS", self.event_retention_hours as usize),
+            ("SWITCHBOARD_SUBSCRIPTION_BUFFER", self.subscription_buffer),
+            ("SWITCHBOARD_SESSION_CHECK_SECONDS", self.session_check_seconds as usize),
         ] {
             if value == 0 {
                 return Err(ConfigError::Zero(name));

@@ -16,7 +16,9 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::TokenKeys;
 use crate::channels::client::ProviderApis;
 use crate::config::{Config, redact_url};
+use crate::events::bus::{self, EventBus};
 use crate::files::FileStore;
+use crate::graphql::subscriptions::StreamConfig;
 use crate::jobs::{self, JobContext, RetryPolicy};
 use crate::state::{AppState, Limits, SignInConfig};
 use crate::{db, domain, graphql, http};
@@ -76,11 +78,18 @@ impl Server {
             },
             poll: Duration::from_millis(config.worker_poll_ms),
         };
-        let state = Self::state(db, keys, jobs, &config);
+        let bus = EventBus::new(config.subscription_buffer);
+        let state = Self::state(db, keys, jobs, bus.clone(), &config);
         Ok(Self { listener, state, grace: Duration::from_secs(config.shutdown_grace_seconds), seeded_demo })
     }
 
-    fn state(db: DatabaseConnection, keys: TokenKeys, jobs: JobContext, config: &Config) -> AppState {
+    fn state(
+        db: DatabaseConnection,
+        keys: TokenKeys,
+        jobs: JobContext,
+        bus: EventBus,
+        config: &Config,
+    ) -> AppState {
         let schema = graphql::build(
             db.clone(),
             graphql::SchemaConfig {
@@ -89,12 +98,24 @@ impl Server {
                 limits: Limits { max_page_size: config.max_page_size },
                 sign_in: SignInConfig { keys: keys.clone(), token_ttl: config.token_ttl() },
                 jobs: jobs.clone(),
+                bus: bus.clone(),
+                streams: StreamConfig { session_check: Duration::from_secs(config.session_check_seconds) },
             },
         );
         let max_upload_bytes = config.max_body_bytes.saturating_add(
             (config.max_file_bytes as usize).saturating_mul(crate::graphql::messages::MAX_FILES),
         );
-        AppState { db, keys, schema, max_body_bytes: config.max_body_bytes, max_upload_bytes, jobs }
+        AppState {
+            db,
+            keys,
+            schema,
+            max_body_bytes: config.max_body_bytes,
+            max_upload_bytes,
+            jobs,
+            bus,
+            database_url: config.database_url.clone(),
+            event_retention: chrono::Duration::hours(i64::from(config.event_retention_hours)),
+        }
     }
 
     /// The address the server listens on.
@@ -130,7 +151,28 @@ impl Server {
     /// Serves until `stop` completes, then drains in-flight requests for the grace period.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let cancel = CancellationToken::new();
-        let workers = jobs::spawn_all(&self.state.jobs, &cancel);
+        let mut workers = jobs::spawn_all(&self.state.jobs, &cancel);
+        let postgres = self.state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+        // SQLite has no NOTIFY: the tailer polls often (cheap: an indexed range read).
+        let tail_poll = Duration::from_millis(if postgres { 250 } else { 25 });
+        workers.push(tokio::spawn(bus::run_tailer(
+            self.state.db.clone(),
+            self.state.bus.clone(),
+            tail_poll,
+            cancel.clone(),
+        )));
+        if postgres {
+            workers.push(tokio::spawn(bus::run_listener(
+                self.state.database_url.clone(),
+                self.state.bus.clone(),
+                cancel.clone(),
+            )));
+        }
+        workers.push(tokio::spawn(retention(
+            self.state.db.clone(),
+            self.state.event_retention,
+            cancel.clone(),
+        )));
         let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
         let app = http::router(self.state.clone());
         let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
@@ -165,6 +207,21 @@ impl Server {
         self.state.db.clone().close().await.context("closing the database pool")?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Deletes events past the retention period, hourly.
+async fn retention(db: DatabaseConnection, keep: chrono::Duration, cancel: CancellationToken) {
+    loop {
+        match crate::domain::settings::purge_events(&db, keep).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "old events purged"),
+            Err(err) => tracing::error!(error = %err, "event retention failed"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
     }
 }
 

@@ -38,4 +38,10 @@ pub struct AppState {
     pub max_upload_bytes: usize,
     /// Background work: file storage, provider APIs, the outbox wake-up.
     pub jobs: crate::jobs::JobContext,
+    /// The event bus subscriptions read from.
+    pub bus: crate::events::bus::EventBus,
+    /// The database URL (the PostgreSQL listener opens its own connection).
+    pub database_url: String,
+    /// How long events are kept.
+    pub event_retention: chrono::Duration,
 }

@@ -26,6 +26,9 @@ use server::{Server, WorkDir};
 const WARM_UP_SENDERS: usize = 8;
 /// The throughput the issue asks for with 32 senders, in messages per second.
 const TARGET_SENDERS: usize = 32;
+/// Machine CPU use (percent of all cores) before the run above which the bench warns that
+/// other processes are busy.
+const BUSY_HOST_PERCENT: f64 = 10.0;
 /// The p99 latency the issue asks for, in milliseconds.
 const TARGET_P99_MS: f64 = 100.0;
 
@@ -152,6 +155,16 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         cli.messages,
         cli.levels
     );
+
+    let before = HostCpu::now();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_load = HostCpu::now().percent_since(&before);
+    if idle_load > BUSY_HOST_PERCENT {
+        eprintln!(
+            "bench: WARNING: the machine is already {idle_load:.0}% busy before the bench starts; \
+             other processes will skew the results"
+        );
+    }
 
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut rows = Vec::new();

@@ -463,7 +463,7 @@ async fn capacity_holds_under_bursts(backend: Backend) {
 }
 
 /// The database URL a test app runs on (PostgreSQL: its current database).
-async fn app_database_url(app: &TestApp) -> String {
+pub async fn app_database_url(app: &TestApp) -> String {
     use sea_orm::{ConnectionTrait, Statement};
     let row = app
         .db

@@ -9,6 +9,7 @@ mod lifecycle;
 mod outbound;
 mod presence;
 mod server;
+mod subscriptions;
 mod support;
 mod templates;
 mod webhooks;

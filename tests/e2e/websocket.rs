@@ -9,9 +9,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::on_both_databases;
 use crate::support::TestApp;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, protocol: &str) -> Socket {
+pub async fn connect(app: &TestApp, protocol: &str) -> Socket {
     let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port).into_client_request().unwrap();
     request.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
     let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("the WebSocket opens");
@@ -19,12 +20,12 @@ async fn connect(app: &TestApp, protocol: &str) -> Socket {
     socket
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub async fn send(socket: &mut Socket, message: Value) {
     socket.send(Message::Text(message.to_string().into())).await.unwrap();
 }
 
 /// The next JSON message, skipping keep-alives; `None` when the server closed the socket.
-async fn next(socket: &mut Socket) -> Option<Result<Value, (u16, String)>> {
+pub async fn next(socket: &mut Socket) -> Option<Result<Value, (u16, String)>> {
     loop {
         let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
             .await

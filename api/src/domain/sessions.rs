@@ -159,6 +159,16 @@ pub async fn authenticate(
     Ok(Principal { agent_id: AgentId(agent.id), role: agent.role, session_id: session.id })
 }
 
+/// Whether the principal's session is still live (not ended, not expired, agent enabled).
+pub async fn is_live(db: &impl ConnectionTrait, principal: &Principal) -> DomainResult<bool> {
+    let found = sessions::Entity::find_by_id(principal.session_id.clone())
+        .find_also_related(agents::Entity)
+        .one(db)
+        .await?;
+    Ok(matches!(found, Some((session, Some(agent)))
+        if session.ended_at.is_none() && session.expires_at > Utc::now() && agent.enabled))
+}
+
 /// Ends every live session of an agent (they were disabled or their password changed).
 pub async fn end_all(db: &impl ConnectionTrait, agent: AgentId) -> DomainResult<u64> {
     let ended = sessions::Entity::update_many()

@@ -14,6 +14,51 @@ pub const SIMULTANEOUS_CHATS: &str = "SimultaneousChats";
 /// Setting key: seconds an agent has to accept a directed chat.
 pub const ACCEPT_CHAT_TIMEOUT: &str = "OmniChatOperatorAcceptChatTimeout";
 
+/// Bookkeeping key: the highest event id deleted by retention.
+pub const EVENTS_PURGED_THROUGH: &str = "EventsPurgedThrough";
+
+/// The highest event id removed by the retention job (0 when none was).
+pub async fn events_purged_through(db: &impl ConnectionTrait) -> DomainResult<i64> {
+    let row = settings::Entity::find_by_id(EVENTS_PURGED_THROUGH.to_owned()).one(db).await?;
+    Ok(row.and_then(|r| r.value.as_i64()).unwrap_or(0))
+}
+
+/// Deletes events older than `keep`, remembering the highest id deleted so subscribers asking
+/// to resume from before it are told to refetch. Returns how many were deleted.
+pub async fn purge_events(db: &sea_orm::DatabaseConnection, keep: chrono::Duration) -> DomainResult<u64> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let cutoff = Utc::now() - keep;
+    let newest_old: Option<i64> = entity::events::Entity::find()
+        .select_only()
+        .column(entity::events::Column::Id)
+        .filter(entity::events::Column::CreatedAt.lt(cutoff))
+        .order_by_desc(entity::events::Column::Id)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let Some(through) = newest_old else { return Ok(0) };
+    let txn = crate::db::write(db).await?;
+    let deleted = entity::events::Entity::delete_many()
+        .filter(entity::events::Column::Id.lte(through))
+        .exec(&txn)
+        .await?;
+    settings::Entity::insert(settings::ActiveModel {
+        key: Set(EVENTS_PURGED_THROUGH.to_owned()),
+        value: Set(Value::from(through)),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(settings::Column::Key)
+            .update_columns([settings::Column::Value, settings::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(deleted.rows_affected)
+}
+
 /// The settings in force, every one with its default filled in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {

@@ -1,5 +1,7 @@
 //! The event log: every state change writes an event row in its own transaction, with a
-//! monotonic id, so subscribers can follow and resume.
+//! monotonic id, so subscribers can follow and resume. `bus` publishes committed rows.
+
+pub mod bus;
 
 use chrono::Utc;
 use entity::events;
@@ -84,7 +86,7 @@ pub async fn record(
     subjects: Subjects,
     payload: Value,
 ) -> Result<events::Model, DbErr> {
-    events::ActiveModel {
+    let row = events::ActiveModel {
         id: NotSet,
         kind: Set(kind.as_str().to_owned()),
         chat_id: Set(subjects.chat.map(|id| id.0)),
@@ -94,5 +96,19 @@ pub async fn record(
         created_at: Set(Utc::now()),
     }
     .insert(db)
-    .await
+    .await?;
+    // On PostgreSQL, queue a NOTIFY in the same transaction: it is delivered only if the
+    // transaction commits, which is exactly when other instances should look.
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        let statement = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [NOTIFY_CHANNEL.into(), row.id.to_string().into()],
+        );
+        db.execute_raw(statement).await?;
+    }
+    Ok(row)
 }
+
+/// The PostgreSQL channel that announces committed events to every instance.
+pub const NOTIFY_CHANNEL: &str = "switchboard_events";

@@ -15,10 +15,11 @@ pub mod messages;
 pub mod node;
 pub mod queues;
 pub mod settings;
+pub mod subscriptions;
 pub mod templates;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::state::{Limits, SignInConfig};
@@ -52,7 +53,7 @@ pub struct Mutation(
 );
 
 /// The schema type.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// What the schema needs at run time.
 pub struct SchemaConfig {
@@ -66,12 +67,18 @@ pub struct SchemaConfig {
     pub sign_in: SignInConfig,
     /// Background work (file storage, outbox wake-up).
     pub jobs: crate::jobs::JobContext,
+    /// Where subscriptions get committed events.
+    pub bus: crate::events::bus::EventBus,
+    /// Subscription stream settings.
+    pub streams: subscriptions::StreamConfig,
 }
 
 /// Builds the schema with its long-lived services.
 pub fn build(db: DatabaseConnection, config: SchemaConfig) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(db)
+        .data(config.bus)
+        .data(config.streams)
         .data(config.limits)
         .data(config.sign_in)
         .data(config.jobs)
@@ -83,7 +90,7 @@ pub fn build(db: DatabaseConnection, config: SchemaConfig) -> AppSchema {
 
 /// The SDL, as `switchboard schema` prints it and `schema.graphql` stores it.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .register_output_type::<types::node::Node>()
         .finish()
         .sdl()

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod contact;
 pub mod draft;
 pub mod enums;
+pub mod event;
 pub mod message;
 pub mod node;
 pub mod queue;

@@ -1,0 +1,286 @@
+//! Subscriptions: live streams of the event log, with resume.
+//!
+//! Every subscription takes `after` (an event id): events after it are replayed from the log,
+//! then the stream continues live with no gap and no duplicate. Events are kept for
+//! `SWITCHBOARD_EVENT_RETENTION_HOURS`; asking for an older id gives EVENTS_EXPIRED (refetch
+//! with queries, then subscribe without `after`). A subscriber that falls more than
+//! `SWITCHBOARD_SUBSCRIPTION_BUFFER` events behind gets SUBSCRIPTION_OVERFLOW (with the last
+//! id it received in the message) and the stream ends; it resubscribes with `after`. The
+//! session is re-checked periodically: signing out or expiry ends the stream with
+//! UNAUTHENTICATED.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{Context, ID, Subscription};
+use entity::events;
+use futures_util::Stream;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::context::{READERS, RoleGuard, STAFF, principal};
+use super::error::{ResultExt, coded, codes};
+use super::ids;
+use super::types::event::Event;
+use crate::domain::ids::{ChatId, QueueId};
+use crate::domain::sessions::Principal;
+use crate::events::bus::EventBus;
+
+/// Events an agent's panel needs about their own work.
+const MY_KINDS: &[&str] = &[
+    "CHAT_OFFERED",
+    "CHAT_DIRECTED",
+    "CHAT_ACCEPTED",
+    "CHAT_TAKEN",
+    "CHAT_TRANSFERRED",
+    "CHAT_COMPLETED",
+    "MESSAGE_RECEIVED",
+    "MESSAGE_SENT",
+    "DELIVERY_STATUS_CHANGED",
+    "AGENT_STATUS_CHANGED",
+];
+/// Chats entering and leaving a queue's waiting list.
+const QUEUE_KINDS: &[&str] =
+    &["CHAT_CREATED", "CHAT_DIRECTED", "CHAT_ACCEPTED", "CHAT_COMPLETED", "CHAT_TRANSFERRED"];
+/// Messages and their delivery in one chat.
+const CHAT_KINDS: &[&str] =
+    &["MESSAGE_RECEIVED", "MESSAGE_SENT", "MESSAGE_EDITED", "MESSAGE_REACTION", "DELIVERY_STATUS_CHANGED"];
+/// Agents' availability.
+const STATUS_KINDS: &[&str] = &["AGENT_STATUS_CHANGED"];
+
+/// Settings of the subscription streams.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamConfig {
+    /// How often a stream re-checks that its session is still live.
+    pub session_check: Duration,
+}
+
+/// Which events a stream carries.
+#[derive(Clone, Debug)]
+enum Filter {
+    Agent(i64),
+    Queue(i64),
+    Chat(i64),
+    Statuses,
+}
+
+impl Filter {
+    fn kinds(&self) -> &'static [&'static str] {
+        match self {
+            Self::Agent(_) => MY_KINDS,
+            Self::Queue(_) => QUEUE_KINDS,
+            Self::Chat(_) => CHAT_KINDS,
+            Self::Statuses => STATUS_KINDS,
+        }
+    }
+
+    fn matches(&self, event: &events::Model) -> bool {
+        let subject = match self {
+            Self::Agent(id) => event.agent_id == Some(*id),
+            Self::Queue(id) => event.queue_id == Some(*id),
+            Self::Chat(id) => event.chat_id == Some(*id),
+            Self::Statuses => true,
+        };
+        subject && self.kinds().contains(&event.kind.as_str())
+    }
+
+    fn apply(&self, query: sea_orm::Select<events::Entity>) -> sea_orm::Select<events::Entity> {
+        let query = query.filter(events::Column::Kind.is_in(self.kinds().iter().copied()));
+        match self {
+            Self::Agent(id) => query.filter(events::Column::AgentId.eq(*id)),
+            Self::Queue(id) => query.filter(events::Column::QueueId.eq(*id)),
+            Self::Chat(id) => query.filter(events::Column::ChatId.eq(*id)),
+            Self::Statuses => query,
+        }
+    }
+}
+
+fn parse_after(after: Option<ID>) -> async_graphql::Result<Option<i64>> {
+    after
+        .map(|id| id.parse::<i64>().map_err(|_| coded(codes::BAD_USER_INPUT, "after must be an event id")))
+        .transpose()
+}
+
+/// Refuses an `after` older than what the log still holds.
+async fn check_retained(db: &DatabaseConnection, after: i64) -> async_graphql::Result<()> {
+    let purged = crate::domain::settings::events_purged_through(db).await.gql()?;
+    if after < purged {
+        return Err(coded(
+            "EVENTS_EXPIRED",
+            format!(
+                "events up to {purged} are no longer kept; refetch with queries and subscribe without `after`"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A per-event authorization check (true: deliver).
+type Recheck =
+    Box<dyn Fn(Arc<events::Model>) -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>;
+
+/// The stream: replay after `after` from the log, then live events from the bus.
+async fn stream(
+    ctx: &Context<'_>,
+    filter: Filter,
+    after: Option<ID>,
+    recheck: Option<Recheck>,
+) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+    let principal: Principal = principal(ctx)?.clone();
+    let db = ctx.data::<DatabaseConnection>()?.clone();
+    let bus = ctx.data::<EventBus>()?.clone();
+    let config = *ctx.data::<StreamConfig>()?;
+    let after = parse_after(after)?;
+    if let Some(after) = after {
+        check_retained(&db, after).await?;
+    }
+    // Subscribe before reading the log, so nothing committed in between is missed; ids
+    // already replayed are skipped when they come through the bus.
+    let mut live = bus.subscribe();
+    // Without `after`, the stream starts at the newest committed event: older ones the bus
+    // has not published yet must not leak in.
+    let start = match after {
+        Some(after) => after,
+        None => crate::events::bus::newest(&db).await.map_err(|e| super::error::from_domain(e.into()))?,
+    };
+    Ok(async_stream::stream! {
+        let mut last = start;
+        if after.is_some() {
+            loop {
+                let page = filter
+                    .apply(events::Entity::find().filter(events::Column::Id.gt(last)))
+                    .order_by_asc(events::Column::Id)
+                    .limit(500)
+                    .all(&db)
+                    .await;
+                match page {
+                    Ok(rows) if rows.is_empty() => break,
+                    Ok(rows) => {
+                        for row in rows {
+                            last = row.id;
+                            let row = Arc::new(row);
+                            if let Some(recheck) = &recheck && !recheck(row.clone()).await {
+                                continue;
+                            }
+                            yield Ok(Event(row));
+                        }
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "event replay failed");
+                        yield Err(coded(codes::INTERNAL, "could not replay events; resubscribe"));
+                        return;
+                    }
+                }
+            }
+        }
+        let mut check = tokio::time::interval(config.session_check);
+        check.tick().await;
+        loop {
+            tokio::select! {
+                received = live.recv() => match received {
+                    Ok(event) => {
+                        if event.id <= last || !filter.matches(&event) {
+                            continue;
+                        }
+                        last = event.id;
+                        if let Some(recheck) = &recheck && !recheck(event.clone()).await {
+                            continue;
+                        }
+                        yield Ok(Event(event));
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        yield Err(coded(
+                            "SUBSCRIPTION_OVERFLOW",
+                            format!("this subscriber fell {missed} events behind; resubscribe with after: \"{last}\""),
+                        ));
+                        return;
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+                _ = check.tick() => {
+                    if !crate::domain::sessions::is_live(&db, &principal).await.unwrap_or(true) {
+                        yield Err(coded(codes::UNAUTHENTICATED, "the session has ended; sign in again"));
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Every subscription.
+#[derive(Default)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// The signed-in agent's events: chats offered, directed, assigned or transferred to me;
+    /// an offered chat taken by someone else (CHAT_TAKEN: drop it from the panel); new
+    /// messages and delivery changes in chats I own; my chats completed (also by a time
+    /// limit); my status changed (also by the system, after an accept timeout).
+    #[graphql(guard = "RoleGuard::new(STAFF)")]
+    async fn my_chat_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Replay events after this id first (resume after a disconnect).")] after: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+        let me = principal(ctx)?.agent_id.0;
+        stream(ctx, Filter::Agent(me), after, None).await
+    }
+
+    /// Chats entering and leaving a queue's waiting list (CHAT_CREATED, CHAT_DIRECTED,
+    /// CHAT_ACCEPTED, CHAT_COMPLETED, CHAT_TRANSFERRED), for supervisors and the queue's agents.
+    #[graphql(guard = "RoleGuard::new(STAFF)")]
+    async fn queue_chat_events(
+        &self,
+        ctx: &Context<'_>,
+        queue_id: ID,
+        #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+        let queue = QueueId(ids::decode(&queue_id, "Queue")?);
+        let me = principal(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        if !me.is_supervisor() {
+            let members = crate::domain::queues::members_of(db, &[queue]).await.gql()?;
+            if !members.get(&queue).is_some_and(|m| m.contains(&me.agent_id)) {
+                return Err(coded(codes::FORBIDDEN, "only supervisors and the queue's agents may watch it"));
+            }
+        }
+        stream(ctx, Filter::Queue(queue.0), after, None).await
+    }
+
+    /// Messages and delivery-status changes in one chat, for whoever may read it (re-checked
+    /// for every event, so a transferred-away agent stops receiving).
+    #[graphql(guard = "RoleGuard::new(READERS)")]
+    async fn chat_messages(
+        &self,
+        ctx: &Context<'_>,
+        chat_id: ID,
+        #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+        let chat = ChatId(ids::decode(&chat_id, "Chat")?);
+        let me = principal(ctx)?.clone();
+        let db = ctx.data::<DatabaseConnection>()?.clone();
+        if crate::domain::chats::get_visible(&db, &me, chat).await.gql()?.is_none() {
+            return Err(coded("NOT_FOUND", "chat not found"));
+        }
+        let recheck = Box::new(move |_event: Arc<events::Model>| {
+            let (db, me) = (db.clone(), me.clone());
+            Box::pin(async move {
+                crate::domain::chats::get_visible(&db, &me, chat).await.map(|c| c.is_some()).unwrap_or(false)
+            }) as futures_util::future::BoxFuture<'static, bool>
+        });
+        stream(ctx, Filter::Chat(chat.0), after, Some(recheck)).await
+    }
+
+    /// Agents' availability changes (sign-in and sign-out, chosen status, accept timeouts),
+    /// for supervisors and transfer lists.
+    #[graphql(guard = "RoleGuard::new(READERS)")]
+    async fn agent_status_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+        stream(ctx, Filter::Statuses, after, None).await
+    }
+}

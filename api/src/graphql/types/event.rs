@@ -1,0 +1,76 @@
+//! The `Event` type streamed by subscriptions.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::events;
+
+use super::agent::Agent;
+use super::chat::Chat;
+use super::message::Message;
+use crate::domain::ids::AgentId;
+use crate::graphql::error::{ResultExt, from_domain};
+use crate::graphql::loaders::loader;
+
+/// Something that happened, as recorded in the event log. `id` increases monotonically; pass
+/// the last one you saw as `after` when you resubscribe to get what you missed.
+#[derive(Clone, Debug)]
+pub struct Event(pub Arc<events::Model>);
+
+#[Object]
+impl Event {
+    /// The event's id in the log (pass it as `after` to resume after it).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// What happened: CHAT_CREATED, CHAT_OFFERED, CHAT_DIRECTED, CHAT_ACCEPTED, CHAT_TAKEN
+    /// (an offer to you ended: someone else accepted, it was completed or your time ran out),
+    /// CHAT_TRANSFERRED, CHAT_COMPLETED, MESSAGE_RECEIVED, MESSAGE_SENT, MESSAGE_EDITED,
+    /// MESSAGE_REACTION, DELIVERY_STATUS_CHANGED, AGENT_STATUS_CHANGED, SETTINGS_CHANGED,
+    /// TEMPLATE_CHANGED.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    /// When it happened.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The chat it concerns, as it is now.
+    async fn chat(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Chat>> {
+        let Some(id) = self.0.chat_id else { return Ok(None) };
+        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        use sea_orm::EntityTrait;
+        Ok(entity::chats::Entity::find_by_id(id).one(db).await.map_err(|e| from_domain(e.into()))?.map(Chat))
+    }
+
+    /// The agent it concerns (the one offered, assigned, whose status changed...).
+    async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
+        match self.0.agent_id {
+            Some(id) => Ok(loader(ctx)?.load_one(AgentId(id)).await?.map(Agent)),
+            None => Ok(None),
+        }
+    }
+
+    /// The message it concerns, for message and delivery events.
+    async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+        let Some(id) = self.0.payload.get("messageId").and_then(|v| v.as_i64()) else { return Ok(None) };
+        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        use sea_orm::EntityTrait;
+        let row = entity::messages::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .map_err(crate::domain::DomainError::from)
+            .gql()?;
+        Ok(row.map(Message))
+    }
+
+    /// Details, as JSON: for example `{"status": "INACTIVE", "reason": "ACCEPT_TIMEOUT"}` for
+    /// a status change, `{"reason": "TAKEN_BY_OTHER"}` for CHAT_TAKEN.
+    async fn details(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(self.0.payload.clone())
+    }
+}
