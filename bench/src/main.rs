@@ -115,8 +115,9 @@ struct Row {
     server_cpu: f64,
     /// Bench (load generator) CPU during the level, in percent of one core.
     bench_cpu: f64,
-    /// The whole machine's CPU use during the level, in percent of all cores.
-    host_cpu: f64,
+    /// CPU used by everything else on the machine during the level (the PostgreSQL server,
+    /// and any outside load), in percent of one core.
+    other_cpu: f64,
 }
 
 #[tokio::main]
@@ -248,7 +249,13 @@ async fn bench_backend(
                 senders,
                 server_cpu: percent(server_after.saturating_sub(server_before)),
                 bench_cpu: percent(bench_after.saturating_sub(bench_before)),
-                host_cpu: host_after.percent_since(&host_before),
+                other_cpu: percent(
+                    host_after
+                        .busy
+                        .saturating_sub(host_before.busy)
+                        .saturating_sub(server_after.saturating_sub(server_before))
+                        .saturating_sub(bench_after.saturating_sub(bench_before)),
+                ),
                 outcome,
             };
             eprintln!(
@@ -313,7 +320,7 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
         "errors",
         "srv cpu",
         "gen cpu",
-        "host cpu"
+        "other cpu"
     );
     for row in rows {
         println!(
@@ -328,7 +335,7 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
             row.outcome.errors,
             row.server_cpu,
             row.bench_cpu,
-            row.host_cpu,
+            row.other_cpu,
         );
     }
     let peaks: Vec<String> = memory
@@ -344,8 +351,10 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
         .collect();
     println!();
     println!("server peak RSS (VmHWM): {}", peaks.join(", "));
-    println!("srv cpu / gen cpu: CPU used by the server / the load generator, in % of one core;");
-    println!("host cpu: the whole machine (database server included), in % of all cores");
+    println!(
+        "srv / gen / other cpu: CPU used by the server / the load generator / everything else \
+         (PostgreSQL, outside load), in % of one core"
+    );
 
     let at_target: Vec<&Row> = rows.iter().filter(|row| row.senders == TARGET_SENDERS).collect();
     if !at_target.is_empty() {

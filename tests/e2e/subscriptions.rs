@@ -266,29 +266,76 @@ async fn a_subscriber_that_falls_behind_is_told(backend: Backend) {
     }
 }
 
-async fn another_instance_delivers_in_order(backend: Backend) {
-    // Two server processes on one database: the webhook arrives at instance A, the agent
-    // listens on instance B.
+/// A second server as its own OS process (the `switchboard` binary) on the same database;
+/// returns the process and its base URL.
+async fn second_process(url: &str) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let files = std::env::temp_dir().join(format!("sb_files_{}", uuid::Uuid::new_v4().simple()));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .env("DATABASE_URL", url)
+        .env("BIND", "127.0.0.1:0")
+        .env("JWT_SECRET", crate::support::JWT_SECRET)
+        .env("SWITCHBOARD_FILES_DIR", files)
+        .env("SWITCHBOARD_TELEGRAM_API_BASE", "http://127.0.0.1:9")
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the second instance");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next_line().await.unwrap().expect("the second instance prints where it listens");
+        if let Some(rest) = line.strip_prefix("Switchboard is listening on ") {
+            break rest.split('/').take(3).collect::<Vec<_>>().join("/");
+        }
+    };
+    // Keep draining its stderr so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, base)
+}
+
+async fn another_process_delivers_in_order(backend: Backend) {
+    // The webhook arrives at instance A (this process); the agent listens on instance B, a
+    // separate `switchboard` process on the same PostgreSQL database.
     let a_app = TestApp::spawn(backend).await;
     let (telegram_path, _, a, _, _) = setup(&a_app).await;
     let url = crate::lifecycle::app_database_url(&a_app).await;
-    let b_app = TestApp::start(url, None, |_| {}).await;
-    let mut socket = subscribe(&b_app, &a, MY_EVENTS, json!({})).await;
+    let (_process, base) = second_process(&url).await;
+    let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://127.0.0.1:{port}/graphql/ws"),
+    )
+    .unwrap();
+    request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {a}") } }),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await.unwrap().unwrap()["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({ "id": "s", "type": "subscribe", "payload": { "query": MY_EVENTS, "variables": {} } }),
+    )
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     for user in 0..5 {
         assert_eq!(a_app.webhook(&telegram_path, &telegram(900 + user, 1)).await, 200);
     }
     let mut last = 0;
-    let mut offers = 0;
-    while offers < 5 {
+    let mut offers = Vec::new();
+    while offers.len() < 5 {
         let (kind, data) = kind(&mut socket).await;
         let id: i64 = data["id"].as_str().unwrap().parse().unwrap();
         assert!(id > last, "events arrive in order");
         last = id;
         if kind == "CHAT_OFFERED" {
-            offers += 1;
+            offers.push(data["chat"]["id"].as_str().unwrap().to_owned());
         }
     }
+    offers.dedup();
+    assert_eq!(offers.len(), 5, "one offer per new chat, none repeated");
 }
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -303,6 +350,6 @@ on_both_backends!(
 mod two_instances {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
-        super::another_instance_delivers_in_order(crate::support::Backend::Postgres).await;
+        super::another_process_delivers_in_order(crate::support::Backend::Postgres).await;
     }
 }
