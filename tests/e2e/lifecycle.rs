@@ -479,7 +479,37 @@ pub async fn app_database_url(app: &TestApp) -> String {
     format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
 }
 
+async fn going_inactive_withdraws_offers_and_directions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let s = setup(&app, "TO_ALL_AGENTS", 2).await;
+    let (chat, _) = customer_writes(&app, &s, 1401, 1).await;
+    offered_to(&app, &s.agents[1].2, &chat).await;
+    app.ok(Some(&s.agents[1].2), "mutation { setMyStatus(status: INACTIVE) { status } }", json!({})).await;
+    assert!(new_chats(&app, &s.agents[1].2).await.is_empty(), "an INACTIVE agent's offers are withdrawn");
+    assert_eq!(app.error_code(Some(&s.agents[1].2), ACCEPT, json!({ "id": chat })).await, "FORBIDDEN");
+    assert_eq!(new_chats(&app, &s.agents[0].2).await, vec![chat.clone()], "others keep theirs");
+
+    // A directed chat moves on at once when its agent signs out (no accept-timeout wait).
+    app.ok(
+        Some(&s.admin),
+        "mutation($input: UpdateQueueInput!) { updateQueue(input: $input) { id } }",
+        json!({ "input": { "id": s.queue, "routingRule": "TO_AVAILABLE_AGENT" } }),
+    )
+    .await;
+    app.ok(Some(&s.agents[1].2), "mutation { setMyStatus(status: ACTIVE) { status } }", json!({})).await;
+    let (_, directed_row) = customer_writes(&app, &s, 1402, 1).await;
+    let first = eventually("a direction", || async {
+        chats::Entity::find_by_id(directed_row).one(&app.db).await.unwrap().unwrap().directed_agent_id
+    })
+    .await;
+    let (leaving, staying) = if first == s.agents[0].1 { (0, 1) } else { (1, 0) };
+    app.ok(Some(&s.agents[leaving].2), "mutation { logout }", json!({})).await;
+    let now = chats::Entity::find_by_id(directed_row).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(now.directed_agent_id, Some(s.agents[staying].1));
+}
+
 on_both_backends!(
+    going_inactive_withdraws_offers_and_directions,
     to_all_agents_offer_and_accept,
     to_available_agent_breaks_ties_by_last_accept,
     waiting_chats_are_routed_when_an_agent_frees_up,

@@ -156,10 +156,14 @@ pub async fn set_status(
     if presence::is_signed_in(&txn, id).await? {
         sessions::record_status(&txn, id, status, "CHOSEN").await?;
     }
+    let reroute = if status == AgentStatus::Inactive {
+        super::routing::withdraw_from(&txn, id).await?
+    } else {
+        Vec::new()
+    };
     txn.commit().await?;
-    if status == AgentStatus::Active {
-        super::routing::after_commit(db, &[id], &[]).await;
-    }
+    let freed = if status == AgentStatus::Active { vec![id] } else { Vec::new() };
+    super::routing::after_commit(db, &freed, &reroute).await;
     Ok(updated)
 }
 

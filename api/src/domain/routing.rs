@@ -237,3 +237,46 @@ pub async fn after_commit(db: &DatabaseConnection, agents: &[AgentId], chats: &[
         }
     }
 }
+
+/// Withdraws what was offered or directed to an agent who stopped taking chats (went INACTIVE
+/// or signed out): open offers end WITHDRAWN (their panels drop them), directed chats are
+/// released without penalty. Returns the chats to route again after the commit.
+pub async fn withdraw_from(db: &impl ConnectionTrait, agent: AgentId) -> Result<Vec<ChatId>, sea_orm::DbErr> {
+    let open = assignments::Entity::find()
+        .filter(assignments::Column::AgentId.eq(agent.0))
+        .filter(assignments::Column::EndedAt.is_null())
+        .filter(assignments::Column::Kind.is_in([AssignmentKind::Offer, AssignmentKind::Direction]))
+        .all(db)
+        .await?;
+    let now = Utc::now();
+    let mut reroute = Vec::new();
+    for row in open {
+        assignments::Entity::update_many()
+            .col_expr(assignments::Column::Outcome, Expr::value(entity::enums::AssignmentOutcome::Withdrawn))
+            .col_expr(assignments::Column::EndedAt, Expr::value(now))
+            .filter(assignments::Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
+        if row.kind == AssignmentKind::Direction {
+            let released = chats::Entity::update_many()
+                .col_expr(chats::Column::DirectedAgentId, Expr::value(Option::<i64>::None))
+                .col_expr(chats::Column::UpdatedAt, Expr::value(now))
+                .filter(chats::Column::Id.eq(row.chat_id))
+                .filter(chats::Column::Status.eq(ChatStatus::Waiting))
+                .filter(chats::Column::DirectedAgentId.eq(agent.0))
+                .exec(db)
+                .await?;
+            if released.rows_affected > 0 {
+                reroute.push(ChatId(row.chat_id));
+            }
+        }
+        let subjects = Subjects {
+            agent: Some(agent),
+            chat: Some(ChatId(row.chat_id)),
+            queue: row.queue_id.map(QueueId),
+        };
+        events::record(db, EventKind::ChatTaken, subjects, serde_json::json!({ "reason": "WITHDRAWN" }))
+            .await?;
+    }
+    Ok(reroute)
+}

@@ -5,10 +5,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use entity::enums::{AgentStatus, Role};
 use entity::{agents, sessions};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use tracing::instrument;
 
 use super::error::{DomainError, DomainResult};
@@ -110,7 +107,7 @@ pub async fn login(
 /// Ends a session; its token stops working at once. When it was the agent's last session
 /// they become INACTIVE for routing (their chosen status is kept for the next sign-in).
 #[instrument(skip_all, fields(agent_id = principal.agent_id.0))]
-pub async fn logout(db: &impl TransactionTrait, principal: &Principal) -> DomainResult<()> {
+pub async fn logout(db: &sea_orm::DatabaseConnection, principal: &Principal) -> DomainResult<()> {
     let txn = crate::db::write(db).await?;
     let ended = sessions::Entity::update_many()
         .col_expr(sessions::Column::EndedAt, sea_orm::sea_query::Expr::value(Utc::now()))
@@ -125,11 +122,14 @@ pub async fn logout(db: &impl TransactionTrait, principal: &Principal) -> Domain
         .one(&txn)
         .await?
         .ok_or(DomainError::NotFound("agent"))?;
+    let mut reroute = Vec::new();
     if agent.status == AgentStatus::Active && !presence::is_signed_in(&txn, principal.agent_id).await? {
         record_status(&txn, principal.agent_id, AgentStatus::Inactive, "SIGNED_OUT").await?;
+        reroute = super::routing::withdraw_from(&txn, principal.agent_id).await?;
     }
     txn.commit().await?;
     tracing::info!("agent signed out");
+    super::routing::after_commit(db, &[], &reroute).await;
     Ok(())
 }
 
