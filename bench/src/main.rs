@@ -138,11 +138,15 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Runs every backend; true when every webhook was answered 200.
+/// Runs every backend; true when every backend ran and every webhook was answered 200.
 async fn run(cli: Cli) -> anyhow::Result<bool> {
     let bin = cli.server_bin.clone().unwrap_or_else(default_server_bin);
-    let mut backends = cli.backends.clone();
-    backends.dedup();
+    let mut backends = Vec::new();
+    for backend in &cli.backends {
+        if !backends.contains(backend) {
+            backends.push(*backend);
+        }
+    }
     let mut skipped_postgres = false;
     if backends.contains(&Backend::Postgres) && cli.postgres_url.is_none() {
         skipped_postgres = true;
@@ -170,16 +174,23 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut rows = Vec::new();
     let mut memory = Vec::new();
+    let mut failed = false;
     for backend in backends {
-        let used = bench_backend(&cli, backend, &bin, &run_id, &mut rows).await?;
-        memory.push((backend, used));
+        // A backend that fails is reported; the others still run and are printed.
+        match bench_backend(&cli, backend, &bin, &run_id, &mut rows).await {
+            Ok(used) => memory.push((backend, used)),
+            Err(err) => {
+                eprintln!("bench: {} FAILED: {err:#}", backend.name());
+                failed = true;
+            }
+        }
     }
 
     print_table(&rows, &memory);
     if skipped_postgres {
         loud_postgres_note();
     }
-    Ok(rows.iter().all(|row| row.outcome.errors == 0))
+    Ok(!failed && rows.iter().all(|row| row.outcome.errors == 0))
 }
 
 /// Fresh database and server for `backend`; every scenario and level against it. Returns the
