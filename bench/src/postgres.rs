@@ -1,5 +1,5 @@
-//! A fresh PostgreSQL database per run, created and dropped with the `psql` client (the bench
-//! has no PostgreSQL driver of its own, to stay small).
+//! A fresh PostgreSQL database per run, created and dropped with the `psql` client (the
+//! webhook suite needs no driver; the panel suite talks to the new database with sqlx).
 
 use std::process::{Command, Stdio};
 
@@ -10,6 +10,7 @@ pub struct Database {
     server_url: String,
     name: String,
     url: String,
+    keep: bool,
 }
 
 impl Database {
@@ -21,7 +22,7 @@ impl Database {
             .with_context(|| format!("--postgres-url / TEST_DATABASE_URL is not a URL: {server_url}"))?;
         url.set_path(&format!("/{name}"));
         psql(server_url, &format!("CREATE DATABASE {name}"))?;
-        Ok(Self { server_url: server_url.to_owned(), name, url: url.to_string() })
+        Ok(Self { server_url: server_url.to_owned(), name, url: url.to_string(), keep: false })
     }
 
     /// The URL of the new database.
@@ -33,10 +34,18 @@ impl Database {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Leaves the database in place when this is dropped.
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
 }
 
 impl Drop for Database {
     fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
         if let Err(err) =
             psql(&self.server_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
         {

@@ -2,6 +2,7 @@
 //! CPU use.
 
 use std::fs;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -74,6 +75,48 @@ impl HostCpu {
             return 0.0;
         }
         100.0 * self.busy.saturating_sub(earlier.busy) as f64 / total as f64
+    }
+}
+
+/// CPU used during one measurement, in percent of one core each.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuSplit {
+    /// The server process.
+    pub server: f64,
+    /// This process: the load generator (and, for plain-SQL reads on SQLite, SQLite itself).
+    pub bench: f64,
+    /// Everything else on the machine: the PostgreSQL server, and any outside load.
+    pub other: f64,
+}
+
+/// Readings taken when a measurement starts, to split the CPU it used afterwards.
+pub struct CpuMeter {
+    server_stat: String,
+    server: u64,
+    bench: u64,
+    host: HostCpu,
+}
+
+impl CpuMeter {
+    /// Starts measuring; `server_pid` is the server process.
+    pub fn start(server_pid: u32) -> Self {
+        let server_stat = format!("/proc/{server_pid}/stat");
+        let server = cpu_ticks(&server_stat);
+        Self { server, bench: cpu_ticks("/proc/self/stat"), host: HostCpu::now(), server_stat }
+    }
+
+    /// The CPU used since [`CpuMeter::start`], over `elapsed` of wall time.
+    pub fn split(&self, elapsed: Duration) -> CpuSplit {
+        let server = cpu_ticks(&self.server_stat).saturating_sub(self.server);
+        let bench = cpu_ticks("/proc/self/stat").saturating_sub(self.bench);
+        let host = HostCpu::now().busy.saturating_sub(self.host.busy);
+        let percent =
+            |ticks: u64| 100.0 * ticks as f64 / TICKS_PER_SECOND / elapsed.as_secs_f64().max(f64::EPSILON);
+        CpuSplit {
+            server: percent(server),
+            bench: percent(bench),
+            other: percent(host.saturating_sub(server).saturating_sub(bench)),
+        }
     }
 }
 

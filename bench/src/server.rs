@@ -25,9 +25,10 @@ pub const APP_SECRET: &str = "bench-secret";
 /// How long the server may take to answer `/readyz` after it is started.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A temporary directory, removed when dropped.
+/// A temporary directory, removed when dropped (unless kept).
 pub struct WorkDir {
     path: PathBuf,
+    keep: bool,
 }
 
 impl WorkDir {
@@ -35,7 +36,12 @@ impl WorkDir {
     pub fn new(label: &str) -> anyhow::Result<Self> {
         let path = std::env::temp_dir().join(format!("switchboard-bench-{label}-{}", uuid::Uuid::new_v4()));
         fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Self { path })
+        Ok(Self { path, keep: false })
+    }
+
+    /// Leaves the directory in place when this is dropped.
+    pub fn keep(&mut self) {
+        self.keep = true;
     }
 
     /// The directory.
@@ -46,7 +52,9 @@ impl WorkDir {
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
+        if !self.keep {
+            let _ = fs::remove_dir_all(&self.path);
+        }
     }
 }
 
@@ -61,28 +69,22 @@ impl Server {
     /// Creates the admin on `database_url` (which also applies the migrations), then starts
     /// the server on a free loopback port and waits until `/readyz` answers 200.
     pub async fn start(bin: &Path, database_url: &str, dir: &Path) -> anyhow::Result<Self> {
-        if !bin.is_file() {
-            bail!(
-                "server binary {} not found: build it first with `cargo build --release` \
-                 (or pass --server-bin)",
-                bin.display()
-            );
-        }
-        let admin = Command::new(bin)
-            .args(["create-admin", "--email", ADMIN_EMAIL, "--name", "Bench"])
-            .env("DATABASE_URL", database_url)
-            .env("SWITCHBOARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("cannot run {}", bin.display()))?;
-        if !admin.status.success() {
-            bail!("`switchboard create-admin` failed: {}", String::from_utf8_lossy(&admin.stderr).trim());
-        }
+        create_admin(bin, database_url)?;
+        Self::serve(bin, database_url, dir).await
+    }
 
+    /// Starts the server on an already migrated database `database_url` (a restart keeps the
+    /// data and the sessions: the JWT secret is fixed) and waits until `/readyz` answers 200.
+    /// Its log is appended to `<dir>/server.log`.
+    pub async fn serve(bin: &Path, database_url: &str, dir: &Path) -> anyhow::Result<Self> {
+        check_bin(bin)?;
         let port = free_port()?;
         let log = dir.join("server.log");
-        let log_file = fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+        let log_file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .with_context(|| format!("cannot open {}", log.display()))?;
         let files = dir.join("files");
         fs::create_dir_all(&files)?;
         let child = Command::new(bin)
@@ -148,24 +150,44 @@ impl Server {
         procfs::memory(self.child.id())
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// CPU time the server has used so far (user + system), in clock ticks.
     pub fn cpu_ticks(&self) -> u64 {
         procfs::cpu_ticks(&format!("/proc/{}/stat", self.child.id()))
     }
 
-    /// Signs in as the bench admin, creates a queue and a WhatsApp channel, and returns the
-    /// full URL of the channel's webhook.
-    pub async fn create_channel(&self, client: &reqwest::Client) -> anyhow::Result<String> {
+    /// Signs in as `email` and returns the bearer token.
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> anyhow::Result<String> {
         let login = self
             .graphql(
                 client,
                 None,
                 "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }",
-                json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }),
+                json!({ "email": email, "password": password }),
             )
             .await
-            .context("login")?;
-        let token = login["login"]["token"].as_str().context("login answered no token")?.to_owned();
+            .with_context(|| format!("login as {email}"))?;
+        Ok(login["login"]["token"].as_str().context("login answered no token")?.to_owned())
+    }
+
+    /// Signs in as the bench admin and returns the bearer token.
+    pub async fn admin_token(&self, client: &reqwest::Client) -> anyhow::Result<String> {
+        self.login(client, ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Signs in as the bench admin, creates a queue and a WhatsApp channel, and returns the
+    /// full URL of the channel's webhook.
+    pub async fn create_channel(&self, client: &reqwest::Client) -> anyhow::Result<String> {
+        let token = self.admin_token(client).await?;
         let queue = self
             .graphql(
                 client,
@@ -202,7 +224,7 @@ impl Server {
     }
 
     /// Runs one GraphQL operation and returns its `data`; GraphQL errors are errors.
-    async fn graphql(
+    pub async fn graphql(
         &self,
         client: &reqwest::Client,
         token: Option<&str>,
@@ -243,6 +265,35 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Runs `switchboard create-admin` on `database_url`, which also applies the migrations.
+fn create_admin(bin: &Path, database_url: &str) -> anyhow::Result<()> {
+    check_bin(bin)?;
+    let admin = Command::new(bin)
+        .args(["create-admin", "--email", ADMIN_EMAIL, "--name", "Bench"])
+        .env("DATABASE_URL", database_url)
+        .env("SWITCHBOARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {}", bin.display()))?;
+    if !admin.status.success() {
+        bail!("`switchboard create-admin` failed: {}", String::from_utf8_lossy(&admin.stderr).trim());
+    }
+    Ok(())
+}
+
+/// Fails with a clear message when the server binary is missing.
+fn check_bin(bin: &Path) -> anyhow::Result<()> {
+    if !bin.is_file() {
+        bail!(
+            "server binary {} not found: build it first with `cargo build --release` \
+             (or pass --server-bin)",
+            bin.display()
+        );
+    }
+    Ok(())
 }
 
 /// A loopback port nobody listens on right now.

@@ -42,6 +42,11 @@ pub async fn upgrade(
 ) -> Response {
     let header_token =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer).map(str::to_owned);
+    // Small buffers: an idle subscriber should cost kilobytes, not tungstenite's default
+    // 128 KiB read and write buffers (measured: ~146 KiB per idle subscriber
+    // with the defaults, ~30 with these); they grow as needed for larger messages.
+    let upgrade =
+        upgrade.read_buffer_size(2 * 1024).write_buffer_size(2 * 1024).max_message_size(1024 * 1024);
     upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
         let schema = state.schema.clone();
         // async-graphql closes a refused connection_init with 1002; graphql-transport-ws

@@ -1,0 +1,260 @@
+//! The `webhooks` suite: inbound webhook throughput. Signed WhatsApp webhook POSTs from 1, 8
+//! and 32 concurrent senders, for messages from new customers and for messages appended to
+//! existing chats.
+
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use crate::load::{self, Generator, Outcome, Payload};
+use crate::procfs::{self, HostCpu, Memory, TICKS_PER_SECOND};
+use crate::server::{Server, WorkDir};
+use crate::{Backend, Cli, mib, millis, postgres};
+
+/// Concurrent senders used to warm up the returning customers (not timed).
+const WARM_UP_SENDERS: usize = 8;
+/// The throughput the issue asks for with 32 senders, in messages per second.
+const TARGET_SENDERS: usize = 32;
+/// The p99 latency the issue asks for, in milliseconds.
+const TARGET_P99_MS: f64 = 100.0;
+
+/// The throughput the issue asks for with 32 senders.
+fn target_per_second(backend: Backend) -> f64 {
+    match backend {
+        Backend::Sqlite => 2000.0,
+        Backend::Postgres => 1000.0,
+    }
+}
+
+/// What each message of a scenario does on the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// Every message from a different customer: a new contact, chat and message each.
+    New,
+    /// Messages from a fixed set of customers with open chats: appends to existing chats.
+    Existing,
+}
+
+impl Scenario {
+    fn label(self) -> &'static str {
+        match self {
+            Self::New => "new contacts",
+            Self::Existing => "existing chats",
+        }
+    }
+}
+
+/// One measured concurrency level.
+struct Row {
+    backend: Backend,
+    scenario: Scenario,
+    senders: usize,
+    outcome: Outcome,
+    /// Server CPU during the level, in percent of one core.
+    server_cpu: f64,
+    /// Bench (load generator) CPU during the level, in percent of one core.
+    bench_cpu: f64,
+    /// CPU used by everything else on the machine during the level (the PostgreSQL server,
+    /// and any outside load), in percent of one core.
+    other_cpu: f64,
+}
+
+/// Runs every scenario and level on each backend and prints the table; true when every
+/// backend ran and every webhook was answered 200.
+pub async fn run(cli: &Cli, bin: &std::path::Path, backends: &[Backend]) -> bool {
+    eprintln!("bench: webhooks: {} messages per level, levels {:?}", cli.messages, cli.levels);
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let mut rows = Vec::new();
+    let mut memory = Vec::new();
+    let mut failed = false;
+    for &backend in backends {
+        // A backend that fails is reported; the others still run and are printed.
+        match bench_backend(cli, backend, bin, &run_id, &mut rows).await {
+            Ok(used) => memory.push((backend, used)),
+            Err(err) => {
+                eprintln!("bench: {} FAILED: {err:#}", backend.name());
+                failed = true;
+            }
+        }
+    }
+    print_table(&rows, &memory);
+    !failed && rows.iter().all(|row| row.outcome.errors == 0)
+}
+
+/// Fresh database and server for `backend`; every scenario and level against it. Returns the
+/// server's memory use at the end.
+async fn bench_backend(
+    cli: &Cli,
+    backend: Backend,
+    bin: &std::path::Path,
+    run_id: &str,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<Memory> {
+    // Declared in this order so they drop in reverse: server, then database, then directory.
+    let dir = WorkDir::new(backend.name())?;
+    let mut database = None;
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
+        Backend::Postgres => {
+            let server_url = cli.postgres_url.as_deref().unwrap_or_default();
+            let created = postgres::Database::create(server_url)?;
+            eprintln!("bench: postgres: created database {}", created.name());
+            database.insert(created).url().to_owned()
+        }
+    };
+    let server = Server::start(bin, &url, dir.path()).await?;
+    eprintln!("bench: {}: server up at {}", backend.name(), server.base());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(usize::MAX)
+        .build()?;
+    let webhook = server.create_channel(&client).await?;
+    let mut generator = Generator::new(&format!("{run_id}-{}", backend.name()));
+
+    for &scenario in &cli.scenarios {
+        if scenario == Scenario::Existing {
+            let warm_up: Vec<Payload> =
+                (0..cli.customers).map(|n| generator.returning_customer_message(n)).collect();
+            let outcome = load::send_all(&client, &webhook, warm_up, WARM_UP_SENDERS).await;
+            if outcome.errors > 0 {
+                anyhow::bail!(
+                    "{}: warming up {} returning customers failed {} times: {:?}\nserver log:\n{}",
+                    backend.name(),
+                    cli.customers,
+                    outcome.errors,
+                    outcome.error_samples,
+                    server.log_tail()
+                );
+            }
+        }
+        for &senders in &cli.levels {
+            let payloads: Vec<Payload> = (0..cli.messages)
+                .map(|i| match scenario {
+                    Scenario::New => generator.new_customer_message(),
+                    Scenario::Existing => generator.returning_customer_message(i % cli.customers.max(1)),
+                })
+                .collect();
+            let (server_before, bench_before, host_before) =
+                (server.cpu_ticks(), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
+            let outcome = load::send_all(&client, &webhook, payloads, senders).await;
+            let (server_after, bench_after, host_after) =
+                (server.cpu_ticks(), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
+            let percent = |ticks: u64| {
+                100.0 * ticks as f64 / TICKS_PER_SECOND / outcome.elapsed.as_secs_f64().max(f64::EPSILON)
+            };
+            let row = Row {
+                backend,
+                scenario,
+                senders,
+                server_cpu: percent(server_after.saturating_sub(server_before)),
+                bench_cpu: percent(bench_after.saturating_sub(bench_before)),
+                other_cpu: percent(
+                    host_after
+                        .busy
+                        .saturating_sub(host_before.busy)
+                        .saturating_sub(server_after.saturating_sub(server_before))
+                        .saturating_sub(bench_after.saturating_sub(bench_before)),
+                ),
+                outcome,
+            };
+            eprintln!(
+                "bench: {} / {} / {} senders: {:.0} msg/s, p99 {:.1} ms, {} errors",
+                backend.name(),
+                scenario.label(),
+                senders,
+                row.outcome.per_second(),
+                millis(row.outcome.percentile(99.0)),
+                row.outcome.errors
+            );
+            for sample in &row.outcome.error_samples {
+                eprintln!("bench:   error: {sample}");
+            }
+            rows.push(row);
+        }
+    }
+
+    let memory = server.memory()?;
+    server.stop();
+    drop(database);
+    Ok(memory)
+}
+
+/// The results table on stdout, then peak memory, then the issue's targets.
+fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
+    println!(
+        "{:<9} {:<15} {:>7} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>9}",
+        "backend",
+        "scenario",
+        "senders",
+        "messages",
+        "msg/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "srv cpu",
+        "gen cpu",
+        "other cpu"
+    );
+    for row in rows {
+        println!(
+            "{:<9} {:<15} {:>7} {:>8} {:>7.0} {:>7.1} {:>7.1} {:>6} {:>7.0}% {:>7.0}% {:>8.0}%",
+            row.backend.name(),
+            row.scenario.label(),
+            row.senders,
+            row.outcome.ok + row.outcome.errors,
+            row.outcome.per_second(),
+            millis(row.outcome.percentile(50.0)),
+            millis(row.outcome.percentile(99.0)),
+            row.outcome.errors,
+            row.server_cpu,
+            row.bench_cpu,
+            row.other_cpu,
+        );
+    }
+    let peaks: Vec<String> = memory
+        .iter()
+        .map(|(backend, m)| {
+            format!(
+                "{} {:.1} MiB (at the end {:.1} MiB)",
+                backend.name(),
+                mib(m.peak_kib),
+                mib(m.current_kib)
+            )
+        })
+        .collect();
+    println!();
+    println!("server peak RSS (VmHWM): {}", peaks.join(", "));
+    println!(
+        "srv / gen / other cpu: CPU used by the server / the load generator / everything else \
+         (PostgreSQL, outside load), in % of one core"
+    );
+
+    let at_target: Vec<&Row> = rows.iter().filter(|row| row.senders == TARGET_SENDERS).collect();
+    if !at_target.is_empty() {
+        println!();
+        println!(
+            "targets ({TARGET_SENDERS} senders: sqlite >= 2000 msg/s, postgres >= 1000 msg/s, p99 < {TARGET_P99_MS} ms):"
+        );
+    }
+    for row in at_target {
+        let rate = row.outcome.per_second();
+        let target = target_per_second(row.backend);
+        let p99 = millis(row.outcome.percentile(99.0));
+        let rate_verdict = if rate >= target {
+            "met".to_owned()
+        } else {
+            format!("MISSED by {:.0} msg/s ({:.0}%)", target - rate, 100.0 * (target - rate) / target)
+        };
+        let p99_verdict = if p99 < TARGET_P99_MS {
+            "met".to_owned()
+        } else {
+            format!("MISSED by {:.1} ms", p99 - TARGET_P99_MS)
+        };
+        println!(
+            "  {:<9} {:<15} {:>6.0} msg/s: {rate_verdict}; p99 {p99:.1} ms: {p99_verdict}",
+            row.backend.name(),
+            row.scenario.label(),
+            rate
+        );
+    }
+}
