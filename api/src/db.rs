@@ -18,6 +18,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings a connection on every check-out by default: a round trip per statement.
+        // Only connections idle long enough to have been dropped by a proxy are checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false)
         // SQLite: WAL lets readers run beside the writer; a busy timeout makes concurrent
         // writers wait for the lock instead of failing; foreign keys are off by default there.

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_domain;
 mod m20261124_000002_open_chat_unique;
+mod m20261124_000003_panel_indexes;
 
 /// Runs every migration of the crate, in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_domain::Migration),
             Box::new(m20261124_000002_open_chat_unique::Migration),
+            Box::new(m20261124_000003_panel_indexes::Migration),
         ]
     }
 }

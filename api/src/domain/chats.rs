@@ -2,10 +2,13 @@
 
 use entity::enums::ChatStatus;
 use entity::{chats, contacts, messages};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::error::DomainResult;
-use super::ids::{ChatId, ContactId};
+use super::ids::{AgentId, ChatId, ContactId};
 use super::pagination::{Page, PageOf};
 use super::sessions::Principal;
 use entity::enums::Role;
@@ -31,11 +34,31 @@ pub async fn get_visible(
     id: ChatId,
 ) -> DomainResult<Option<chats::Model>> {
     let Some(chat) = chats::Entity::find_by_id(id.0).one(db).await? else { return Ok(None) };
-    if may_read(principal, &chat) {
-        return Ok(Some(chat));
+    Ok(may_see(db, principal, &chat).await?.then_some(chat))
+}
+
+/// [`get_visible`] with the chat's contact, read in the same statement.
+pub async fn get_visible_with_contact(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: ChatId,
+) -> DomainResult<Option<WithContact>> {
+    let found = chats::Entity::find_by_id(id.0).find_also_related(contacts::Entity).one(db).await?;
+    let Some((chat, contact)) = found else { return Ok(None) };
+    Ok(may_see(db, principal, &chat).await?.then_some((chat, contact)))
+}
+
+/// [`may_read`], or an agent with an open offer of the waiting chat.
+async fn may_see(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    chat: &chats::Model,
+) -> DomainResult<bool> {
+    if may_read(principal, chat) {
+        return Ok(true);
     }
     if principal.role != Role::Agent || chat.status != ChatStatus::Waiting {
-        return Ok(None);
+        return Ok(false);
     }
     let offered = entity::assignments::Entity::find()
         .filter(entity::assignments::Column::ChatId.eq(chat.id))
@@ -44,7 +67,70 @@ pub async fn get_visible(
         .one(db)
         .await?
         .is_some();
-    Ok(offered.then_some(chat))
+    Ok(offered)
+}
+
+/// A hand-written SQL condition with `?` placeholders, whatever the backend (sea-query reads
+/// `?` on SQLite but `$1, $2, ...` on PostgreSQL).
+fn custom_condition<const N: usize>(backend: DbBackend, sql: &str, values: [i64; N]) -> Expr {
+    let sql = match backend {
+        DbBackend::Postgres => {
+            let mut numbered = String::with_capacity(sql.len() + 2 * N);
+            for (n, part) in sql.split('?').enumerate() {
+                if n > 0 {
+                    numbered.push_str(&format!("${n}"));
+                }
+                numbered.push_str(part);
+            }
+            numbered
+        }
+        _ => sql.to_owned(),
+    };
+    Expr::cust_with_values(sql, values)
+}
+
+/// A chat with its contact (the contact is `None` only if the row vanished meanwhile).
+pub type WithContact = (chats::Model, Option<contacts::Model>);
+
+/// The agent panel's lists, each with the chats' contacts.
+#[derive(Debug, Default)]
+pub struct MyChats {
+    /// In progress and owned by the agent, oldest accepted first.
+    pub active: Vec<WithContact>,
+    /// Waiting and offered or directed to the agent, oldest first.
+    pub new: Vec<WithContact>,
+}
+
+/// The agent panel: the chats `me` has in progress and the waiting chats offered or directed
+/// to them, with their contacts, in one statement. Every branch is an index look-up (the open
+/// offers through the partial index on open assignments), so the cost does not grow with the
+/// agent's history or the number of chats waiting elsewhere.
+pub async fn my_chats(db: &impl ConnectionTrait, me: AgentId) -> DomainResult<MyChats> {
+    // Statuses are literals, not parameters, so PostgreSQL can keep one cached plan.
+    // Statuses are literals, not parameters, so PostgreSQL keeps one cached plan. The outer
+    // query has no filter of its own, so it is driven by the few ids the branches find.
+    let mine = custom_condition(
+        db.get_database_backend(),
+        "chats.id IN ( \
+           SELECT id FROM chats WHERE owner_id = ? AND status = 'IN_PROGRESS' \
+           UNION ALL SELECT id FROM chats WHERE directed_agent_id = ? AND status = 'WAITING' \
+           UNION ALL SELECT chat_id FROM assignments \
+             WHERE agent_id = ? AND kind = 'OFFER' AND ended_at IS NULL)",
+        [me.0, me.0, me.0],
+    );
+    let rows = chats::Entity::find().find_also_related(contacts::Entity).filter(mine).all(db).await?;
+    let mut lists = MyChats::default();
+    for (chat, contact) in rows {
+        match chat.status {
+            ChatStatus::InProgress if chat.owner_id == Some(me.0) => lists.active.push((chat, contact)),
+            ChatStatus::Waiting => lists.new.push((chat, contact)),
+            // An offer is closed in the transaction that takes the chat out of WAITING.
+            _ => {}
+        }
+    }
+    lists.active.sort_by_key(|(a, _)| (a.accepted_at, a.id));
+    lists.new.sort_by_key(|(a, _)| (a.created_at, a.id));
+    Ok(lists)
 }
 
 /// The chats a principal may read, newest id last, optionally of one status.
@@ -117,4 +203,24 @@ pub async fn latest_messages(
 pub async fn contacts(db: &impl ConnectionTrait, ids: &[ContactId]) -> DomainResult<Vec<contacts::Model>> {
     let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
     Ok(contacts::Entity::find().filter(contacts::Column::Id.is_in(ids)).all(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{PostgresQueryBuilder, Query, SqliteQueryBuilder};
+
+    use super::*;
+
+    #[test]
+    fn custom_conditions_number_placeholders_on_postgres() {
+        let query = |backend| {
+            Query::select().expr(custom_condition(backend, "a = ? AND b IN (?, ?)", [1, 2, 3])).to_owned()
+        };
+        let (pg, values) = query(DbBackend::Postgres).build(PostgresQueryBuilder);
+        assert_eq!(pg, "SELECT a = $1 AND b IN ($2, $3)");
+        assert_eq!(values.0.len(), 3);
+        let (lite, values) = query(DbBackend::Sqlite).build(SqliteQueryBuilder);
+        assert_eq!(lite, "SELECT a = ? AND b IN (?, ?)");
+        assert_eq!(values.0.len(), 3);
+    }
 }

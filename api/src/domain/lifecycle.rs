@@ -322,42 +322,6 @@ pub async fn transfer(
     Ok(child)
 }
 
-/// The agent panel's lists: chats I have in progress, and waiting chats offered or directed
-/// to me.
-pub async fn my_chats(
-    db: &impl ConnectionTrait,
-    me: AgentId,
-) -> DomainResult<(Vec<chats::Model>, Vec<chats::Model>)> {
-    let active = chats::Entity::find()
-        .filter(chats::Column::OwnerId.eq(me.0))
-        .filter(chats::Column::Status.eq(ChatStatus::InProgress))
-        .order_by_asc(chats::Column::AcceptedAt)
-        .order_by_asc(chats::Column::Id)
-        .all(db)
-        .await?;
-    let offered: Vec<i64> = assignments::Entity::find()
-        .filter(assignments::Column::AgentId.eq(me.0))
-        .filter(assignments::Column::Kind.eq(AssignmentKind::Offer))
-        .filter(assignments::Column::EndedAt.is_null())
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| a.chat_id)
-        .collect();
-    let new = chats::Entity::find()
-        .filter(chats::Column::Status.eq(ChatStatus::Waiting))
-        .filter(
-            sea_orm::Condition::any()
-                .add(chats::Column::DirectedAgentId.eq(me.0))
-                .add(chats::Column::Id.is_in(offered)),
-        )
-        .order_by_asc(chats::Column::CreatedAt)
-        .order_by_asc(chats::Column::Id)
-        .all(db)
-        .await?;
-    Ok((active, new))
-}
-
 /// Who and where a chat could be transferred to, by the rules of [`transfer`].
 pub async fn transfer_targets(
     db: &impl ConnectionTrait,

@@ -39,7 +39,7 @@ impl ChatsQuery {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let found = chats::list_visible(db, principal, status.map(Into::into), page).await.gql()?;
-        Ok(connection::build(page, found, |row| row.id, Chat))
+        Ok(connection::build(page, found, |row| row.id, Chat::from))
     }
 
     /// One chat, if the caller may read it.
@@ -47,8 +47,8 @@ impl ChatsQuery {
     async fn chat(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Chat> {
         let chat_id = ChatId(ids::decode(&id, "Chat")?);
         let db = ctx.data::<DatabaseConnection>()?;
-        let chat = chats::get_visible(db, principal(ctx)?, chat_id).await.gql()?;
-        chat.map(Chat).ok_or_else(|| coded("NOT_FOUND", "chat not found"))
+        let chat = chats::get_visible_with_contact(db, principal(ctx)?, chat_id).await.gql()?;
+        chat.map(Chat::from).ok_or_else(|| coded("NOT_FOUND", "chat not found"))
     }
 
     /// One contact.

@@ -9,6 +9,7 @@ use super::ids;
 use super::types::agent::Agent;
 use super::types::chat::Chat;
 use super::types::queue::Queue;
+use crate::domain::chats;
 use crate::domain::ids::{AgentId, ChatId, QueueId};
 use crate::domain::lifecycle::{self, TransferTarget};
 
@@ -52,10 +53,10 @@ impl LifecycleQuery {
     #[graphql(guard = "RoleGuard::new(STAFF)")]
     async fn my_chats(&self, ctx: &Context<'_>) -> async_graphql::Result<MyChats> {
         let me = principal(ctx)?.agent_id;
-        let (active, new) = lifecycle::my_chats(ctx.data::<DatabaseConnection>()?, me).await.gql()?;
+        let lists = chats::my_chats(ctx.data::<DatabaseConnection>()?, me).await.gql()?;
         Ok(MyChats {
-            active: active.into_iter().map(Chat).collect(),
-            new: new.into_iter().map(Chat).collect(),
+            active: lists.active.into_iter().map(Chat::from).collect(),
+            new: lists.new.into_iter().map(Chat::from).collect(),
         })
     }
 
@@ -91,7 +92,7 @@ impl LifecycleMutation {
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);
         let accepted =
             lifecycle::accept(ctx.data::<DatabaseConnection>()?, principal(ctx)?, chat).await.gql()?;
-        Ok(Chat(accepted))
+        Ok(Chat::from(accepted))
     }
 
     /// Completes a chat (its owner, or a supervisor). A later customer message opens a new chat.
@@ -100,7 +101,7 @@ impl LifecycleMutation {
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);
         let done =
             lifecycle::complete(ctx.data::<DatabaseConnection>()?, principal(ctx)?, chat).await.gql()?;
-        Ok(Chat(done))
+        Ok(Chat::from(done))
     }
 
     /// Transfers a chat to an agent or a queue and returns the child chat that continues it
@@ -120,6 +121,6 @@ impl LifecycleMutation {
         let child = lifecycle::transfer(ctx.data::<DatabaseConnection>()?, principal(ctx)?, chat, target)
             .await
             .gql()?;
-        Ok(Chat(child))
+        Ok(Chat::from(child))
     }
 }

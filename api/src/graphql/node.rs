@@ -38,7 +38,7 @@ impl NodeQuery {
             "Channel" => loader.load_one(ChannelId(row)).await?.map(|r| Node::Channel(Channel(r))),
             "Contact" => loader.load_one(ContactId(row)).await?.map(|r| Node::Contact(Contact(r))),
             "Chat" => {
-                chats::get_visible(db, principal, ChatId(row)).await.gql()?.map(|r| Node::Chat(Chat(r)))
+                chats::get_visible(db, principal, ChatId(row)).await.gql()?.map(|r| Node::Chat(Chat::from(r)))
             }
             "Message" => {
                 let message = messages::Entity::find_by_id(row)

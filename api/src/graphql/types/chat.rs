@@ -20,8 +20,23 @@ use crate::graphql::loaders::loader;
 use crate::state::Limits;
 
 /// A conversation with a contact on one channel, from arrival to completion.
+///
+/// The second field is the contact when it was read together with the chat (the agent panel
+/// does), so `contact` needs no second query; otherwise it is loaded in a batch.
 #[derive(Clone, Debug)]
-pub struct Chat(pub chats::Model);
+pub struct Chat(pub chats::Model, pub Option<entity::contacts::Model>);
+
+impl From<chats::Model> for Chat {
+    fn from(row: chats::Model) -> Self {
+        Self(row, None)
+    }
+}
+
+impl From<crate::domain::chats::WithContact> for Chat {
+    fn from((row, contact): crate::domain::chats::WithContact) -> Self {
+        Self(row, contact)
+    }
+}
 
 #[Object]
 impl Chat {
@@ -42,6 +57,9 @@ impl Chat {
 
     /// The customer.
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
+        if let Some(contact) = &self.1 {
+            return Ok(Some(Contact(contact.clone())));
+        }
         Ok(loader(ctx)?.load_one(ContactId(self.0.contact_id)).await?.map(Contact))
     }
 
@@ -134,7 +152,7 @@ impl Chat {
             .one(db)
             .await
             .map_err(|e| crate::graphql::error::from_domain(e.into()))?
-            .map(Chat))
+            .map(Chat::from))
     }
 
     /// The agent a waiting chat is directed to (TO_AVAILABLE_AGENT queues), until they accept

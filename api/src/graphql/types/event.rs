@@ -44,7 +44,11 @@ impl Event {
         let Some(id) = self.0.chat_id else { return Ok(None) };
         let db = ctx.data::<sea_orm::DatabaseConnection>()?;
         use sea_orm::EntityTrait;
-        Ok(entity::chats::Entity::find_by_id(id).one(db).await.map_err(|e| from_domain(e.into()))?.map(Chat))
+        Ok(entity::chats::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .map_err(|e| from_domain(e.into()))?
+            .map(Chat::from))
     }
 
     /// The agent it concerns (the one offered, assigned, whose status changed...).
