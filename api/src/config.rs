@@ -161,6 +161,12 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_SESSION_CHECK_SECONDS", default_value_t = 15)]
     pub session_check_seconds: u64,
 
+    /// How long a request may reuse a recent check of its token's session, in milliseconds
+    /// (0: read the session on every request). Sign-outs and access changes end the reuse at
+    /// once on every instance, through the event log.
+    #[arg(long, env = "SWITCHBOARD_SESSION_CACHE_MS", default_value_t = 5000)]
+    pub session_cache_ms: u64,
+
     /// Seconds to wait for in-flight requests on shutdown.
     #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -226,6 +232,7 @@ impl Config {
             event_retention_hours: 168,
             subscription_buffer: 4096,
             session_check_seconds: 15,
+            session_cache_ms: 5000,
         }
     }
 

@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::TokenKeys;
 use crate::channels::client::ProviderApis;
 use crate::config::{Config, redact_url};
+use crate::domain::ids::AgentId;
+use crate::domain::session_cache::SessionCache;
+use crate::events::EventKind;
 use crate::events::bus::{self, EventBus};
 use crate::files::FileStore;
 use crate::graphql::subscriptions::StreamConfig;
@@ -90,9 +93,11 @@ impl Server {
         bus: EventBus,
         config: &Config,
     ) -> AppState {
+        let sessions = Arc::new(SessionCache::new(Duration::from_millis(config.session_cache_ms)));
         let schema = graphql::build(
             db.clone(),
             graphql::SchemaConfig {
+                sessions: sessions.clone(),
                 max_depth: config.max_query_depth,
                 max_complexity: config.max_query_complexity,
                 limits: Limits { max_page_size: config.max_page_size },
@@ -113,6 +118,7 @@ impl Server {
             max_upload_bytes,
             jobs,
             bus,
+            sessions,
             database_url: config.database_url.clone(),
             event_retention: chrono::Duration::hours(i64::from(config.event_retention_hours)),
         }
@@ -168,6 +174,11 @@ impl Server {
                 cancel.clone(),
             )));
         }
+        workers.push(tokio::spawn(forget_changed_sessions(
+            self.state.bus.clone(),
+            self.state.sessions.clone(),
+            cancel.clone(),
+        )));
         workers.push(tokio::spawn(retention(
             self.state.db.clone(),
             self.state.event_retention,
@@ -250,5 +261,28 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+/// Forgets an agent's remembered sign-ins when an `ACCESS_CHANGED` event reaches this
+/// instance; forgets them all if the bus dropped events on the way.
+async fn forget_changed_sessions(bus: EventBus, sessions: Arc<SessionCache>, cancel: CancellationToken) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut events = bus.subscribe();
+    loop {
+        let received = tokio::select! {
+            () = cancel.cancelled() => return,
+            received = events.recv() => received,
+        };
+        match received {
+            Ok(event) if event.kind == EventKind::AccessChanged.as_str() => {
+                if let Some(agent) = event.agent_id {
+                    sessions.forget_agent(AgentId(agent));
+                }
+            }
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => sessions.forget_all(),
+            Err(RecvError::Closed) => return,
+        }
     }
 }

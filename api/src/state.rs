@@ -40,6 +40,8 @@ pub struct AppState {
     pub jobs: crate::jobs::JobContext,
     /// The event bus subscriptions read from.
     pub bus: crate::events::bus::EventBus,
+    /// Recently checked sessions (see [`crate::domain::session_cache`]).
+    pub sessions: std::sync::Arc<crate::domain::session_cache::SessionCache>,
     /// The database URL (the PostgreSQL listener opens its own connection).
     pub database_url: String,
     /// How long events are kept.

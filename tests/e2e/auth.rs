@@ -3,8 +3,8 @@
 use entity::enums::Role;
 use serde_json::json;
 
-use crate::on_both_databases;
-use crate::support::{JWT_SECRET, PASSWORD, TestApp};
+use crate::support::{Backend, JWT_SECRET, PASSWORD, TestApp, eventually};
+use crate::{on_both_backends, on_both_databases};
 
 const ME: &str = "{ me { name email role status chosenStatus signedIn } }";
 
@@ -82,6 +82,7 @@ async fn missing_forged_and_expired_tokens(app: TestApp) {
 async fn disabling_an_agent_ends_their_sessions(app: TestApp) {
     let admin = app.admin().await;
     let (id, token) = app.signed_in("ann@example.com", Role::Agent).await;
+    assert_eq!(app.ok(Some(&token), ME, json!({})).await["me"]["signedIn"], true);
     app.ok(
         Some(&admin),
         "mutation($id: ID!) { updateAgent(input: { id: $id, enabled: false }) { enabled } }",
@@ -91,6 +92,50 @@ async fn disabling_an_agent_ends_their_sessions(app: TestApp) {
     assert_eq!(app.error_code(Some(&token), ME, json!({})).await, "UNAUTHENTICATED");
     let login = "mutation($p: String!) { login(email: \"ann@example.com\", password: $p) { token } }";
     assert_eq!(app.error_code(None, login, json!({ "p": PASSWORD })).await, "INVALID_CREDENTIALS");
+}
+
+const CREATE_AGENT: &str = "mutation($e: String!) { createAgent(input: { name: \"New\", email: $e, \
+     password: \"a long enough password\", role: AGENT }) { id } }";
+
+/// A server that would reuse a session check for an hour: changes of access must still apply
+/// at once, because the mutations that make them forget the agent's remembered sessions.
+async fn access_changes_apply_at_once_despite_the_session_cache(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.session_cache_ms = 3_600_000).await;
+    let admin = app.admin().await;
+    let (id, boss) = app.signed_in("boss@example.com", Role::Admin).await;
+    app.ok(Some(&boss), CREATE_AGENT, json!({ "e": "one@example.com" })).await;
+
+    // Demoted: the next admin-only call is refused, though the token was just checked.
+    let demote = "mutation($id: ID!) { updateAgent(input: { id: $id, role: AGENT }) { role } }";
+    app.ok(Some(&admin), demote, json!({ "id": id })).await;
+    assert_eq!(
+        app.error_code(Some(&boss), CREATE_AGENT, json!({ "e": "two@example.com" })).await,
+        "FORBIDDEN"
+    );
+    assert_eq!(app.ok(Some(&boss), ME, json!({})).await["me"]["role"], "AGENT");
+
+    // Signed out: refused at once.
+    app.ok(Some(&boss), "mutation { logout }", json!({})).await;
+    assert_eq!(app.error_code(Some(&boss), ME, json!({})).await, "UNAUTHENTICATED");
+}
+
+/// Signing out on instance A ends the token on instance B, which had just checked it and would
+/// otherwise reuse that check for an hour: the ACCESS_CHANGED event reaches B through
+/// PostgreSQL NOTIFY. (SQLite runs a single instance.)
+async fn signing_out_on_one_instance_ends_the_token_on_another(backend: Backend) {
+    let a = TestApp::spawn(backend).await;
+    let url = crate::lifecycle::app_database_url(&a).await;
+    let b = TestApp::start(url, None, |config| config.session_cache_ms = 3_600_000).await;
+    a.create_agent("ann@example.com", Role::Agent).await;
+    let token = a.login("ann@example.com").await;
+    assert_eq!(b.ok(Some(&token), ME, json!({})).await["me"]["signedIn"], true);
+
+    a.ok(Some(&token), "mutation { logout }", json!({})).await;
+    eventually("instance B to refuse the signed-out token", || async {
+        let body = b.gql(Some(&token), ME, json!({})).await;
+        (body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED").then_some(())
+    })
+    .await;
 }
 
 async fn first_session(app: &TestApp) -> String {
@@ -105,3 +150,12 @@ on_both_databases!(
     missing_forged_and_expired_tokens,
     disabling_an_agent_ends_their_sessions,
 );
+
+on_both_backends!(access_changes_apply_at_once_despite_the_session_cache);
+
+mod signing_out_on_one_instance_ends_the_token_on_another {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::signing_out_on_one_instance_ends_the_token_on_another(crate::support::Backend::Postgres).await;
+    }
+}

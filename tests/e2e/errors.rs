@@ -40,6 +40,19 @@ async fn graphql_errors_have_stable_codes(app: TestApp) {
         .collect();
     let costly = format!("{{ {costly} }}");
     assert_eq!(app.error_code(t, &costly, json!({})).await, "QUERY_TOO_COMPLEX");
+
+    // Parsed documents are kept by their text; validation and limits still apply every time.
+    for _ in 0..2 {
+        assert_eq!(app.error_code(t, "{ me { name ", json!({})).await, "GRAPHQL_PARSE_FAILED");
+        assert_eq!(app.error_code(t, "{ me { nope } }", json!({})).await, "GRAPHQL_VALIDATION_FAILED");
+        assert_eq!(app.error_code(t, &deep, json!({})).await, "QUERY_TOO_DEEP");
+        assert_eq!(app.error_code(t, &costly, json!({})).await, "QUERY_TOO_COMPLEX");
+        assert_eq!(
+            app.error_code(t, wrong_type, json!({ "id": { "no": 1 } })).await,
+            "GRAPHQL_VALIDATION_FAILED"
+        );
+        assert_eq!(app.error_code(t, missing, json!({})).await, "BAD_USER_INPUT");
+    }
 }
 
 async fn transport_errors_follow_graphql_over_http(app: TestApp) {

@@ -105,6 +105,7 @@ pub async fn update(
     let name = change.name.as_deref().map(valid_name).transpose()?;
     let email = change.email.as_deref().map(valid_email).transpose()?;
     let end_sessions = change.password.is_some() || change.enabled == Some(false);
+    let role_changed = change.role.is_some();
     let password_hash = match change.password {
         Some(password) => Some(hashed(password).await?),
         None => None,
@@ -129,8 +130,17 @@ pub async fn update(
     }
     row.updated_at = Set(Utc::now());
     let updated = row.update(&txn).await.map_err(|err| classify(err, EMAIL_TAKEN))?;
-    if end_sessions && sessions::end_all(&txn, id).await? > 0 && updated.status == AgentStatus::Active {
+    let ended = if end_sessions { sessions::end_all(&txn, id).await? } else { 0 };
+    if ended > 0 && updated.status == AgentStatus::Active {
         sessions::record_status(&txn, id, AgentStatus::Inactive, "SIGNED_OUT").await?;
+    }
+    if end_sessions || role_changed {
+        sessions::record_access_changed(
+            &txn,
+            id,
+            if end_sessions { "SESSIONS_ENDED" } else { "ROLE_CHANGED" },
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(updated)

@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod presence;
 pub mod queues;
 pub mod routing;
+pub mod session_cache;
 pub mod sessions;
 pub mod settings;
 pub mod templates;

@@ -19,7 +19,8 @@ use crate::events::{self, EventKind, Subjects};
 pub struct Principal {
     /// Who.
     pub agent_id: AgentId,
-    /// Their role, read from the database on every request so a change applies at once.
+    /// Their role, as the session check read it (a change reaches every instance at once
+    /// through the `ACCESS_CHANGED` event).
     pub role: Role,
     /// The session the token names.
     pub session_id: String,
@@ -118,6 +119,7 @@ pub async fn logout(db: &sea_orm::DatabaseConnection, principal: &Principal) -> 
     if ended.rows_affected == 0 {
         return Err(DomainError::Unauthenticated("the session has already ended".into()));
     }
+    record_access_changed(&txn, principal.agent_id, "SIGNED_OUT").await?;
     let agent = agents::Entity::find_by_id(principal.agent_id.0)
         .one(&txn)
         .await?
@@ -140,7 +142,21 @@ pub async fn authenticate(
     keys: &TokenKeys,
     token: &str,
 ) -> DomainResult<Principal> {
-    let claims = keys.verify(token).map_err(|err| DomainError::Unauthenticated(err.to_string()))?;
+    let claims = verify_token(keys, token)?;
+    Ok(check_session(db, &claims).await?.0)
+}
+
+/// The claims of a token whose signature and expiry check out.
+pub fn verify_token(keys: &TokenKeys, token: &str) -> DomainResult<auth::Claims> {
+    keys.verify(token).map_err(|err| DomainError::Unauthenticated(err.to_string()))
+}
+
+/// The database half of [`authenticate`]: the session the claims name must be live and its
+/// agent enabled. Returns the principal and when the session expires.
+pub async fn check_session(
+    db: &impl ConnectionTrait,
+    claims: &auth::Claims,
+) -> DomainResult<(Principal, DateTime<Utc>)> {
     let found =
         sessions::Entity::find_by_id(claims.sid.clone()).find_also_related(agents::Entity).one(db).await?;
     let (session, agent) = match found {
@@ -156,7 +172,26 @@ pub async fn authenticate(
     if !agent.enabled {
         return Err(DomainError::Unauthenticated("this agent is disabled".into()));
     }
-    Ok(Principal { agent_id: AgentId(agent.id), role: agent.role, session_id: session.id })
+    let principal = Principal { agent_id: AgentId(agent.id), role: agent.role, session_id: session.id };
+    Ok((principal, session.expires_at))
+}
+
+/// Records that an agent's sessions or role changed, so every instance forgets the sign-ins it
+/// remembers for them (see [`super::session_cache`]). Call it in the changing transaction.
+pub(crate) async fn record_access_changed(
+    db: &impl ConnectionTrait,
+    agent: AgentId,
+    reason: &str,
+) -> DomainResult<()> {
+    let payload = serde_json::json!({ "reason": reason });
+    events::record(
+        db,
+        EventKind::AccessChanged,
+        Subjects { agent: Some(agent), ..Default::default() },
+        payload,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Whether the principal's session is still live (not ended, not expired, agent enabled).

@@ -43,6 +43,9 @@ pub enum EventKind {
     ChatTransferred,
     /// A quick-reply template was created, changed or deleted.
     TemplateChanged,
+    /// An agent signed out, had their sessions ended or their role changed: instances forget
+    /// the sign-ins they remember for that agent. Internal; never sent to subscribers.
+    AccessChanged,
 }
 
 impl EventKind {
@@ -64,6 +67,7 @@ impl EventKind {
             Self::ChatTaken => "CHAT_TAKEN",
             Self::ChatTransferred => "CHAT_TRANSFERRED",
             Self::TemplateChanged => "TEMPLATE_CHANGED",
+            Self::AccessChanged => "ACCESS_CHANGED",
         }
     }
 }

@@ -98,6 +98,10 @@ impl AgentsMutation {
             role: input.role.map(Into::into),
             enabled: input.enabled,
         };
-        Ok(Agent(agents::update(ctx.data::<DatabaseConnection>()?, id, change).await.gql()?))
+        let updated = agents::update(ctx.data::<DatabaseConnection>()?, id, change).await.gql()?;
+        // Sessions ended or a role changed: stop reusing this agent's session checks here at
+        // once (other instances follow through the ACCESS_CHANGED event).
+        ctx.data::<std::sync::Arc<crate::domain::session_cache::SessionCache>>()?.forget_agent(id);
+        Ok(Agent(updated))
     }
 }

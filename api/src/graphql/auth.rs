@@ -1,5 +1,7 @@
 //! Sign-in, sign-out, `me` and the status an agent chooses.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
@@ -8,6 +10,7 @@ use super::context::{ANYONE, RoleGuard, STAFF, principal};
 use super::error::ResultExt;
 use super::types::agent::Agent;
 use super::types::enums::AgentStatus;
+use crate::domain::session_cache::SessionCache;
 use crate::domain::{agents, sessions};
 use crate::state::SignInConfig;
 
@@ -70,6 +73,7 @@ impl AuthMutation {
         let principal = principal(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         sessions::logout(db, principal).await.gql()?;
+        ctx.data::<Arc<SessionCache>>()?.forget_agent(principal.agent_id);
         Ok(true)
     }
 

@@ -6,6 +6,7 @@ pub mod channels;
 pub mod chats;
 pub mod connection;
 pub mod context;
+pub mod document_cache;
 pub mod drafts;
 pub mod error;
 pub mod ids;
@@ -71,6 +72,8 @@ pub struct SchemaConfig {
     pub bus: crate::events::bus::EventBus,
     /// Subscription stream settings.
     pub streams: subscriptions::StreamConfig,
+    /// Recently checked sessions, forgotten by the mutations that change access.
+    pub sessions: std::sync::Arc<crate::domain::session_cache::SessionCache>,
 }
 
 /// Builds the schema with its long-lived services.
@@ -82,9 +85,11 @@ pub fn build(db: DatabaseConnection, config: SchemaConfig) -> AppSchema {
         .data(config.limits)
         .data(config.sign_in)
         .data(config.jobs)
+        .data(config.sessions)
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
         .extension(error::ErrorCodes)
+        .extension(document_cache::DocumentCache::default())
         .finish()
 }
 

@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use futures_util::future::join_all;
 
-use crate::domain::sessions;
 use crate::graphql::context::Caller;
 use crate::graphql::error::codes;
 use crate::graphql::loaders;
@@ -39,7 +38,7 @@ pub fn bearer(value: &str) -> Option<&str> {
 pub async fn caller_for_token(state: &AppState, token: Option<&str>) -> Caller {
     match token {
         None => Caller::Anonymous,
-        Some(token) => match sessions::authenticate(&state.db, &state.keys, token).await {
+        Some(token) => match state.sessions.authenticate(&state.db, &state.keys, token).await {
             Ok(principal) => Caller::SignedIn(principal),
             Err(crate::domain::DomainError::Database(err)) => {
                 tracing::error!(error = %err, "authentication failed on the database");
