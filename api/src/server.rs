@@ -293,7 +293,8 @@ const LISTEN_BACKLOG: u32 = 4096;
 /// overflow and every dropped connection would wait a second or more for the client's SYN
 /// retry. The fan-out benchmark connected 10,000 WebSockets ~8x faster with it.
 fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    let socket =
+        if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)

@@ -59,6 +59,14 @@ async fn managers_create_update_and_delete_templates(app: TestApp) {
     assert_eq!(refund["language"], "en", "language tags are lower-cased");
     assert_eq!(app.count("reply_templates").await, 2);
 
+    // Fetchable by global id, for those who may use templates (not analysts).
+    let node = "query($id: ID!) { node(id: $id) { id ... on ReplyTemplate { name text } } }";
+    let data = app.ok(Some(&supervisor), node, json!({ "id": greeting["id"] })).await;
+    assert_eq!(data["node"]["id"], greeting["id"]);
+    assert_eq!(data["node"]["name"], "Greeting");
+    let (_, analyst) = app.signed_in("analyst@example.com", Role::Analyst).await;
+    assert_eq!(app.error_code(Some(&analyst), node, json!({ "id": greeting["id"] })).await, "NOT_FOUND");
+
     // Update: omitted fields stay, null clears the language, "" does too.
     let data = app
         .ok(
@@ -269,6 +277,28 @@ async fn drafts_are_saved_replaced_and_cleared(app: TestApp) {
     assert_eq!(app.count("drafts").await, 2);
     let data = app.ok(Some(&supervisor), READ_DRAFT, json!({ "id": chat })).await;
     assert_eq!(data["chat"]["draft"]["text"], "Hi Dmitri, let me check");
+
+    // Listed chats get their drafts in one batch, each its own.
+    let mut update: Value = serde_json::from_slice(&fixture("telegram/text_message.json")).unwrap();
+    update["update_id"] = json!(update["update_id"].as_i64().unwrap() + 1);
+    update["message"]["from"]["id"] = json!(424_242);
+    update["message"]["chat"]["id"] = json!(424_242);
+    assert_eq!(app.webhook(&channels.telegram, &serde_json::to_vec(&update).unwrap()).await, 200);
+    let second = chats::Entity::find().order_by_desc(chats::Column::Id).one(&app.db).await.unwrap().unwrap();
+    let second = api::graphql::ids::encode("Chat", second.id).0;
+    assert_ne!(second, chat);
+    app.ok(Some(&supervisor), SAVE_DRAFT, json!({ "chatId": second, "text": "the other one" })).await;
+    let data =
+        app.ok(Some(&supervisor), "{ chats { edges { node { id draft { text } } } } }", json!({})).await;
+    let drafts: std::collections::HashMap<String, Value> = data["chats"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| (edge["node"]["id"].as_str().unwrap().to_owned(), edge["node"]["draft"]["text"].clone()))
+        .collect();
+    assert_eq!(drafts[&chat], "Hi Dmitri, let me check");
+    assert_eq!(drafts[&second], "the other one");
+    app.ok(Some(&supervisor), SAVE_DRAFT, json!({ "chatId": second, "text": "" })).await;
 
     // Too long is refused and changes nothing.
     let long = "x".repeat(4097);

@@ -69,3 +69,19 @@ pub async fn get(
 ) -> DomainResult<Option<drafts::Model>> {
     Ok(drafts::Entity::find_by_id((chat.0, agent.0)).one(db).await?)
 }
+
+/// Several drafts by (chat, agent); pairs without a draft are skipped.
+pub async fn get_many(
+    db: &impl ConnectionTrait,
+    keys: &[(ChatId, AgentId)],
+) -> DomainResult<Vec<drafts::Model>> {
+    let chats: Vec<i64> = keys.iter().map(|(chat, _)| chat.0).collect();
+    let agents: Vec<i64> = keys.iter().map(|(_, agent)| agent.0).collect();
+    let rows = drafts::Entity::find()
+        .filter(drafts::Column::ChatId.is_in(chats))
+        .filter(drafts::Column::AgentId.is_in(agents))
+        .all(db)
+        .await?;
+    // The two IN lists also match crossed pairs; keep only the ones asked for.
+    Ok(rows.into_iter().filter(|row| keys.contains(&(ChatId(row.chat_id), AgentId(row.agent_id)))).collect())
+}

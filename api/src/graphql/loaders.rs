@@ -7,7 +7,7 @@ use entity::{agents, channels, contacts, queues};
 use sea_orm::DatabaseConnection;
 
 use super::error::ResultExt;
-use crate::domain::ids::{AgentId, ChannelId, ContactId, MessageId, QueueId};
+use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, MessageId, QueueId};
 use crate::domain::presence::{self, Presence};
 use crate::domain::settings::{self, Settings};
 use crate::domain::{agents as agent_rules, channels as channel_rules, chats, queues as queue_rules};
@@ -30,6 +30,10 @@ pub struct MembersOf(pub QueueId);
 /// Key: the attachments of a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AttachmentsOf(pub MessageId);
+
+/// Key: an agent's draft in a chat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DraftOf(pub ChatId, pub AgentId);
 
 /// Key: the settings in force (read once per request).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -112,6 +116,17 @@ impl Loader<MembersOf> for Db {
         let ids: Vec<QueueId> = keys.iter().map(|key| key.0).collect();
         let found = queue_rules::members_of(&self.0, &ids).await.gql()?;
         Ok(found.into_iter().map(|(id, agents)| (MembersOf(id), agents)).collect())
+    }
+}
+
+impl Loader<DraftOf> for Db {
+    type Value = entity::drafts::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[DraftOf]) -> Loaded<DraftOf, entity::drafts::Model> {
+        let pairs: Vec<(ChatId, AgentId)> = keys.iter().map(|key| (key.0, key.1)).collect();
+        let rows = crate::domain::drafts::get_many(&self.0, &pairs).await.gql()?;
+        Ok(rows.into_iter().map(|row| (DraftOf(ChatId(row.chat_id), AgentId(row.agent_id)), row)).collect())
     }
 }
 

@@ -9,9 +9,10 @@ use super::error::{ResultExt, coded, codes};
 use super::ids;
 use super::loaders::loader;
 use super::types::{agent::Agent, channel::Channel, chat::Chat, contact::Contact, message::Message};
-use super::types::{node::Node, queue::Queue};
+use super::types::{node::Node, queue::Queue, reply_template::ReplyTemplate};
 use crate::domain::chats;
 use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, QueueId};
+use crate::domain::templates::{self, TemplateId};
 
 /// The `node` query.
 #[derive(Default)]
@@ -52,6 +53,12 @@ impl NodeQuery {
                         .map(|_| Node::Message(Message(message))),
                     None => None,
                 }
+            }
+            "ReplyTemplate" if principal.has_any(super::context::STAFF) => {
+                templates::get(db, TemplateId(row))
+                    .await
+                    .gql()?
+                    .map(|r| Node::ReplyTemplate(ReplyTemplate(r)))
             }
             _ => None,
         };

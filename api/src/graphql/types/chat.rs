@@ -170,8 +170,7 @@ impl Chat {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<crate::graphql::types::draft::Draft>> {
         let principal = crate::graphql::context::principal(ctx)?;
-        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
-        let draft = crate::domain::drafts::get(db, principal.agent_id, ChatId(self.0.id)).await.gql()?;
-        Ok(draft.map(crate::graphql::types::draft::Draft))
+        let key = crate::graphql::loaders::DraftOf(ChatId(self.0.id), principal.agent_id);
+        Ok(loader(ctx)?.load_one(key).await?.map(crate::graphql::types::draft::Draft))
     }
 }

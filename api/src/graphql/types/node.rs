@@ -8,6 +8,7 @@ use super::chat::Chat;
 use super::contact::Contact;
 use super::message::Message;
 use super::queue::Queue;
+use super::reply_template::ReplyTemplate;
 
 /// Anything with a global id, fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -25,4 +26,6 @@ pub enum Node {
     Chat(Chat),
     /// A message.
     Message(Message),
+    /// A quick-reply template (for agents, supervisors and admins).
+    ReplyTemplate(ReplyTemplate),
 }
