@@ -117,6 +117,7 @@ impl Server {
             jobs,
             bus,
             sessions,
+            documents: Arc::default(),
             database_url: config.database_url.clone(),
             event_retention: chrono::Duration::hours(i64::from(config.event_retention_hours)),
         }

@@ -5,7 +5,6 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::TokenKeys;
-use crate::graphql::AppSchema;
 
 /// Limits the GraphQL layer enforces per request.
 #[derive(Clone, Copy, Debug)]
@@ -30,8 +29,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// Token keys, for authenticating requests.
     pub keys: TokenKeys,
-    /// The GraphQL schema, built once.
-    pub schema: AppSchema,
+    /// The GraphQL schemas (HTTP and WebSocket), built once.
+    pub schema: crate::graphql::Schemas,
+    /// Parsed documents of HTTP requests, by their text.
+    pub documents: std::sync::Arc<crate::graphql::document_cache::DocumentCache>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Largest accepted multipart (upload) body.

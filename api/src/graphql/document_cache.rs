@@ -1,47 +1,32 @@
 //! Parsed GraphQL documents, kept by their text: front ends send the same few operations
 //! over and over, and parsing one took ~8 % of the server's CPU on the agent-panel read.
 //!
-//! Only documents that parsed (and passed the depth and directive checks that come with
-//! parsing) are kept; validation still runs on every request, with its variables.
+//! Only documents that parse are kept; validation still runs on every request, with its
+//! variables. HTTP requests use it (see `http::graphql`); WebSocket subscriptions are parsed
+//! once per subscription anyway.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::ServerError;
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ServerResult, Variables};
 
 /// Most documents kept; when full, the cache starts over.
 const MAX_DOCUMENTS: usize = 512;
 /// Longer documents are parsed every time (they are rarely repeated).
 const MAX_CACHED_LEN: usize = 16 * 1024;
 
-/// The extension factory: one cache shared by every request of the schema.
-#[derive(Clone, Default)]
-pub struct DocumentCache(Arc<Documents>);
+/// Documents by their text.
+#[derive(Debug, Default)]
+pub struct DocumentCache(Mutex<HashMap<String, ExecutableDocument>>);
 
-#[derive(Default)]
-struct Documents(Mutex<HashMap<String, ExecutableDocument>>);
-
-impl ExtensionFactory for DocumentCache {
-    fn create(&self) -> Arc<dyn Extension> {
-        self.0.clone()
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Documents {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
+impl DocumentCache {
+    /// The parsed document for `query`, from the cache or parsed now.
+    pub fn parse(&self, query: &str) -> Result<ExecutableDocument, ServerError> {
         if let Some(document) = self.0.lock().expect("document cache lock").get(query) {
             return Ok(document.clone());
         }
-        let document = next.run(ctx, query, variables).await?;
+        let document = async_graphql::parser::parse_query(query).map_err(ServerError::from)?;
         if query.len() <= MAX_CACHED_LEN {
             let mut documents = self.0.lock().expect("document cache lock");
             if documents.len() >= MAX_DOCUMENTS {
@@ -50,5 +35,31 @@ impl Extension for Documents {
             documents.insert(query.to_owned(), document.clone());
         }
         Ok(document)
+    }
+
+    /// Documents currently kept.
+    pub fn len(&self) -> usize {
+        self.0.lock().expect("document cache lock").len()
+    }
+
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_documents_that_parse_and_only_those() {
+        let cache = DocumentCache::default();
+        let first = cache.parse("{ me { name } }").expect("parses");
+        let again = cache.parse("{ me { name } }").expect("parses");
+        assert_eq!(format!("{first:?}"), format!("{again:?}"));
+        assert_eq!(cache.len(), 1);
+        assert!(cache.parse("{ me { name ").is_err());
+        assert_eq!(cache.len(), 1, "failures are not kept");
     }
 }

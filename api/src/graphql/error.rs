@@ -71,8 +71,46 @@ fn with_code(mut err: ServerError, code: &'static str) -> ServerError {
     err
 }
 
+/// The code of an error raised while validating a document.
+fn validation_code(err: &ServerError) -> &'static str {
+    match err.message.as_str() {
+        "Query is nested too deep." => codes::QUERY_TOO_DEEP,
+        "Query is too complex." => codes::QUERY_TOO_COMPLEX,
+        _ => codes::VALIDATION_FAILED,
+    }
+}
+
+/// A parse failure, coded, as a whole response.
+pub fn parse_failure(err: ServerError) -> Response {
+    Response::from_errors(vec![with_code(err, codes::PARSE_FAILED)])
+}
+
+/// Gives every error of a response from the extension-less HTTP schema a code, as
+/// [`ErrorCodes`] does for the WebSocket schema: errors raised before execution (no data, no
+/// path: validation, limits, operation selection) by their kind, anything else left without
+/// one (input coercion inside the engine) as bad user input. Parse failures never get here
+/// (see [`parse_failure`]).
+pub fn assign_codes(response: &mut Response) {
+    let before_execution = response.data == async_graphql::Value::Null;
+    for err in &mut response.errors {
+        if has_code(err) {
+            continue;
+        }
+        let code = if before_execution && err.path.is_empty() {
+            validation_code(err)
+        } else {
+            codes::BAD_USER_INPUT
+        };
+        err.extensions.get_or_insert_with(Default::default).set("code", code);
+    }
+}
+
 /// Gives every error a code: parse and validation failures get theirs here, and anything
 /// left without one (input coercion inside the engine) is bad user input.
+///
+/// Any extension makes async-graphql take its slow path for every field (type look-ups,
+/// `ResolveInfo`, the extension chain), so only the WebSocket schema has it; HTTP responses
+/// get their codes from [`assign_codes`].
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
@@ -112,11 +150,7 @@ impl Extension for ErrorCodesExtension {
             errors
                 .into_iter()
                 .map(|err| {
-                    let code = match err.message.as_str() {
-                        "Query is nested too deep." => codes::QUERY_TOO_DEEP,
-                        "Query is too complex." => codes::QUERY_TOO_COMPLEX,
-                        _ => codes::VALIDATION_FAILED,
-                    };
+                    let code = validation_code(&err);
                     with_code(err, code)
                 })
                 .collect()

@@ -57,6 +57,7 @@ pub struct Mutation(
 pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// What the schema needs at run time.
+#[derive(Clone)]
 pub struct SchemaConfig {
     /// Deepest accepted nesting.
     pub max_depth: usize,
@@ -76,9 +77,23 @@ pub struct SchemaConfig {
     pub sessions: std::sync::Arc<crate::domain::session_cache::SessionCache>,
 }
 
-/// Builds the schema with its long-lived services.
-pub fn build(db: DatabaseConnection, config: SchemaConfig) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
+/// The schemas a server runs: the same types and services, with and without extensions.
+#[derive(Clone)]
+pub struct Schemas {
+    /// For HTTP: no extensions, so async-graphql resolves fields on its fast path; error codes
+    /// are assigned by `error::assign_codes` and documents come from the cache.
+    pub http: AppSchema,
+    /// For WebSocket subscriptions: with the error-code extension.
+    pub ws: AppSchema,
+}
+
+/// Builds both schemas with their long-lived services.
+pub fn build(db: DatabaseConnection, config: SchemaConfig) -> Schemas {
+    Schemas { http: build_one(db.clone(), config.clone(), false), ws: build_one(db, config, true) }
+}
+
+fn build_one(db: DatabaseConnection, config: SchemaConfig, with_error_codes: bool) -> AppSchema {
+    let builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(db)
         .data(config.bus)
         .data(config.streams)
@@ -87,10 +102,8 @@ pub fn build(db: DatabaseConnection, config: SchemaConfig) -> AppSchema {
         .data(config.jobs)
         .data(config.sessions)
         .limit_depth(config.max_depth)
-        .limit_complexity(config.max_complexity)
-        .extension(error::ErrorCodes)
-        .extension(document_cache::DocumentCache::default())
-        .finish()
+        .limit_complexity(config.max_complexity);
+    if with_error_codes { builder.extension(error::ErrorCodes).finish() } else { builder.finish() }
 }
 
 /// The SDL, as `switchboard schema` prints it and `schema.graphql` stores it.

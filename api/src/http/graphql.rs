@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use futures_util::future::join_all;
 
 use crate::graphql::context::Caller;
-use crate::graphql::error::codes;
+use crate::graphql::error::{self, codes};
 use crate::graphql::loaders;
 use crate::state::AppState;
 
@@ -94,9 +94,18 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers:
             &format!("a batch may hold at most {MAX_BATCH} operations"),
         );
     }
-    let runs = requests.into_iter().map(|request| {
-        let request = request.data(caller.clone()).data(loaders::for_request(state.db.clone()));
-        state.schema.execute(request)
+    let runs = requests.into_iter().map(|mut request| {
+        let caller = caller.clone();
+        async move {
+            match state.documents.parse(&request.query) {
+                Ok(document) => request.set_parsed_query(document),
+                Err(err) => return error::parse_failure(err),
+            }
+            let request = request.data(caller).data(loaders::for_request(state.db.clone()));
+            let mut response = state.schema.http.execute(request).await;
+            error::assign_codes(&mut response);
+            response
+        }
     });
     let mut responses = join_all(runs).await;
     let graphql_response = wants_graphql_response(headers);

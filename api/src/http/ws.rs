@@ -48,7 +48,7 @@ pub async fn upgrade(
     let upgrade =
         upgrade.read_buffer_size(2 * 1024).write_buffer_size(2 * 1024).max_message_size(1024 * 1024);
     upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
-        let schema = state.schema.clone();
+        let schema = state.schema.ws.clone();
         // async-graphql closes a refused connection_init with 1002; graphql-transport-ws
         // says 4403 Forbidden, so the sink rewrites that one close when auth refused it.
         let refused = Arc::new(AtomicBool::new(false));
