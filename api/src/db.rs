@@ -33,6 +33,32 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Database::connect(options).await
 }
 
+/// Most connections of the SQLite read-only pool (reads are CPU-bound; a few per core).
+const SQLITE_READERS: u32 = 4;
+
+/// On SQLite, a pool of read-only connections beside the single writer, for GraphQL queries:
+/// WAL lets them read while the writer writes, so reads use every core instead of queueing
+/// on the one connection. `None` on PostgreSQL (its pool serves both) and for in-memory
+/// SQLite (a second pool would open another, empty database).
+pub async fn connect_readers(url: &str, max_connections: u32) -> Result<Option<DatabaseConnection>, DbErr> {
+    if !url.starts_with("sqlite") || url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections.clamp(1, SQLITE_READERS))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .sqlx_logging(false)
+        // The writer made the file WAL already (that setting is stored in the file).
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.read_only(true).create_if_missing(false).busy_timeout(Duration::from_secs(10))
+        });
+    Database::connect(options).await.map(Some)
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await

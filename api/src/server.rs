@@ -46,6 +46,9 @@ impl Server {
         if !config.no_migrate {
             db::migrate(&db).await.with_context(|| format!("cannot apply migrations to {url}"))?;
         }
+        let readers = db::connect_readers(&config.database_url, config.db_max_connections)
+            .await
+            .with_context(|| format!("cannot open read-only connections to {url}"))?;
         let seeded_demo = if config.demo {
             domain::demo::seed_if_empty(&db).await.context("cannot seed the demo data")?
         } else {
@@ -80,7 +83,8 @@ impl Server {
             poll: Duration::from_millis(config.worker_poll_ms),
         };
         let bus = EventBus::new(config.subscription_buffer);
-        let state = Self::state(db, keys, jobs, bus.clone(), &config);
+        let mut state = Self::state(db, keys, jobs, bus.clone(), &config);
+        state.readers = readers;
         Ok(Self { listener, state, grace: Duration::from_secs(config.shutdown_grace_seconds), seeded_demo })
     }
 
@@ -118,6 +122,7 @@ impl Server {
             bus,
             sessions,
             documents: Arc::default(),
+            readers: None,
             database_url: config.database_url.clone(),
             event_retention: chrono::Duration::hours(i64::from(config.event_retention_hours)),
         }

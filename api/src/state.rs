@@ -31,6 +31,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     /// The GraphQL schemas (HTTP and WebSocket), built once.
     pub schema: crate::graphql::Schemas,
+    /// SQLite only: read-only connections for GraphQL queries (see `db::connect_readers`).
+    pub readers: Option<DatabaseConnection>,
     /// Parsed documents of HTTP requests, by their text.
     pub documents: std::sync::Arc<crate::graphql::document_cache::DocumentCache>,
     /// Largest accepted request body.

@@ -23,7 +23,28 @@ async fn live_request_id(app: &TestApp) -> String {
     response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
 
-on_both_databases!(health_and_readiness);
+/// Queries read beside the writer: on SQLite through the read-only pool (the writer is one
+/// connection), on PostgreSQL through the shared pool. A query must be answered while a
+/// write transaction holds the writer; a mutation still writes.
+async fn queries_are_answered_while_a_write_is_in_progress(app: TestApp) {
+    let admin = app.admin().await;
+    let me = "{ me { email } }";
+    assert_eq!(app.ok(Some(&admin), me, json!({})).await["me"]["email"], "admin@example.com");
+
+    let writing = api::db::write(&app.db).await.expect("a write transaction");
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), app.ok(Some(&admin), me, json!({})));
+    let data = read.await.expect("the query is answered while the writer is busy");
+    assert_eq!(data["me"]["email"], "admin@example.com");
+    writing.rollback().await.unwrap();
+
+    let created = app
+        .ok(Some(&admin), "mutation { createQueue(input: { name: \"Billing\" }) { name } }", json!({}))
+        .await;
+    assert_eq!(created["createQueue"]["name"], "Billing");
+    assert_eq!(app.count("queues").await, 1);
+}
+
+on_both_databases!(health_and_readiness, queries_are_answered_while_a_write_is_in_progress);
 
 async fn demo(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| config.demo = true).await;

@@ -6,7 +6,7 @@
 //! or validate; `application/json` clients get 200 with the errors, as the spec says.
 
 use async_graphql::http::{GraphiQLSource, MultipartOptions};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -97,11 +97,24 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers:
     let runs = requests.into_iter().map(|mut request| {
         let caller = caller.clone();
         async move {
-            match state.documents.parse(&request.query) {
-                Ok(document) => request.set_parsed_query(document),
+            let document = match state.documents.parse(&request.query) {
+                Ok(document) => document,
                 Err(err) => return error::parse_failure(err),
-            }
-            let request = request.data(caller).data(loaders::for_request(state.db.clone()));
+            };
+            // Queries may read through SQLite's read-only pool; mutations keep the writer
+            // (request data comes before the schema's in every resolver's look-up).
+            let db = match &state.readers {
+                Some(readers)
+                    if operation_type(&document, request.operation_name.as_deref())
+                        == Some(OperationType::Query) =>
+                {
+                    request = request.data(readers.clone());
+                    readers.clone()
+                }
+                _ => state.db.clone(),
+            };
+            request.set_parsed_query(document);
+            let request = request.data(caller).data(loaders::for_request(db));
             let mut response = state.schema.http.execute(request).await;
             error::assign_codes(&mut response);
             response
@@ -180,18 +193,23 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     execute(&state, caller, batch, &headers).await
 }
 
-/// Whether the operation a GET request would run is a mutation (GET must not change state).
-fn is_mutation(request: &Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false; // execution reports the parse error with its code
-    };
-    let chosen = match (&document.operations, request.operation_name.as_deref()) {
+/// The type of the operation a request would run, if the document names one.
+fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    let chosen = match (&document.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
         _ => None,
     };
-    chosen.is_some_and(|op| op.node.ty != OperationType::Query)
+    chosen.map(|op| op.node.ty)
+}
+
+/// Whether the operation a GET request would run is a mutation (GET must not change state).
+fn is_mutation(request: &Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false; // execution reports the parse error with its code
+    };
+    operation_type(&document, request.operation_name.as_deref()).is_some_and(|ty| ty != OperationType::Query)
 }
 
 /// GET `/graphql?query=...`: queries only.
