@@ -5,13 +5,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
-/// Opens a connection pool to `url`, tuned for the backend it names.
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    // SQLite runs one writer at a time whatever the pool size. With several connections,
-    // writers that find the lock taken sleep in SQLite's busy handler (back-offs up to 100 ms)
-    // and the lock often sits free while they sleep; one connection makes them queue fairly in
-    // the pool instead (same throughput, a p99 several times lower; see docs/benchmarks.md).
-    let max_connections = if url.starts_with("sqlite") { 1 } else { max_connections };
+/// The pool settings every pool shares.
+fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
@@ -21,7 +16,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         // sqlx pings a connection on every check-out by default: a round trip per statement.
         // Only connections idle long enough to have been dropped by a proxy are checked.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
-        .sqlx_logging(false)
+        .sqlx_logging(false);
+    options
+}
+
+/// Opens a connection pool to `url`, tuned for the backend it names.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    // SQLite runs one writer at a time whatever the pool size. With several connections,
+    // writers that find the lock taken sleep in SQLite's busy handler (back-offs up to 100 ms)
+    // and the lock often sits free while they sleep; one connection makes them queue fairly in
+    // the pool instead (same throughput, a p99 several times lower; see docs/benchmarks.md).
+    let max_connections = if url.starts_with("sqlite") { 1 } else { max_connections };
+    let mut options = pool_options(url, max_connections);
+    options
         // SQLite: WAL lets readers run beside the writer; a busy timeout makes concurrent
         // writers wait for the lock instead of failing; foreign keys are off by default there.
         .map_sqlx_sqlite_opts(|opts| {
@@ -44,14 +51,8 @@ pub async fn connect_readers(url: &str, max_connections: u32) -> Result<Option<D
     if !url.starts_with("sqlite") || url.contains(":memory:") || url.contains("mode=memory") {
         return Ok(None);
     }
-    let mut options = ConnectOptions::new(url.to_owned());
+    let mut options = pool_options(url, max_connections.clamp(1, SQLITE_READERS));
     options
-        .max_connections(max_connections.clamp(1, SQLITE_READERS))
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
-        .sqlx_logging(false)
         // The writer made the file WAL already (that setting is stored in the file).
         .map_sqlx_sqlite_opts(|opts| {
             opts.read_only(true).create_if_missing(false).busy_timeout(Duration::from_secs(10))

@@ -7,9 +7,6 @@ use std::time::{Duration, Instant};
 
 use crate::load::Outcome;
 
-/// How many failures are kept verbatim for printing.
-const ERROR_SAMPLES: usize = 5;
-
 /// When the clients stop.
 #[derive(Clone, Copy, Debug)]
 pub enum Stop {
@@ -44,43 +41,13 @@ where
                     }
                     let sent = Instant::now();
                     let result = op(client, n).await;
-                    outcome.latencies.push(sent.elapsed());
-                    match result {
-                        Ok(()) => outcome.ok += 1,
-                        Err(description) => {
-                            outcome.errors += 1;
-                            if outcome.error_samples.len() < ERROR_SAMPLES {
-                                outcome.error_samples.push(description);
-                            }
-                        }
-                    }
+                    outcome.record(sent.elapsed(), result.err());
                 }
                 outcome
             })
         })
         .collect();
-    let mut total = Outcome::default();
-    for task in tasks {
-        match task.await {
-            Ok(outcome) => {
-                total.ok += outcome.ok;
-                total.errors += outcome.errors;
-                total.latencies.extend(outcome.latencies);
-                for sample in outcome.error_samples {
-                    if total.error_samples.len() < ERROR_SAMPLES {
-                        total.error_samples.push(sample);
-                    }
-                }
-            }
-            Err(err) => {
-                total.errors += 1;
-                total.error_samples.push(format!("client task failed: {err}"));
-            }
-        }
-    }
-    total.elapsed = started.elapsed();
-    total.latencies.sort_unstable();
-    total
+    Outcome::gather(tasks, started).await
 }
 
 #[cfg(test)]

@@ -111,6 +111,46 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Records one finished operation: its latency, and its failure if it failed.
+    pub fn record(&mut self, latency: Duration, failure: Option<String>) {
+        self.latencies.push(latency);
+        match failure {
+            None => self.ok += 1,
+            Some(description) => self.failed(description),
+        }
+    }
+
+    fn failed(&mut self, description: String) {
+        self.errors += 1;
+        if self.error_samples.len() < ERROR_SAMPLES {
+            self.error_samples.push(description);
+        }
+    }
+
+    /// Waits for the tasks of a closed-loop run started at `started` and adds up what each
+    /// measured (a task that panicked counts as one failure), latencies sorted.
+    pub async fn gather(tasks: Vec<tokio::task::JoinHandle<Outcome>>, started: Instant) -> Outcome {
+        let mut total = Outcome::default();
+        for task in tasks {
+            match task.await {
+                Ok(outcome) => {
+                    total.ok += outcome.ok;
+                    total.errors += outcome.errors;
+                    total.latencies.extend(outcome.latencies);
+                    for sample in outcome.error_samples {
+                        if total.error_samples.len() < ERROR_SAMPLES {
+                            total.error_samples.push(sample);
+                        }
+                    }
+                }
+                Err(err) => total.failed(format!("task failed: {err}")),
+            }
+        }
+        total.elapsed = started.elapsed();
+        total.latencies.sort_unstable();
+        total
+    }
+
     /// Successful requests per second of wall time.
     pub fn per_second(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
@@ -158,9 +198,7 @@ pub async fn send_all(
                     let failure = match result {
                         Ok(response) => {
                             let status = response.status();
-                            let text = response.text().await;
-                            outcome.latencies.push(sent.elapsed());
-                            match text {
+                            match response.text().await {
                                 Ok(_) if status == reqwest::StatusCode::OK => None,
                                 Ok(text) => Some(format!("HTTP {status}: {}", text.trim())),
                                 Err(err) => Some(format!("HTTP {status}, body unreadable: {err}")),
@@ -168,42 +206,13 @@ pub async fn send_all(
                         }
                         Err(err) => Some(format!("request failed: {err}")),
                     };
-                    match failure {
-                        None => outcome.ok += 1,
-                        Some(description) => {
-                            outcome.errors += 1;
-                            if outcome.error_samples.len() < ERROR_SAMPLES {
-                                outcome.error_samples.push(description);
-                            }
-                        }
-                    }
+                    outcome.record(sent.elapsed(), failure);
                 }
                 outcome
             })
         })
         .collect();
-    let mut total = Outcome::default();
-    for task in tasks {
-        match task.await {
-            Ok(outcome) => {
-                total.ok += outcome.ok;
-                total.errors += outcome.errors;
-                total.latencies.extend(outcome.latencies);
-                for sample in outcome.error_samples {
-                    if total.error_samples.len() < ERROR_SAMPLES {
-                        total.error_samples.push(sample);
-                    }
-                }
-            }
-            Err(err) => {
-                total.errors += 1;
-                total.error_samples.push(format!("sender task failed: {err}"));
-            }
-        }
-    }
-    total.elapsed = started.elapsed();
-    total.latencies.sort_unstable();
-    total
+    Outcome::gather(tasks, started).await
 }
 
 #[cfg(test)]
