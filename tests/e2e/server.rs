@@ -31,10 +31,16 @@ async fn queries_are_answered_while_a_write_is_in_progress(app: TestApp) {
     let me = "{ me { email } }";
     assert_eq!(app.ok(Some(&admin), me, json!({})).await["me"]["email"], "admin@example.com");
 
+    // A token not used yet: its session is checked in the database, beside the writer too.
+    let (_, fresh) = app.signed_in("ann@example.com", entity::enums::Role::Agent).await;
+
     let writing = api::db::write(&app.db).await.expect("a write transaction");
-    let read = tokio::time::timeout(std::time::Duration::from_secs(5), app.ok(Some(&admin), me, json!({})));
-    let data = read.await.expect("the query is answered while the writer is busy");
-    assert_eq!(data["me"]["email"], "admin@example.com");
+    for (token, email) in [(&admin, "admin@example.com"), (&fresh, "ann@example.com")] {
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(5), app.ok(Some(token), me, json!({})));
+        let data = read.await.expect("the query is answered while the writer is busy");
+        assert_eq!(data["me"]["email"], email);
+    }
     writing.rollback().await.unwrap();
 
     let created = app

@@ -38,7 +38,12 @@ pub fn bearer(value: &str) -> Option<&str> {
 pub async fn caller_for_token(state: &AppState, token: Option<&str>) -> Caller {
     match token {
         None => Caller::Anonymous,
-        Some(token) => match state.sessions.authenticate(&state.db, &state.keys, token).await {
+        // A read: on SQLite it goes through the read-only pool, so it never waits for a write.
+        Some(token) => match state
+            .sessions
+            .authenticate(state.readers.as_ref().unwrap_or(&state.db), &state.keys, token)
+            .await
+        {
             Ok(principal) => Caller::SignedIn(principal),
             Err(crate::domain::DomainError::Database(err)) => {
                 tracing::error!(error = %err, "authentication failed on the database");
