@@ -163,14 +163,8 @@ pub async fn check_session(
         Some((session, Some(agent))) if session.agent_id.to_string() == claims.sub => (session, agent),
         _ => return Err(DomainError::Unauthenticated("the access token is invalid".into())),
     };
-    if session.ended_at.is_some() {
-        return Err(DomainError::Unauthenticated("the session has ended; sign in again".into()));
-    }
-    if session.expires_at <= Utc::now() {
-        return Err(DomainError::Unauthenticated("the access token has expired; sign in again".into()));
-    }
-    if !agent.enabled {
-        return Err(DomainError::Unauthenticated("this agent is disabled".into()));
+    if let Some(reason) = refusal(&session, &agent) {
+        return Err(DomainError::Unauthenticated(reason.into()));
     }
     let principal = Principal { agent_id: AgentId(agent.id), role: agent.role, session_id: session.id };
     Ok((principal, session.expires_at))
@@ -183,15 +177,20 @@ pub(crate) async fn record_access_changed(
     agent: AgentId,
     reason: &str,
 ) -> DomainResult<()> {
-    let payload = serde_json::json!({ "reason": reason });
-    events::record(
-        db,
-        EventKind::AccessChanged,
-        Subjects { agent: Some(agent), ..Default::default() },
-        payload,
-    )
-    .await?;
-    Ok(())
+    record_agent_event(db, EventKind::AccessChanged, agent, serde_json::json!({ "reason": reason })).await
+}
+
+/// Why a session no longer works (ended, expired, agent disabled), or `None` while it is live.
+fn refusal(session: &sessions::Model, agent: &agents::Model) -> Option<&'static str> {
+    if session.ended_at.is_some() {
+        Some("the session has ended; sign in again")
+    } else if session.expires_at <= Utc::now() {
+        Some("the access token has expired; sign in again")
+    } else if !agent.enabled {
+        Some("this agent is disabled")
+    } else {
+        None
+    }
 }
 
 /// Whether the principal's session is still live (not ended, not expired, agent enabled).
@@ -200,8 +199,7 @@ pub async fn is_live(db: &impl ConnectionTrait, principal: &Principal) -> Domain
         .find_also_related(agents::Entity)
         .one(db)
         .await?;
-    Ok(matches!(found, Some((session, Some(agent)))
-        if session.ended_at.is_none() && session.expires_at > Utc::now() && agent.enabled))
+    Ok(matches!(found, Some((session, Some(agent))) if refusal(&session, &agent).is_none()))
 }
 
 /// Ends every live session of an agent (they were disabled or their password changed).
@@ -223,12 +221,16 @@ pub(crate) async fn record_status(
     reason: &str,
 ) -> DomainResult<()> {
     let payload = serde_json::json!({ "status": status.as_str(), "reason": reason });
-    events::record(
-        db,
-        EventKind::AgentStatusChanged,
-        Subjects { agent: Some(agent), ..Default::default() },
-        payload,
-    )
-    .await?;
+    record_agent_event(db, EventKind::AgentStatusChanged, agent, payload).await
+}
+
+/// Records an event about one agent.
+async fn record_agent_event(
+    db: &impl ConnectionTrait,
+    kind: EventKind,
+    agent: AgentId,
+    payload: serde_json::Value,
+) -> DomainResult<()> {
+    events::record(db, kind, Subjects { agent: Some(agent), ..Default::default() }, payload).await?;
     Ok(())
 }
