@@ -97,6 +97,68 @@ async fn demo_on_postgres() {
     demo(Backend::Postgres).await;
 }
 
+/// A query runs all its statements on one connection held for the request (`db::RequestDb`).
+/// With a pool of one connection, a resolver that asked the pool for a second one would wait
+/// until the acquire timeout: wide queries, several at once, must all be answered promptly.
+async fn one_connection_serves_whole_queries(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.demo = true;
+        config.db_max_connections = 1;
+    })
+    .await;
+    let login = "mutation { login(email: \"admin@demo.switchboard\", password: \"switchboard\") { token } }";
+    let token = app.ok(None, login, json!({})).await["login"]["token"].as_str().unwrap().to_owned();
+    let wide =
+        "{ me { name queues { name } } settings { simultaneousChats } myChats { active { id } new { id } }
+        agents { edges { node { email availability openChats queues { name agents { name } } } } }
+        queues { edges { node { name agents { name status } } } }
+        replyTemplates { edges { node { name } } }
+        chats { edges { node { id status contact { name } channel { kind } queue { name } owner { name }
+          draft { text } messages(last: 5) { edges { node { text attachments { id } } } } } } } }";
+    let reads = (0..8).map(|_| {
+        tokio::time::timeout(std::time::Duration::from_secs(5), app.ok(Some(&token), wide, json!({})))
+    });
+    let answers = futures_util::future::join_all(reads).await;
+    for answer in answers {
+        let data = answer.expect("a query is answered without waiting for a second connection");
+        assert_eq!(data["chats"]["edges"].as_array().unwrap().len(), 3);
+        assert_eq!(data["agents"]["edges"].as_array().unwrap().len(), 6);
+    }
+
+    let chat = app.ok(Some(&token), wide, json!({})).await["chats"]["edges"][1]["node"]["id"].clone();
+    let one = "query($id: ID!) { chat(id: $id) { status parent { id } messages { edges { node { text } } } }
+        transferTargets(chatId: $id) { agents { name } queues { name } }
+        node(id: $id) { ... on Chat { status } } }";
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        app.ok(Some(&token), one, json!({ "id": chat })),
+    );
+    let data = read.await.expect("answered");
+    assert_eq!(data["chat"]["status"], "IN_PROGRESS");
+    assert_eq!(data["node"]["status"], "IN_PROGRESS");
+    assert_eq!(data["chat"]["messages"]["edges"].as_array().unwrap().len(), 2);
+
+    // Mutations borrow per statement: their transactions still get the one connection.
+    let created = app
+        .ok(
+            Some(&token),
+            "mutation { createQueue(input: { name: \"Returns\" }) { name agents { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(created["createQueue"]["name"], "Returns");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connection_serves_whole_queries_on_sqlite() {
+    one_connection_serves_whole_queries(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connection_serves_whole_queries_on_postgres() {
+    one_connection_serves_whole_queries(Backend::Postgres).await;
+}
+
 #[test]
 fn schema_graphql_is_up_to_date() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");

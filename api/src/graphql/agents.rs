@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use sea_orm::DatabaseConnection;
 
 use super::connection;
-use super::context::{ADMINS, READERS, RoleGuard};
+use super::context::{ADMINS, READERS, RoleGuard, db};
 use super::error::ResultExt;
 use super::ids;
 use super::types::agent::Agent;
@@ -64,7 +64,7 @@ impl AgentsQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Agent>> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
-        let found = agents::list(ctx.data::<DatabaseConnection>()?, page).await.gql()?;
+        let found = agents::list(db(ctx)?, page).await.gql()?;
         Ok(connection::build(page, found, |row| row.id, Agent))
     }
 }

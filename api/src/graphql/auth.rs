@@ -6,7 +6,7 @@ use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
-use super::context::{ANYONE, RoleGuard, STAFF, principal};
+use super::context::{ANYONE, RoleGuard, STAFF, db, principal};
 use super::error::ResultExt;
 use super::types::agent::Agent;
 use super::types::enums::AgentStatus;
@@ -36,7 +36,7 @@ impl AuthQuery {
     #[graphql(guard = "RoleGuard::new(ANYONE)")]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Agent> {
         let principal = principal(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = db(ctx)?;
         let agent = agents::get(db, principal.agent_id).await.gql()?;
         agent.map(Agent).ok_or_else(|| super::error::coded("NOT_FOUND", "agent not found"))
     }

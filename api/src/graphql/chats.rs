@@ -2,10 +2,9 @@
 
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
-use sea_orm::DatabaseConnection;
 
 use super::connection;
-use super::context::{READERS, RoleGuard, principal};
+use super::context::{READERS, RoleGuard, db, principal};
 use super::error::{ResultExt, coded};
 use super::ids;
 use super::loaders::loader;
@@ -37,7 +36,7 @@ impl ChatsQuery {
     ) -> async_graphql::Result<Connection<String, Chat>> {
         let principal = principal(ctx)?;
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = db(ctx)?;
         let found = chats::list_visible(db, principal, status.map(Into::into), page).await.gql()?;
         Ok(connection::build(page, found, |row| row.id, Chat::from))
     }
@@ -46,7 +45,7 @@ impl ChatsQuery {
     #[graphql(guard = "RoleGuard::new(READERS)")]
     async fn chat(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Chat> {
         let chat_id = ChatId(ids::decode(&id, "Chat")?);
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = db(ctx)?;
         let chat = chats::get_visible_with_contact(db, principal(ctx)?, chat_id).await.gql()?;
         chat.map(Chat::from).ok_or_else(|| coded("NOT_FOUND", "chat not found"))
     }

@@ -4,6 +4,7 @@ use async_graphql::{Context, Guard};
 use entity::enums::Role;
 
 use super::error::{coded, codes};
+use crate::db::RequestDb;
 use crate::domain::sessions::Principal;
 
 /// The caller of one request (or one WebSocket connection).
@@ -54,4 +55,11 @@ impl Guard for RoleGuard {
             Err(coded(codes::FORBIDDEN, format!("the {} role may not do this", principal.role.as_str())))
         }
     }
+}
+
+/// The database this request reads through: for a query over HTTP, one connection held for
+/// the whole request; otherwise the pool (see `db::RequestDb`). Mutations that write take the
+/// pool itself (`DatabaseConnection`) for their transactions.
+pub fn db<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a RequestDb> {
+    ctx.data::<RequestDb>()
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use sea_orm::DatabaseConnection;
 
-use super::context::{RoleGuard, STAFF, principal};
+use super::context::{RoleGuard, STAFF, db, principal};
 use super::error::{ResultExt, coded, codes};
 use super::ids;
 use super::types::agent::Agent;
@@ -53,7 +53,7 @@ impl LifecycleQuery {
     #[graphql(guard = "RoleGuard::new(STAFF)")]
     async fn my_chats(&self, ctx: &Context<'_>) -> async_graphql::Result<MyChats> {
         let me = principal(ctx)?.agent_id;
-        let lists = chats::my_chats(ctx.data::<DatabaseConnection>()?, me).await.gql()?;
+        let lists = chats::my_chats(db(ctx)?, me).await.gql()?;
         Ok(MyChats {
             active: lists.active.into_iter().map(Chat::from).collect(),
             new: lists.new.into_iter().map(Chat::from).collect(),
@@ -68,10 +68,7 @@ impl LifecycleQuery {
         chat_id: ID,
     ) -> async_graphql::Result<TransferTargets> {
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);
-        let (agents, queues) =
-            lifecycle::transfer_targets(ctx.data::<DatabaseConnection>()?, principal(ctx)?, chat)
-                .await
-                .gql()?;
+        let (agents, queues) = lifecycle::transfer_targets(db(ctx)?, principal(ctx)?, chat).await.gql()?;
         Ok(TransferTargets {
             agents: agents.into_iter().map(Agent).collect(),
             queues: queues.into_iter().map(Queue).collect(),

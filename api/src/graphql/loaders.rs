@@ -4,16 +4,16 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{agents, channels, contacts, queues};
-use sea_orm::DatabaseConnection;
 
 use super::error::ResultExt;
+use crate::db::RequestDb;
 use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, MessageId, QueueId};
 use crate::domain::presence::{self, Presence};
 use crate::domain::settings::{self, Settings};
 use crate::domain::{agents as agent_rules, channels as channel_rules, chats, queues as queue_rules};
 
 /// The batch loader behind every per-request [`DataLoader`].
-pub struct Db(pub DatabaseConnection);
+pub struct Db(pub RequestDb);
 
 /// Key: the presence (sign-in and workload) of an agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,7 +40,7 @@ pub struct DraftOf(pub ChatId, pub AgentId);
 pub struct CurrentSettings;
 
 /// A fresh loader for one request, so cached rows never outlive it.
-pub fn for_request(db: DatabaseConnection) -> DataLoader<Db> {
+pub fn for_request(db: RequestDb) -> DataLoader<Db> {
     DataLoader::new(Db(db), tokio::spawn)
 }
 

@@ -23,6 +23,7 @@ pub mod types;
 use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
+use crate::db::RequestDb;
 use crate::state::{Limits, SignInConfig};
 
 /// Every query field.
@@ -94,6 +95,7 @@ pub fn build(db: DatabaseConnection, config: SchemaConfig) -> Schemas {
 
 fn build_one(db: DatabaseConnection, config: SchemaConfig, with_error_codes: bool) -> AppSchema {
     let builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
+        .data(RequestDb::shared(db.clone()))
         .data(db)
         .data(config.bus)
         .data(config.streams)

@@ -2,9 +2,9 @@
 
 use async_graphql::{Context, ID, Object};
 use entity::messages;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::EntityTrait;
 
-use super::context::{READERS, RoleGuard, principal};
+use super::context::{READERS, RoleGuard, db, principal};
 use super::error::{ResultExt, coded, codes};
 use super::ids;
 use super::loaders::loader;
@@ -31,7 +31,7 @@ impl NodeQuery {
         let (type_name, row) = ids::decode_any(&id)
             .ok_or_else(|| coded(codes::BAD_USER_INPUT, format!("{:?} is not a valid id", id.as_str())))?;
         let loader = loader(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = db(ctx)?;
         let principal = principal(ctx)?;
         let node = match type_name.as_str() {
             "Agent" => loader.load_one(AgentId(row)).await?.map(|r| Node::Agent(Agent(r))),

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use sea_orm::DatabaseConnection;
 
 use super::connection;
-use super::context::{ADMINS, READERS, RoleGuard};
+use super::context::{ADMINS, READERS, RoleGuard, db};
 use super::error::ResultExt;
 use super::ids;
 use super::types::enums::RoutingRule;
@@ -65,7 +65,7 @@ impl QueuesQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Queue>> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
-        let found = queues::list(ctx.data::<DatabaseConnection>()?, page).await.gql()?;
+        let found = queues::list(db(ctx)?, page).await.gql()?;
         Ok(connection::build(page, found, |row| row.id, Queue))
     }
 }

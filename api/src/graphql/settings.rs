@@ -3,7 +3,7 @@
 use async_graphql::{Context, InputObject, Object};
 use sea_orm::DatabaseConnection;
 
-use super::context::{ADMINS, READERS, RoleGuard};
+use super::context::{ADMINS, READERS, RoleGuard, db};
 use super::error::ResultExt;
 use super::types::settings::Settings;
 use crate::domain::settings::{self, SettingsChange};
@@ -27,7 +27,7 @@ impl SettingsQuery {
     /// The settings in force.
     #[graphql(guard = "RoleGuard::new(READERS)")]
     async fn settings(&self, ctx: &Context<'_>) -> async_graphql::Result<Settings> {
-        Ok(settings::load(ctx.data::<DatabaseConnection>()?).await.gql()?.into())
+        Ok(settings::load(db(ctx)?).await.gql()?.into())
     }
 }
 

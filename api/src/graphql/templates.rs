@@ -6,7 +6,7 @@ use entity::enums::Role;
 use sea_orm::DatabaseConnection;
 
 use super::connection;
-use super::context::{RoleGuard, STAFF, principal};
+use super::context::{RoleGuard, STAFF, db, principal};
 use super::error::ResultExt;
 use super::ids;
 use super::types::reply_template::ReplyTemplate;
@@ -68,7 +68,7 @@ impl TemplatesQuery {
         let principal = principal(ctx)?;
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
         let chat_id = chat_id.as_ref().map(|id| ids::decode(id, "Chat").map(ChatId)).transpose()?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = db(ctx)?;
         let language = match chat_id {
             Some(chat) => templates::chat_language(db, principal, chat).await.gql()?,
             None => None,

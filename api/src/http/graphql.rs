@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use futures_util::future::join_all;
 
+use crate::db::RequestDb;
 use crate::graphql::context::Caller;
 use crate::graphql::error::{self, codes};
 use crate::graphql::loaders;
@@ -106,20 +107,19 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers:
                 Ok(document) => document,
                 Err(err) => return error::parse_failure(err),
             };
-            // Queries may read through SQLite's read-only pool; mutations keep the writer
-            // (request data comes before the schema's in every resolver's look-up).
-            let db = match &state.readers {
-                Some(readers)
-                    if operation_type(&document, request.operation_name.as_deref())
-                        == Some(OperationType::Query) =>
-                {
-                    request = request.data(readers.clone());
-                    readers.clone()
-                }
-                _ => state.db.clone(),
+            // A query runs on one connection held for the request (on SQLite, from the
+            // read-only pool); a mutation borrows from the pool per statement, as its
+            // transactions need (see `db::RequestDb`). Request data comes before the schema's
+            // in every resolver's look-up.
+            let db = if operation_type(&document, request.operation_name.as_deref())
+                == Some(OperationType::Query)
+            {
+                RequestDb::pinned(state.readers.as_ref().unwrap_or(&state.db).clone())
+            } else {
+                RequestDb::shared(state.db.clone())
             };
             request.set_parsed_query(document);
-            let request = request.data(caller).data(loaders::for_request(db));
+            let request = request.data(caller).data(loaders::for_request(db.clone())).data(db);
             let mut response = state.schema.http.execute(request).await;
             error::assign_codes(&mut response);
             response

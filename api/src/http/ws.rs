@@ -17,6 +17,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 
 use super::graphql::{bearer, caller_for_token};
+use crate::db::RequestDb;
 use crate::graphql::context::Caller;
 use crate::graphql::loaders;
 use crate::state::AppState;
@@ -75,7 +76,7 @@ pub async fn upgrade(
                 }
                 let mut data = Data::default();
                 data.insert(caller);
-                data.insert(loaders::for_request(state.db.clone()));
+                data.insert(loaders::for_request(RequestDb::shared(state.db.clone())));
                 Ok(data)
             })
             .serve()

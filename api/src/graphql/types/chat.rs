@@ -1,5 +1,6 @@
 //! The `Chat` type.
 
+use crate::graphql::context::db;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
@@ -118,7 +119,7 @@ impl Chat {
         before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Message>> {
         let limits = ctx.data::<Limits>()?;
-        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        let db = db(ctx)?;
         if last.is_some() || before.is_some() {
             if first.is_some() || after.is_some() {
                 return Err(crate::graphql::error::coded(
@@ -147,7 +148,7 @@ impl Chat {
     /// readable through it.
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Chat>> {
         let Some(parent) = self.0.parent_chat_id else { return Ok(None) };
-        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        let db = db(ctx)?;
         Ok(entity::chats::Entity::find_by_id(parent)
             .one(db)
             .await

@@ -1,5 +1,6 @@
 //! The `Event` type streamed by subscriptions.
 
+use crate::graphql::context::db;
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
@@ -42,7 +43,7 @@ impl Event {
     /// The chat it concerns, as it is now.
     async fn chat(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Chat>> {
         let Some(id) = self.0.chat_id else { return Ok(None) };
-        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        let db = db(ctx)?;
         use sea_orm::EntityTrait;
         Ok(entity::chats::Entity::find_by_id(id)
             .one(db)
@@ -62,7 +63,7 @@ impl Event {
     /// The message it concerns, for message and delivery events.
     async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
         let Some(id) = self.0.payload.get("messageId").and_then(|v| v.as_i64()) else { return Ok(None) };
-        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        let db = db(ctx)?;
         use sea_orm::EntityTrait;
         let row = entity::messages::Entity::find_by_id(id)
             .one(db)

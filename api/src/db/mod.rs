@@ -1,8 +1,11 @@
-//! Opening the database pool and applying migrations.
+//! Opening the database pools, applying migrations, and the handle requests run through.
 
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+
+mod request;
+pub use request::RequestDb;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
 /// The pool settings every pool shares.

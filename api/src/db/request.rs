@@ -1,0 +1,230 @@
+//! The database handle a GraphQL request runs its statements through.
+//!
+//! sqlx checks every connection when it goes back to its pool: a `Sync`/`ReadyForQuery`
+//! round trip on PostgreSQL, a hop to the worker thread on SQLite, on a spawned task. A
+//! query whose resolvers each borrowed a connection paid that once per statement. A
+//! [`RequestDb::pinned`] handle takes one connection at its first statement and keeps it
+//! until the request is done, so the check runs once per request; statements of fields that
+//! resolve concurrently take turns on it.
+//!
+//! Pinning is for queries only. A request that holds a connection must never wait for a
+//! second one from the same pool (enough such requests would each hold one and wait for
+//! another); mutations open transactions on the pool, so they use [`RequestDb::shared`],
+//! as do subscriptions (a WebSocket lives far longer than a statement).
+
+use std::sync::Arc;
+
+use sea_orm::sqlx::pool::PoolConnection;
+use sea_orm::sqlx::{self, AssertSqlSafe, Postgres, Sqlite};
+use sea_orm::{
+    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
+    RuntimeErr, Statement,
+};
+use sea_query_sqlx::SqlxValues;
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
+
+/// A connection taken from a pool for the rest of a request.
+enum Held {
+    Postgres(PoolConnection<Postgres>),
+    Sqlite(PoolConnection<Sqlite>),
+}
+
+struct Inner {
+    pool: DatabaseConnection,
+    /// `None`: every statement borrows from the pool. `Some`: the pinned connection, taken
+    /// at the first statement.
+    pinned: Option<Mutex<Option<Held>>>,
+}
+
+/// Where one request's statements run: the pool, or one connection held for the request.
+/// Cheap to clone (DataLoaders keep a clone); the held connection goes back to its pool when
+/// the last clone is dropped.
+#[derive(Clone)]
+pub struct RequestDb(Arc<Inner>);
+
+impl RequestDb {
+    /// Every statement borrows a connection from `pool` and returns it at once.
+    pub fn shared(pool: DatabaseConnection) -> Self {
+        Self(Arc::new(Inner { pool, pinned: None }))
+    }
+
+    /// Every statement runs on one connection of `pool`, taken at the first statement and
+    /// held until the handle and its clones are dropped. For queries only (module docs).
+    pub fn pinned(pool: DatabaseConnection) -> Self {
+        let pinned = matches!(pool.get_database_backend(), DbBackend::Postgres | DbBackend::Sqlite)
+            .then(|| Mutex::new(None));
+        Self(Arc::new(Inner { pool, pinned }))
+    }
+
+    /// The pool behind this handle.
+    pub fn pool(&self) -> &DatabaseConnection {
+        &self.0.pool
+    }
+
+    /// The held connection, taken from the pool first if this is the first statement.
+    /// `None` when statements go to the pool.
+    async fn held(&self) -> Result<Option<MappedMutexGuard<'_, Held>>, DbErr> {
+        let Some(pinned) = &self.0.pinned else { return Ok(None) };
+        let mut guard = pinned.lock().await;
+        if guard.is_none() {
+            let pool = &self.0.pool;
+            *guard = Some(match pool.get_database_backend() {
+                DbBackend::Postgres => Held::Postgres(
+                    pool.get_postgres_connection_pool().acquire().await.map_err(acquire_error)?,
+                ),
+                _ => Held::Sqlite(pool.get_sqlite_connection_pool().acquire().await.map_err(acquire_error)?),
+            });
+        }
+        Ok(MutexGuard::try_map(guard, Option::as_mut).ok())
+    }
+}
+
+/// A statement's SQL and its bound values, in the form sqlx runs.
+fn query(stmt: Statement) -> (AssertSqlSafe<String>, SqlxValues) {
+    (AssertSqlSafe(stmt.sql), SqlxValues(stmt.values.unwrap_or(sea_orm::Values(Vec::new()))))
+}
+
+fn acquire_error(err: sqlx::Error) -> DbErr {
+    match err {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        err => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(err))),
+    }
+}
+
+fn exec_error(err: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err)))
+}
+
+fn query_error(err: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for RequestDb {
+    fn get_database_backend(&self) -> DbBackend {
+        self.0.pool.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        let Some(mut held) = self.held().await? else { return self.0.pool.execute_raw(stmt).await };
+        let (sql, values) = query(stmt);
+        match &mut *held {
+            Held::Postgres(conn) => sqlx::query_with(sql, values).execute(&mut **conn).await.map(Into::into),
+            Held::Sqlite(conn) => sqlx::query_with(sql, values).execute(&mut **conn).await.map(Into::into),
+        }
+        .map_err(exec_error)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        let Some(mut held) = self.held().await? else { return self.0.pool.execute_unprepared(sql).await };
+        let sql = AssertSqlSafe(sql.to_owned());
+        match &mut *held {
+            Held::Postgres(conn) => sqlx::raw_sql(sql).execute(&mut **conn).await.map(Into::into),
+            Held::Sqlite(conn) => sqlx::raw_sql(sql).execute(&mut **conn).await.map(Into::into),
+        }
+        .map_err(exec_error)
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let Some(mut held) = self.held().await? else { return self.0.pool.query_one_raw(stmt).await };
+        let (sql, values) = query(stmt);
+        match &mut *held {
+            Held::Postgres(conn) => {
+                sqlx::query_with(sql, values).fetch_optional(&mut **conn).await.map(|row| row.map(Into::into))
+            }
+            Held::Sqlite(conn) => {
+                sqlx::query_with(sql, values).fetch_optional(&mut **conn).await.map(|row| row.map(Into::into))
+            }
+        }
+        .map_err(query_error)
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let Some(mut held) = self.held().await? else { return self.0.pool.query_all_raw(stmt).await };
+        let (sql, values) = query(stmt);
+        match &mut *held {
+            Held::Postgres(conn) => sqlx::query_with(sql, values)
+                .fetch_all(&mut **conn)
+                .await
+                .map(|rows| rows.into_iter().map(Into::into).collect()),
+            Held::Sqlite(conn) => sqlx::query_with(sql, values)
+                .fetch_all(&mut **conn)
+                .await
+                .map(|rows| rows.into_iter().map(Into::into).collect()),
+        }
+        .map_err(query_error)
+    }
+
+    fn support_returning(&self) -> bool {
+        self.0.pool.support_returning()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file database with a pool of two connections (in-memory SQLite would give each
+    /// connection its own database).
+    async fn pool(dir: &std::path::Path) -> DatabaseConnection {
+        let url = format!("sqlite://{}?mode=rwc", dir.join("request.db").display());
+        let mut options = sea_orm::ConnectOptions::new(url);
+        options.max_connections(2).min_connections(2).sqlx_logging(false);
+        sea_orm::Database::connect(options).await.unwrap()
+    }
+
+    fn scratch_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("switchboard-request-db-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Waits until every connection of `pool` is back (releases run on a spawned task).
+    async fn all_idle(pool: &sqlx::SqlitePool) {
+        for _ in 0..200 {
+            if pool.num_idle() == pool.size() as usize {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("{} of {} connections still held", pool.size() as usize - pool.num_idle(), pool.size());
+    }
+
+    #[tokio::test]
+    async fn a_pinned_handle_runs_every_statement_on_one_connection_and_gives_it_back() {
+        let dir = scratch_dir();
+        let pool = pool(&dir).await;
+        let sqlite = pool.get_sqlite_connection_pool().clone();
+        {
+            let db = RequestDb::pinned(pool.clone());
+            // A TEMP table exists only on the connection that created it.
+            db.execute_unprepared("CREATE TEMP TABLE seen (n INTEGER)").await.unwrap();
+            let clone = db.clone();
+            clone.execute_unprepared("INSERT INTO seen VALUES (1)").await.unwrap();
+            let stmt = Statement::from_string(DbBackend::Sqlite, "SELECT COUNT(*) AS n FROM seen");
+            for _ in 0..5 {
+                let row = db.query_one_raw(stmt.clone()).await.unwrap().unwrap();
+                assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1);
+            }
+            assert!(sqlite.num_idle() < sqlite.size() as usize, "the connection is held between statements");
+        }
+        // The last clone is gone: the connection goes back to the pool.
+        all_idle(&sqlite).await;
+        pool.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_shared_handle_borrows_per_statement() {
+        let dir = scratch_dir();
+        let pool = pool(&dir).await;
+        let db = RequestDb::shared(pool.clone());
+        let stmt = Statement::from_string(DbBackend::Sqlite, "SELECT 1 AS n");
+        let row = db.query_one_raw(stmt).await.unwrap().unwrap();
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1);
+        all_idle(pool.get_sqlite_connection_pool()).await;
+        pool.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
