@@ -5,6 +5,7 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 
 mod request;
+pub mod rows;
 pub use request::RequestDb;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 

@@ -7,6 +7,8 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use crate::db::rows;
+
 use super::error::DomainResult;
 use super::ids::{AgentId, ChatId, ContactId};
 use super::pagination::{Page, PageOf};
@@ -43,8 +45,8 @@ pub async fn get_visible_with_contact(
     principal: &Principal,
     id: ChatId,
 ) -> DomainResult<Option<WithContact>> {
-    let found = chats::Entity::find_by_id(id.0).find_also_related(contacts::Entity).one(db).await?;
-    let Some((chat, contact)) = found else { return Ok(None) };
+    let select = chats::Entity::find_by_id(id.0).find_also_related(contacts::Entity);
+    let Some((chat, contact)) = rows::all_with(db, select).await?.pop() else { return Ok(None) };
     Ok(may_see(db, principal, &chat).await?.then_some((chat, contact)))
 }
 
@@ -106,7 +108,6 @@ pub struct MyChats {
 /// offers through the partial index on open assignments), so the cost does not grow with the
 /// agent's history or the number of chats waiting elsewhere.
 pub async fn my_chats(db: &impl ConnectionTrait, me: AgentId) -> DomainResult<MyChats> {
-    // Statuses are literals, not parameters, so PostgreSQL can keep one cached plan.
     // Statuses are literals, not parameters, so PostgreSQL keeps one cached plan. The outer
     // query has no filter of its own, so it is driven by the few ids the branches find.
     let mine = custom_condition(
@@ -118,9 +119,9 @@ pub async fn my_chats(db: &impl ConnectionTrait, me: AgentId) -> DomainResult<My
              WHERE agent_id = ? AND kind = 'OFFER' AND ended_at IS NULL)",
         [me.0, me.0, me.0],
     );
-    let rows = chats::Entity::find().find_also_related(contacts::Entity).filter(mine).all(db).await?;
+    let select = chats::Entity::find().find_also_related(contacts::Entity).filter(mine);
     let mut lists = MyChats::default();
-    for (chat, contact) in rows {
+    for (chat, contact) in rows::all_with(db, select).await? {
         match chat.status {
             ChatStatus::InProgress if chat.owner_id == Some(me.0) => lists.active.push((chat, contact)),
             ChatStatus::Waiting => lists.new.push((chat, contact)),
@@ -175,7 +176,7 @@ pub async fn messages(
     if let Some(after) = page.after {
         query = query.filter(messages::Column::Id.gt(after));
     }
-    let rows = query.limit(page.limit + 1).all(db).await?;
+    let rows = rows::all(db, query.limit(page.limit + 1)).await?;
     Ok(PageOf::from_overfetch(rows, page.limit))
 }
 
@@ -193,7 +194,7 @@ pub async fn latest_messages(
     if let Some(before) = before {
         query = query.filter(messages::Column::Id.lt(before));
     }
-    let rows = query.limit(limit + 1).all(db).await?;
+    let rows = rows::all(db, query.limit(limit + 1)).await?;
     let mut page = PageOf::from_overfetch(rows, limit);
     page.items.reverse();
     Ok(page)
