@@ -6,6 +6,7 @@ use migration::{Migrator, MigratorTrait};
 
 mod request;
 pub mod rows;
+pub mod shape;
 pub use request::RequestDb;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 

@@ -10,9 +10,7 @@
 
 use entity::{chats, contacts, messages};
 use sea_orm::sqlx::{Row, ValueRef};
-use sea_orm::{
-    ConnectionTrait, DbErr, EntityTrait, Iterable, QueryResult, QueryTrait, Select, SelectTwo, TryGetable,
-};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Iterable, QueryResult, Statement, TryGetable};
 
 /// A model decoded from consecutive columns of a row, in its entity's column order, the
 /// primary key first.
@@ -43,21 +41,22 @@ fn opt<T: TryGetable>(row: &QueryResult, index: usize) -> Result<Option<T>, DbEr
     if is_null(row, index)? { Ok(None) } else { row.try_get_by_index(index).map(Some) }
 }
 
-/// Runs `select` and decodes each row.
-pub async fn all<E>(db: &impl ConnectionTrait, select: Select<E>) -> Result<Vec<E::Model>, DbErr>
+/// Runs `select` (all of `E`'s columns, as `E::find()` selects them) and decodes each row.
+pub async fn all<E>(db: &impl ConnectionTrait, select: Statement) -> Result<Vec<E::Model>, DbErr>
 where
     E: EntityTrait,
     E::Model: ByIndex,
 {
-    let rows = db.query_all_raw(select.build(db.get_database_backend())).await?;
+    let rows = db.query_all_raw(select).await?;
     rows.iter().map(|row| E::Model::decode(row, 0)).collect()
 }
 
-/// Runs a select of `A` with `B` left-joined (`find_also_related`) and decodes each row; `B`
-/// is `None` where the join found no row (its primary key is NULL).
+/// Runs a select of `E` with `F` left-joined (as `E::find().find_also_related(F)` selects
+/// them) and decodes each row; `F` is `None` where the join found no row (its primary key
+/// is NULL).
 pub async fn all_with<E, F>(
     db: &impl ConnectionTrait,
-    select: SelectTwo<E, F>,
+    select: Statement,
 ) -> Result<Vec<(E::Model, Option<F::Model>)>, DbErr>
 where
     E: EntityTrait,
@@ -65,7 +64,7 @@ where
     E::Model: ByIndex,
     F::Model: ByIndex,
 {
-    let rows = db.query_all_raw(select.build(db.get_database_backend())).await?;
+    let rows = db.query_all_raw(select).await?;
     let base = <E::Column as Iterable>::iter().count();
     rows.iter()
         .map(|row| {
@@ -143,7 +142,7 @@ impl ByIndex for messages::Model {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{QueryOrder, Statement};
+    use sea_orm::{QueryOrder, QueryTrait};
 
     use super::*;
 
@@ -157,10 +156,12 @@ mod tests {
                     business_phone = 'b', job_title = 'j' WHERE id = (SELECT MIN(id) FROM contacts)";
         db.execute_raw(Statement::from_string(db.get_database_backend(), fill)).await.unwrap();
 
+        let backend = db.get_database_backend();
         let chats =
             || chats::Entity::find().find_also_related(contacts::Entity).order_by_asc(chats::Column::Id);
         let derived = chats().all(&db).await.unwrap();
-        assert_eq!(all_with(&db, chats()).await.unwrap(), derived);
+        let decoded = all_with::<chats::Entity, contacts::Entity>(&db, chats().build(backend)).await.unwrap();
+        assert_eq!(decoded, derived);
         assert!(derived.iter().any(|(chat, _)| chat.owner_id.is_none()));
         assert!(derived.iter().any(|(chat, _)| chat.owner_id.is_some() && chat.accepted_at.is_some()));
         assert!(derived.iter().any(|(chat, _)| chat.completion_reason.is_some()));
@@ -170,6 +171,6 @@ mod tests {
         let messages = || messages::Entity::find().order_by_asc(messages::Column::Id);
         let derived = messages().all(&db).await.unwrap();
         assert!(derived.len() > 3);
-        assert_eq!(all(&db, messages()).await.unwrap(), derived);
+        assert_eq!(all::<messages::Entity>(&db, messages().build(backend)).await.unwrap(), derived);
     }
 }

@@ -5,9 +5,11 @@ use entity::{chats, contacts, messages};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Values,
 };
 
 use crate::db::rows;
+use crate::db::shape::Shape;
 
 use super::error::DomainResult;
 use super::ids::{AgentId, ChatId, ContactId};
@@ -45,8 +47,13 @@ pub async fn get_visible_with_contact(
     principal: &Principal,
     id: ChatId,
 ) -> DomainResult<Option<WithContact>> {
-    let select = chats::Entity::find_by_id(id.0).find_also_related(contacts::Entity);
-    let Some((chat, contact)) = rows::all_with(db, select).await?.pop() else { return Ok(None) };
+    static CHAT_WITH_CONTACT: Shape = Shape::new();
+    let backend = db.get_database_backend();
+    let select = CHAT_WITH_CONTACT.statement(backend, Values(vec![id.0.into()]), || {
+        chats::Entity::find_by_id(id.0).find_also_related(contacts::Entity).build(backend)
+    })?;
+    let found = rows::all_with::<chats::Entity, contacts::Entity>(db, select).await?.pop();
+    let Some((chat, contact)) = found else { return Ok(None) };
     Ok(may_see(db, principal, &chat).await?.then_some((chat, contact)))
 }
 
@@ -110,18 +117,22 @@ pub struct MyChats {
 pub async fn my_chats(db: &impl ConnectionTrait, me: AgentId) -> DomainResult<MyChats> {
     // Statuses are literals, not parameters, so PostgreSQL keeps one cached plan. The outer
     // query has no filter of its own, so it is driven by the few ids the branches find.
-    let mine = custom_condition(
-        db.get_database_backend(),
-        "chats.id IN ( \
-           SELECT id FROM chats WHERE owner_id = ? AND status = 'IN_PROGRESS' \
-           UNION ALL SELECT id FROM chats WHERE directed_agent_id = ? AND status = 'WAITING' \
-           UNION ALL SELECT chat_id FROM assignments \
-             WHERE agent_id = ? AND kind = 'OFFER' AND ended_at IS NULL)",
-        [me.0, me.0, me.0],
-    );
-    let select = chats::Entity::find().find_also_related(contacts::Entity).filter(mine);
+    static MY_CHATS: Shape = Shape::new();
+    let backend = db.get_database_backend();
+    let select = MY_CHATS.statement(backend, Values(vec![me.0.into(); 3]), || {
+        let mine = custom_condition(
+            backend,
+            "chats.id IN ( \
+               SELECT id FROM chats WHERE owner_id = ? AND status = 'IN_PROGRESS' \
+               UNION ALL SELECT id FROM chats WHERE directed_agent_id = ? AND status = 'WAITING' \
+               UNION ALL SELECT chat_id FROM assignments \
+                 WHERE agent_id = ? AND kind = 'OFFER' AND ended_at IS NULL)",
+            [me.0, me.0, me.0],
+        );
+        chats::Entity::find().find_also_related(contacts::Entity).filter(mine).build(backend)
+    })?;
     let mut lists = MyChats::default();
-    for (chat, contact) in rows::all_with(db, select).await? {
+    for (chat, contact) in rows::all_with::<chats::Entity, contacts::Entity>(db, select).await? {
         match chat.status {
             ChatStatus::InProgress if chat.owner_id == Some(me.0) => lists.active.push((chat, contact)),
             ChatStatus::Waiting => lists.new.push((chat, contact)),
@@ -176,7 +187,8 @@ pub async fn messages(
     if let Some(after) = page.after {
         query = query.filter(messages::Column::Id.gt(after));
     }
-    let rows = rows::all(db, query.limit(page.limit + 1)).await?;
+    let select = query.limit(page.limit + 1).build(db.get_database_backend());
+    let rows = rows::all::<messages::Entity>(db, select).await?;
     Ok(PageOf::from_overfetch(rows, page.limit))
 }
 
@@ -188,13 +200,23 @@ pub async fn latest_messages(
     before: Option<i64>,
     limit: u64,
 ) -> DomainResult<PageOf<messages::Model>> {
-    let mut query = messages::Entity::find()
-        .filter(messages::Column::ChatId.eq(chat.0))
-        .order_by_desc(messages::Column::Id);
-    if let Some(before) = before {
-        query = query.filter(messages::Column::Id.lt(before));
-    }
-    let rows = rows::all(db, query.limit(limit + 1)).await?;
+    static LATEST: Shape = Shape::new();
+    static LATEST_BEFORE: Shape = Shape::new();
+    let backend = db.get_database_backend();
+    let (shape, values) = match before {
+        None => (&LATEST, vec![chat.0.into(), (limit + 1).into()]),
+        Some(before) => (&LATEST_BEFORE, vec![chat.0.into(), before.into(), (limit + 1).into()]),
+    };
+    let select = shape.statement(backend, Values(values), || {
+        let mut query = messages::Entity::find()
+            .filter(messages::Column::ChatId.eq(chat.0))
+            .order_by_desc(messages::Column::Id);
+        if let Some(before) = before {
+            query = query.filter(messages::Column::Id.lt(before));
+        }
+        query.limit(limit + 1).build(backend)
+    })?;
+    let rows = rows::all::<messages::Entity>(db, select).await?;
     let mut page = PageOf::from_overfetch(rows, limit);
     page.items.reverse();
     Ok(page)
