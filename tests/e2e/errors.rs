@@ -41,7 +41,9 @@ async fn graphql_errors_have_stable_codes(app: TestApp) {
     let costly = format!("{{ {costly} }}");
     assert_eq!(app.error_code(t, &costly, json!({})).await, "QUERY_TOO_COMPLEX");
 
-    // Parsed documents are kept by their text; validation and limits still apply every time.
+    // Parsed documents are kept by their text, and so is which variables passed validation
+    // with them (`missing` and `unknown` above share `wrong_type`'s document): validation
+    // and limits still apply to every new combination.
     for _ in 0..2 {
         assert_eq!(app.error_code(t, "{ me { name ", json!({})).await, "GRAPHQL_PARSE_FAILED");
         assert_eq!(app.error_code(t, "{ me { nope } }", json!({})).await, "GRAPHQL_VALIDATION_FAILED");

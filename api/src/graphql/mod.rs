@@ -20,7 +20,7 @@ pub mod subscriptions;
 pub mod templates;
 pub mod types;
 
-use async_graphql::{MergedObject, Schema};
+use async_graphql::{MergedObject, Schema, ValidationMode};
 use sea_orm::DatabaseConnection;
 
 use crate::db::RequestDb;
@@ -84,16 +84,29 @@ pub struct Schemas {
     /// For HTTP: no extensions, so async-graphql resolves fields on its fast path; error codes
     /// are assigned by `error::assign_codes` and documents come from the cache.
     pub http: AppSchema,
+    /// `http` with async-graphql's `Fast` validation (limits only), for requests whose
+    /// document, operation name and variables passed strict validation before (see
+    /// `document_cache`).
+    pub http_validated: AppSchema,
     /// For WebSocket subscriptions: with the error-code extension.
     pub ws: AppSchema,
 }
 
 /// Builds both schemas with their long-lived services.
 pub fn build(db: DatabaseConnection, config: SchemaConfig) -> Schemas {
-    Schemas { http: build_one(db.clone(), config.clone(), false), ws: build_one(db, config, true) }
+    Schemas {
+        http: build_one(db.clone(), config.clone(), false, ValidationMode::Strict),
+        http_validated: build_one(db.clone(), config.clone(), false, ValidationMode::Fast),
+        ws: build_one(db, config, true, ValidationMode::Strict),
+    }
 }
 
-fn build_one(db: DatabaseConnection, config: SchemaConfig, with_error_codes: bool) -> AppSchema {
+fn build_one(
+    db: DatabaseConnection,
+    config: SchemaConfig,
+    with_error_codes: bool,
+    validation: ValidationMode,
+) -> AppSchema {
     let builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(RequestDb::shared(db.clone()))
         .data(db)
@@ -103,6 +116,7 @@ fn build_one(db: DatabaseConnection, config: SchemaConfig, with_error_codes: boo
         .data(config.sign_in)
         .data(config.jobs)
         .data(config.sessions)
+        .validation_mode(validation)
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity);
     if with_error_codes { builder.extension(error::ErrorCodes).finish() } else { builder.finish() }

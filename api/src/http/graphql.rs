@@ -16,6 +16,7 @@ use futures_util::future::join_all;
 
 use crate::db::RequestDb;
 use crate::graphql::context::Caller;
+use crate::graphql::document_cache::{self, Parsed};
 use crate::graphql::error::{self, codes};
 use crate::graphql::loaders;
 use crate::state::AppState;
@@ -103,10 +104,12 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers:
     let runs = requests.into_iter().map(|mut request| {
         let caller = caller.clone();
         async move {
-            let document = match state.documents.parse(&request.query) {
-                Ok(document) => document,
-                Err(err) => return error::parse_failure(err),
-            };
+            let inputs = document_cache::inputs(request.operation_name.as_deref(), &request.variables);
+            let Parsed { document, validated } =
+                match state.documents.parse(&request.query, inputs.as_deref()) {
+                    Ok(parsed) => parsed,
+                    Err(err) => return error::parse_failure(err),
+                };
             // A query runs on one connection held for the request (on SQLite, from the
             // read-only pool); a mutation borrows from the pool per statement, as its
             // transactions need (see `db::RequestDb`). Request data comes before the schema's
@@ -118,10 +121,18 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers:
             } else {
                 RequestDb::shared(state.db.clone())
             };
+            // Remember a first validation only if it passes (known after execution).
+            let remember = inputs.filter(|_| !validated).map(|inputs| (request.query.clone(), inputs));
             request.set_parsed_query(document);
             let request = request.data(caller).data(loaders::for_request(db.clone())).data(db);
-            let mut response = state.schema.http.execute(request).await;
+            let schema = if validated { &state.schema.http_validated } else { &state.schema.http };
+            let mut response = schema.execute(request).await;
             error::assign_codes(&mut response);
+            if let Some((query, inputs)) = remember
+                && !is_request_error(&response)
+            {
+                state.documents.validated(&query, inputs);
+            }
             response
         }
     });
