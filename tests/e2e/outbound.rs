@@ -227,6 +227,59 @@ async fn messenger_reply_and_its_echo(backend: Backend) {
     mock.verify().await;
 }
 
+/// The echo of our reply can overtake the Send API's answer (and a reply with files has an
+/// echo per part, each with its own mid): the `metadata` Switchboard sends names the reply,
+/// so no echo is stored as another message.
+async fn messenger_echo_overtaking_the_send(backend: Backend) {
+    let (app, mock) = app_with_providers(backend).await;
+    Mock::given(method("POST"))
+        .and(path("/me/messages"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json_fixture("messenger/send_response.json"))
+                .set_delay(std::time::Duration::from_secs(2)),
+        )
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let admin = app.admin().await;
+    let ch = app.channels(&admin).await;
+    let (chat, _, token) =
+        chat_owned_by_agent(&app, &ch.messenger, &fixture("messenger/text_message.json")).await;
+    app.ok(Some(&token), SEND, json!({ "input": { "chatId": chat, "text": "Hello Sofia" } })).await;
+    let reply = last_reply(&app).await;
+    let send = eventually("the send to reach the provider", || async {
+        let requests = mock.received_requests().await.unwrap_or_default();
+        requests.into_iter().find(|r| r.method.as_str() == "POST" && r.url.path() == "/me/messages")
+    })
+    .await;
+    let tag = format!("switchboard:{}", reply.id);
+    assert_eq!(send.body_json::<Value>().unwrap()["message"]["metadata"], tag.as_str());
+
+    // The provider has not answered yet: the reply has no mid when its echoes arrive.
+    let before = app.count("messages").await;
+    let mut echo = json_fixture("messenger/echo.json");
+    echo["entry"][0]["messaging"][0]["message"]["metadata"] = Value::from(tag.as_str());
+    assert_eq!(app.webhook(&ch.messenger, echo.to_string().as_bytes()).await, 200);
+    echo["entry"][0]["messaging"][0]["message"]["mid"] = Value::from("m_second_part");
+    assert_eq!(app.webhook(&ch.messenger, echo.to_string().as_bytes()).await, 200);
+    let pending = messages::Entity::find_by_id(reply.id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(pending.provider_message_id, None, "the echoes came before the send's answer");
+    assert_eq!(app.count("messages").await, before, "no echo stored as a message");
+
+    let sent = delivered_status(&app, reply.id, DeliveryStatus::Sent).await;
+    let mid = json_fixture("messenger/send_response.json")["message_id"].as_str().unwrap().to_owned();
+    assert_eq!(sent.provider_message_id.as_deref(), Some(mid.as_str()));
+    assert_eq!(app.count("messages").await, before);
+
+    // Metadata naming a message that is not one of our replies does not hide an echo.
+    echo["entry"][0]["messaging"][0]["message"]["mid"] = Value::from("m_other_app");
+    echo["entry"][0]["messaging"][0]["message"]["metadata"] = Value::from("switchboard:987654");
+    assert_eq!(app.webhook(&ch.messenger, echo.to_string().as_bytes()).await, 200);
+    assert_eq!(app.count("messages").await, before + 1);
+    mock.verify().await;
+}
+
 async fn who_may_reply(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.admin().await;
@@ -417,6 +470,7 @@ on_both_backends!(
     provider_down_then_up_delivers_once,
     permanent_errors_fail_without_retry,
     messenger_reply_and_its_echo,
+    messenger_echo_overtaking_the_send,
     who_may_reply,
     a_restart_resumes_pending_deliveries,
     media_files_in_and_out,

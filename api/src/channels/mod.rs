@@ -13,6 +13,8 @@ pub mod whatsapp;
 use chrono::{DateTime, Utc};
 use entity::enums::{AuthorKind, DeliveryStatus, Direction, MessageKind};
 
+use crate::domain::ids::MessageId;
+
 /// A webhook body that is not what the provider sends (answered with 400).
 #[derive(Debug, thiserror::Error)]
 #[error("malformed webhook body: {0}")]
@@ -163,6 +165,10 @@ pub enum Handover {
 pub enum InboundEvent {
     /// A message to store.
     Message(InboundMessage),
+    /// The provider's echo of a message Switchboard sent (each part of it, for a reply with
+    /// files), naming the stored message. Not stored again when that message is ours;
+    /// stored as the message it carries otherwise.
+    EchoOf(MessageId, InboundMessage),
     /// Delivery progress of outgoing messages.
     Status(StatusUpdate),
     /// An edit of a stored message.
@@ -190,6 +196,9 @@ pub struct OutboundFile {
 /// A reply to deliver.
 #[derive(Clone, Debug)]
 pub struct OutboundMessage {
+    /// The stored message this delivers. Messenger sends it along (`metadata`) and echoes it
+    /// back, so that the echo is recognised as this message whatever the order.
+    pub message_id: MessageId,
     /// The customer's external id (WhatsApp phone, Messenger PSID, Telegram chat id).
     pub recipient: String,
     /// Text (for a single file: its caption).

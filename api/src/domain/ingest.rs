@@ -57,6 +57,14 @@ impl Report {
     pub fn new_waiting_chats(&self) -> impl Iterator<Item = ChatId> + '_ {
         self.stored.iter().filter(|s| s.new_waiting_chat).map(|s| s.chat)
     }
+
+    /// Counts a message stored now, or (`None`) one stored before.
+    fn add(&mut self, stored: Option<Stored>) {
+        match stored {
+            Some(stored) => self.stored.push(stored),
+            None => self.duplicates += 1,
+        }
+    }
 }
 
 fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
@@ -75,10 +83,17 @@ pub async fn ingest(
     let mut report = Report::default();
     for event in events {
         match event {
-            InboundEvent::Message(message) => match store_message(db, channel, &message).await? {
-                Some(stored) => report.stored.push(stored),
-                None => report.duplicates += 1,
-            },
+            InboundEvent::Message(message) => report.add(store_message(db, channel, &message).await?),
+            InboundEvent::EchoOf(ours, message) => {
+                // Ours is stored already, whether or not its send has recorded the provider's
+                // id yet (the echo can overtake the Send API's answer).
+                let stored = if sent_by_us(db, channel, ours).await? {
+                    None
+                } else {
+                    store_message(db, channel, &message).await?
+                };
+                report.add(stored);
+            }
             InboundEvent::Status(update) => match apply_status(db, channel, &update).await? {
                 0 => report.ignored += 1,
                 n => report.statuses += n,
@@ -126,6 +141,20 @@ async fn store_message(
             Ok(result) => return Ok(result),
         }
     }
+}
+
+/// Whether `id` is an outgoing message of `channel` that Switchboard stored and sends.
+async fn sent_by_us(
+    db: &DatabaseConnection,
+    channel: &channels::Model,
+    id: MessageId,
+) -> Result<bool, sea_orm::DbErr> {
+    let found = messages::Entity::find_by_id(id.0)
+        .filter(messages::Column::ChannelId.eq(channel.id))
+        .filter(messages::Column::Direction.eq(Direction::Outgoing))
+        .one(db)
+        .await?;
+    Ok(found.is_some())
 }
 
 async fn find_message(

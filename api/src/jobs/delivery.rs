@@ -17,7 +17,7 @@ use tracing::instrument;
 use super::JobContext;
 use crate::channels::{self as adapters, OutboundFile, OutboundMessage, SendError};
 use crate::domain::channels::Credentials;
-use crate::domain::ids::{AgentId, ChatId};
+use crate::domain::ids::{AgentId, ChatId, MessageId};
 use crate::domain::ingest::moves_forward;
 use crate::events::{self, EventKind, Subjects};
 
@@ -152,7 +152,12 @@ async fn deliver(ctx: &JobContext, claimed: Claimed) -> Result<(), DbErr> {
         Ok(files) => files,
         Err(reason) => return fail(ctx, &claimed, &message, Some(&route.chat), &reason).await,
     };
-    let outbound = OutboundMessage { recipient: route.recipient.clone(), text: message.text.clone(), files };
+    let outbound = OutboundMessage {
+        message_id: MessageId(message.id),
+        recipient: route.recipient.clone(),
+        text: message.text.clone(),
+        files,
+    };
     match send(ctx, &route.channel, &outbound).await {
         Ok(provider_id) => sent(ctx, &claimed, &message, &route.chat, provider_id).await,
         Err(SendError::Retryable { reason, retry_after })

@@ -21,7 +21,8 @@ const TRANSIENT: [i64; 2] = [2, 1200];
 ///
 /// The text goes first as its own message (`POST /me/messages`, JSON); each file follows as an
 /// uploaded attachment (multipart `recipient`, `messaging_type`, `message`, `filedata`) of type
-/// `image`, `video`, `audio` or `file` by content type. Returns the first `message_id`. A
+/// `image`, `video`, `audio` or `file` by content type. Each part carries
+/// `metadata: "switchboard:<message id>"`, which comes back on its echo. Returns the first `message_id`. A
 /// failure after a message has already gone out is made permanent, so that a retry does not
 /// send it twice.
 pub async fn send(
@@ -49,7 +50,7 @@ async fn send_inner(
         let body = json!({
             "recipient": { "id": message.recipient },
             "messaging_type": "RESPONSE",
-            "message": { "text": text },
+            "message": { "text": text, "metadata": super::echo_tag(message.message_id) },
         });
         let request = apis.http.post(&url).query(&[("access_token", page_access_token)]).json(&body);
         first_id = Some(message_id(request).await?);
@@ -159,7 +160,8 @@ pub async fn pass_thread_control(
 /// The multipart upload of one file as an attachment message.
 fn attachment_form(message: &OutboundMessage, file: &OutboundFile) -> reqwest::multipart::Form {
     let attachment = json!({
-        "attachment": { "type": attachment_type(&file.content_type), "payload": { "is_reusable": false } }
+        "attachment": { "type": attachment_type(&file.content_type), "payload": { "is_reusable": false } },
+        "metadata": super::echo_tag(message.message_id),
     });
     reqwest::multipart::Form::new()
         .text("recipient", json!({ "id": message.recipient }).to_string())
@@ -303,9 +305,16 @@ mod tests {
         ResponseTemplate::new(status).set_body_raw(body.to_owned(), "application/json")
     }
 
+    /// A fixture's Send API request with the metadata Switchboard adds (message 42).
+    fn with_metadata(mut request: Value) -> Value {
+        request["message"]["metadata"] = Value::from("switchboard:42");
+        request
+    }
+
     fn text_message() -> OutboundMessage {
         let request = json_of(SEND_REQUEST_TEXT);
         OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
             recipient: PSID.into(),
             text: Some(request["message"]["text"].as_str().unwrap().into()),
             files: vec![],
@@ -338,7 +347,7 @@ mod tests {
         Mock::given(method("POST"))
             .and(path("/me/messages"))
             .and(query_param("access_token", TOKEN))
-            .and(body_json(json_of(SEND_REQUEST_TEXT)))
+            .and(body_json(with_metadata(json_of(SEND_REQUEST_TEXT))))
             .respond_with(json_response(200, SEND_RESPONSE))
             .expect(1)
             .mount(&server)
@@ -371,6 +380,7 @@ mod tests {
             .await;
         let apis = ProviderApis::all_at(&server.uri());
         let message = OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
             recipient: PSID.into(),
             text: Some("Your label".into()),
             files: vec![
@@ -393,12 +403,13 @@ mod tests {
         let requests = server.received_requests().await.unwrap();
         assert_eq!(requests.len(), 3);
         assert_eq!(requests[0].body_json::<Value>().unwrap()["message"]["text"], "Your label");
+        assert_eq!(requests[0].body_json::<Value>().unwrap()["message"]["metadata"], "switchboard:42");
         let form = String::from_utf8_lossy(&requests[1].body);
         assert!(form.contains("name=\"recipient\"\r\n\r\n{\"id\":\"7391846205738461\"}\r\n"), "{form}");
         assert!(form.contains("name=\"messaging_type\"\r\n\r\nRESPONSE\r\n"), "{form}");
         assert!(
             form.contains(
-                "name=\"message\"\r\n\r\n{\"attachment\":{\"payload\":{\"is_reusable\":false},\"type\":\"file\"}}\r\n"
+                "name=\"message\"\r\n\r\n{\"attachment\":{\"payload\":{\"is_reusable\":false},\"type\":\"file\"},\"metadata\":\"switchboard:42\"}\r\n"
             ),
             "{form}"
         );
@@ -502,7 +513,12 @@ mod tests {
             content_type: "text/plain".into(),
             bytes: b"a".to_vec(),
         };
-        let message = OutboundMessage { recipient: PSID.into(), text: Some("hi".into()), files: vec![file] };
+        let message = OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
+            recipient: PSID.into(),
+            text: Some("hi".into()),
+            files: vec![file],
+        };
         let err = send(&apis, TOKEN, &message).await.unwrap_err();
         assert_eq!(
             err,

@@ -152,7 +152,7 @@ fn parse_message(
         }
         None => MessageKind::Text,
     };
-    InboundEvent::Message(InboundMessage {
+    let parsed = InboundMessage {
         provider_message_id: mid,
         customer: Customer { external_id: customer, ..Customer::default() },
         direction,
@@ -162,7 +162,12 @@ fn parse_message(
         text: (!texts.is_empty()).then(|| texts.join("\n")),
         attachments,
         standby,
-    })
+    };
+    // An echo of a part of a reply Switchboard sent names the reply in its metadata.
+    match message.get("metadata").and_then(Value::as_str).and_then(super::tagged_message) {
+        Some(ours) if echo => InboundEvent::EchoOf(ours, parsed),
+        _ => InboundEvent::Message(parsed),
+    }
 }
 
 /// Kind, readable text and downloadable file of one `message.attachments[]` item.
@@ -298,6 +303,7 @@ fn unix_millis(v: Option<&Value>) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::MessageId;
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -426,7 +432,26 @@ mod tests {
         );
         expected.direction = Direction::Outgoing;
         expected.author_kind = AuthorKind::Bot;
-        assert_eq!(events(fixture!("echo.json")), vec![InboundEvent::Message(expected)]);
+        assert_eq!(events(fixture!("echo.json")), vec![InboundEvent::Message(expected.clone())]);
+
+        // With the metadata Switchboard sends, the echo names the stored reply.
+        let mut body: serde_json::Value = serde_json::from_slice(fixture!("echo.json")).unwrap();
+        body["entry"][0]["messaging"][0]["message"]["metadata"] = "switchboard:42".into();
+        let tagged = events(body.to_string().as_bytes());
+        assert_eq!(tagged, vec![InboundEvent::EchoOf(MessageId(42), expected.clone())]);
+
+        // Someone else's metadata, or ours on a message that is not an echo, names nothing.
+        body["entry"][0]["messaging"][0]["message"]["metadata"] = "campaign:42".into();
+        assert_eq!(events(body.to_string().as_bytes()), vec![InboundEvent::Message(expected)]);
+        let incoming = items(&format!(
+            r#"{{"sender":{{"id":"{SOFIA}"}},"recipient":{{"id":"{PAGE}"}},"timestamp":1773135000412,
+                "message":{{"mid":"m_1","text":"hi","metadata":"switchboard:42"}}}}"#
+        ));
+        let evs = events(&incoming);
+        assert!(
+            matches!(evs.as_slice(), [InboundEvent::Message(m)] if m.direction == Direction::Incoming),
+            "{evs:?}"
+        );
     }
 
     #[test]

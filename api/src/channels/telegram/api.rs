@@ -327,6 +327,7 @@ mod tests {
     fn text_message() -> OutboundMessage {
         let request = json_of(SEND_MESSAGE_REQUEST);
         OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
             recipient: request["chat_id"].to_string(),
             text: Some(request["text"].as_str().unwrap().into()),
             files: vec![],
@@ -390,6 +391,7 @@ mod tests {
             .await;
         let apis = ProviderApis::all_at(&server.uri());
         let message = OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
             recipient: "523418907".into(),
             text: Some("Your prepaid return label".into()),
             files: vec![label()],
@@ -425,6 +427,7 @@ mod tests {
             .await;
         let apis = ProviderApis::all_at(&server.uri());
         let message = OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
             recipient: "523418907".into(),
             text: Some(long.clone()),
             files: vec![label(), label()],
@@ -510,6 +513,7 @@ mod tests {
             .await;
         let apis = ProviderApis::all_at(&server.uri());
         let message = OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
             recipient: "523418907".into(),
             text: Some("y".repeat(2000)),
             files: vec![label()],

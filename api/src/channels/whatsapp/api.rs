@@ -313,6 +313,7 @@ mod tests {
     fn text_message() -> OutboundMessage {
         let request = json_of(SEND_REQUEST_TEXT);
         OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
             recipient: request["to"].as_str().unwrap().into(),
             text: Some(request["text"]["body"].as_str().unwrap().into()),
             files: vec![],
@@ -384,6 +385,7 @@ mod tests {
             .await;
         let apis = ProviderApis::all_at(&server.uri());
         let message = OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
             recipient: "447700900123".into(),
             text: Some("Here is your prepaid return label.".into()),
             files: vec![pdf()],
@@ -448,6 +450,7 @@ mod tests {
         let photo =
             OutboundFile { file_name: "box.png".into(), content_type: "image/png".into(), bytes: vec![4] };
         let message = OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
             recipient: "447700900123".into(),
             text: Some("Listen to this".into()),
             files: vec![voice, photo],
@@ -541,8 +544,12 @@ mod tests {
             .mount(&server)
             .await;
         let apis = ProviderApis::all_at(&server.uri());
-        let message =
-            OutboundMessage { recipient: "447700900123".into(), text: Some("hi".into()), files: vec![pdf()] };
+        let message = OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
+            recipient: "447700900123".into(),
+            text: Some("hi".into()),
+            files: vec![pdf()],
+        };
         let err = send(&apis, TOKEN, PHONE, &message).await.unwrap_err();
         assert_eq!(
             err,
@@ -573,8 +580,12 @@ mod tests {
         let apis = ProviderApis::all_at(&server.uri());
         let voice =
             OutboundFile { file_name: "a.mp3".into(), content_type: "audio/mpeg".into(), bytes: vec![1] };
-        let message =
-            OutboundMessage { recipient: "447700900123".into(), text: Some("hi".into()), files: vec![voice] };
+        let message = OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
+            recipient: "447700900123".into(),
+            text: Some("hi".into()),
+            files: vec![voice],
+        };
         let err = send(&apis, TOKEN, PHONE, &message).await.unwrap_err();
         let SendError::Permanent { reason, outside_window: false } = &err else { panic!("{err:?}") };
         assert!(reason.starts_with("partly delivered (first message wamid.TEXT); then: 130429"), "{reason}");
@@ -583,7 +594,12 @@ mod tests {
     #[tokio::test]
     async fn an_empty_message_is_refused() {
         let apis = ProviderApis::all_at("http://127.0.0.1:9");
-        let message = OutboundMessage { recipient: "1".into(), text: Some("  ".into()), files: vec![] };
+        let message = OutboundMessage {
+            message_id: crate::domain::ids::MessageId(42),
+            recipient: "1".into(),
+            text: Some("  ".into()),
+            files: vec![],
+        };
         let err = send(&apis, TOKEN, PHONE, &message).await.unwrap_err();
         assert!(matches!(err, SendError::Permanent { outside_window: false, .. }));
     }
