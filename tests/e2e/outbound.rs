@@ -30,6 +30,11 @@ async fn app_with_providers(backend: Backend) -> (TestApp, MockServer) {
 /// returns (chat global id, chat row id, agent token).
 async fn chat_owned_by_agent(app: &TestApp, path: &str, body: &[u8]) -> (String, i64, String) {
     assert_eq!(app.webhook(path, body).await, 200);
+    newest_chat_to_agent(app).await
+}
+
+/// Hands the newest chat to a new agent, as `chat_owned_by_agent` does.
+async fn newest_chat_to_agent(app: &TestApp) -> (String, i64, String) {
     let chat = chats::Entity::find().order_by_desc(chats::Column::Id).one(&app.db).await.unwrap().unwrap();
     let (agent_id, token) = app.signed_in(&format!("agent{}@example.com", chat.id), Role::Agent).await;
     let agent_row = api::graphql::ids::decode(&async_graphql::ID(agent_id), "Agent").unwrap();
@@ -280,6 +285,72 @@ async fn messenger_echo_overtaking_the_send(backend: Backend) {
     mock.verify().await;
 }
 
+/// Messenger's pre-process mode: a conversation a chatbot handed over goes back to it when
+/// the agents are done with it (not at a transfer, which goes on in the child chat).
+async fn a_chatbots_thread_is_handed_back_on_completion(backend: Backend) {
+    let (app, mock) = app_with_providers(backend).await;
+    Mock::given(method("POST"))
+        .and(path("/me/pass_thread_control"))
+        .and(body_partial_json(json!({ "recipient": { "id": "7391846205738461" } })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json_fixture("messenger/pass_thread_control_response.json")),
+        )
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let admin = app.admin().await;
+    let ch = app.channels(&admin).await;
+    assert_eq!(app.webhook(&ch.messenger, &fixture("messenger/standby_message.json")).await, 200);
+    assert_eq!(app.webhook(&ch.messenger, &fixture("messenger/pass_thread_control.json")).await, 200);
+    let (chat, chat_row, first) = newest_chat_to_agent(&app).await;
+
+    // A transfer is not the end: the conversation goes on with another agent.
+    let (second_id, second) = app.signed_in("second@example.com", Role::Agent).await;
+    app.ok(
+        Some(&admin),
+        "mutation { updateSettings(input: { simultaneousChats: 0 }) { simultaneousChats } }",
+        json!({}),
+    )
+    .await;
+    app.ok(Some(&second), "mutation { setMyStatus(status: ACTIVE) { status } }", json!({})).await;
+    let transfer = "mutation($input: TransferChatInput!) { transferChat(input: $input) { id status } }";
+    let input = json!({ "input": { "chatId": chat, "toAgentId": second_id } });
+    let child =
+        app.ok(Some(&first), transfer, input).await["transferChat"]["id"].as_str().unwrap().to_owned();
+    let system = || async {
+        messages::Entity::find()
+            .filter(messages::Column::AuthorKind.eq(entity::enums::AuthorKind::System))
+            .all(&app.db)
+            .await
+            .unwrap()
+    };
+    assert!(system().await.is_empty(), "no hand-back at a transfer");
+
+    let complete = "mutation($id: ID!) { completeChat(chatId: $id) { status } }";
+    app.ok(Some(&second), complete, json!({ "id": child })).await;
+    let notices = system().await;
+    assert_eq!(notices.len(), 1);
+    let notice = &notices[0];
+    assert_ne!(notice.chat_id, chat_row, "the notice is in the chat that completed");
+    assert_eq!(notice.text.as_deref(), Some(api::domain::messages::HAND_BACK_TEXT));
+    let done = delivered_status(&app, notice.id, DeliveryStatus::Sent).await;
+    assert_eq!(done.provider_message_id, None);
+    let calls = mock.received_requests().await.unwrap();
+    let call = calls.iter().find(|r| r.url.path() == "/me/pass_thread_control").unwrap();
+    let body: Value = call.body_json().unwrap();
+    assert_eq!(body["metadata"], api::domain::messages::HAND_BACK_TEXT);
+    assert!(body.get("target_app_id").is_none(), "the primary receiver is the default target");
+
+    // A conversation that did not come from a chatbot is not handed anywhere.
+    let (other, _, owner) =
+        chat_owned_by_agent(&app, &ch.telegram, &fixture("telegram/text_message.json")).await;
+    app.ok(Some(&owner), complete, json!({ "id": other })).await;
+    assert_eq!(system().await.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    mock.verify().await;
+}
+
 async fn who_may_reply(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.admin().await;
@@ -471,6 +542,7 @@ on_both_backends!(
     permanent_errors_fail_without_retry,
     messenger_reply_and_its_echo,
     messenger_echo_overtaking_the_send,
+    a_chatbots_thread_is_handed_back_on_completion,
     who_may_reply,
     a_restart_resumes_pending_deliveries,
     media_files_in_and_out,

@@ -205,6 +205,9 @@ pub struct OutboundMessage {
     pub text: Option<String>,
     /// Files; each is sent as its own provider message after the text.
     pub files: Vec<OutboundFile>,
+    /// Messenger: instead of sending anything, pass thread control back to the chatbot (the
+    /// primary receiver), with the text as the handover's metadata. Other providers refuse it.
+    pub hand_back: bool,
 }
 
 /// Why a send failed, and whether trying again can help.

@@ -202,6 +202,10 @@ async fn finish(
             .await?;
     ingest::complete(db, &open, reason).await?;
     tell_dropped(db, chat, &dropped, "COMPLETED").await?;
+    // A transfer goes on in the child chat; any other end hands a chatbot's thread back.
+    if reason != CompletionReason::Transferred {
+        super::messages::queue_hand_back(db, &open).await?;
+    }
     Ok(())
 }
 

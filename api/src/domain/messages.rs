@@ -3,11 +3,14 @@
 
 use chrono::Utc;
 use entity::enums::{
-    AttachmentStatus, AuthorKind, ChatStatus, DeliveryStatus, Direction, MessageKind, OutboxStatus,
+    AttachmentStatus, AuthorKind, ChatStatus, CompletionReason, DeliveryStatus, Direction, MessageKind,
+    OutboxStatus,
 };
 use entity::{attachments, chats, drafts, messages, outbox, queues};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter, Set,
+};
 use tracing::instrument;
 
 use super::error::{DomainError, DomainResult};
@@ -118,20 +121,7 @@ pub async fn send(
         .insert(&txn)
         .await?;
     }
-    outbox::ActiveModel {
-        id: NotSet,
-        message_id: Set(message.id),
-        channel_id: Set(chat.channel_id),
-        status: Set(OutboxStatus::Pending),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        locked_until: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    enqueue(&txn, &message).await?;
     let timeout =
         queues::Entity::find_by_id(chat.queue_id).one(&txn).await?.and_then(|q| q.completion_timeout_minutes);
     let mut update = chats::Entity::update_many()
@@ -151,15 +141,101 @@ pub async fn send(
         .filter(drafts::Column::AgentId.eq(principal.agent_id.0))
         .exec(&txn)
         .await?;
+    record_sent(&txn, &chat, &message).await?;
+    txn.commit().await?;
+    Ok(message)
+}
+
+/// The notice stored with a hand-back; it also goes to the chatbot as the handover's metadata.
+pub const HAND_BACK_TEXT: &str = "The conversation was handed back to the chatbot.";
+
+/// Messenger's pre-process mode: `chat` has just completed, and its conversation came from a
+/// chatbot's handover (its parent, or the chat a transfer chain started from, was completed
+/// BOT_HANDOVER). Queues the hand-back of the thread to the chatbot, in the caller's
+/// transaction: a SYSTEM message in the chat with an outbox row, which the delivery worker
+/// turns into `pass_thread_control` (retried like any reply). Returns it, or `None` when
+/// the conversation did not come from a chatbot.
+pub async fn queue_hand_back(
+    db: &impl ConnectionTrait,
+    chat: &chats::Model,
+) -> DomainResult<Option<messages::Model>> {
+    if !came_from_a_chatbot(db, chat).await? {
+        return Ok(None);
+    }
+    let message = messages::ActiveModel {
+        id: NotSet,
+        chat_id: Set(chat.id),
+        channel_id: Set(chat.channel_id),
+        direction: Set(Direction::Outgoing),
+        author_kind: Set(AuthorKind::System),
+        author_agent_id: Set(None),
+        kind: Set(MessageKind::Text),
+        text: Set(Some(HAND_BACK_TEXT.to_owned())),
+        provider_message_id: Set(None),
+        delivery_status: Set(Some(DeliveryStatus::Pending)),
+        delivery_error: Set(None),
+        edited_at: Set(None),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?;
+    enqueue(db, &message).await?;
+    record_sent(db, chat, &message).await?;
+    Ok(Some(message))
+}
+
+/// Longest parent chain followed (transfers of transfers).
+const MAX_CHAIN: usize = 64;
+
+/// Whether the chats `chat` continues (through transfers) start at a chatbot's handover.
+async fn came_from_a_chatbot(db: &impl ConnectionTrait, chat: &chats::Model) -> DomainResult<bool> {
+    let mut parent = chat.parent_chat_id;
+    for _ in 0..MAX_CHAIN {
+        let Some(id) = parent else { return Ok(false) };
+        let Some(row) = chats::Entity::find_by_id(id).one(db).await? else { return Ok(false) };
+        match row.completion_reason {
+            Some(CompletionReason::BotHandover) => return Ok(true),
+            Some(CompletionReason::Transferred) => parent = row.parent_chat_id,
+            _ => return Ok(false),
+        }
+    }
+    Ok(false)
+}
+
+/// The outbox row that has the delivery worker send `message`.
+async fn enqueue(db: &impl ConnectionTrait, message: &messages::Model) -> Result<(), sea_orm::DbErr> {
+    let now = Utc::now();
+    outbox::ActiveModel {
+        id: NotSet,
+        message_id: Set(message.id),
+        channel_id: Set(message.channel_id),
+        status: Set(OutboxStatus::Pending),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The MESSAGE_SENT event of an outgoing message queued in `chat`.
+async fn record_sent(
+    db: &impl ConnectionTrait,
+    chat: &chats::Model,
+    message: &messages::Model,
+) -> Result<(), sea_orm::DbErr> {
     let subjects = Subjects {
         chat: Some(ChatId(chat.id)),
         queue: Some(QueueId(chat.queue_id)),
         agent: chat.owner_id.map(AgentId),
     };
-    events::record(&txn, EventKind::MessageSent, subjects, serde_json::json!({ "messageId": message.id }))
+    events::record(db, EventKind::MessageSent, subjects, serde_json::json!({ "messageId": message.id }))
         .await?;
-    txn.commit().await?;
-    Ok(message)
+    Ok(())
 }
 
 fn check_can_reply(principal: &Principal, chat: &chats::Model) -> DomainResult<()> {

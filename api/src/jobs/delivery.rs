@@ -4,7 +4,7 @@
 //! reply is sent once; a restart picks up whatever was pending.
 
 use chrono::Utc;
-use entity::enums::{AttachmentStatus, ChannelKind, DeliveryStatus, OutboxStatus};
+use entity::enums::{AttachmentStatus, AuthorKind, ChannelKind, DeliveryStatus, OutboxStatus};
 use entity::{attachments, channels, chats, contact_identities, messages, outbox};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -92,10 +92,21 @@ pub async fn send(
     ctx: &JobContext,
     channel: &channels::Model,
     message: &OutboundMessage,
-) -> Result<String, SendError> {
+) -> Result<Option<String>, SendError> {
     let credentials = Credentials::of(channel);
     let secret = |value: &Option<String>| value.clone().unwrap_or_default();
-    match channel.kind {
+    if message.hand_back {
+        if channel.kind != ChannelKind::Messenger {
+            let reason = "only Messenger conversations are handed back to a chatbot".into();
+            return Err(SendError::Permanent { reason, outside_window: false });
+        }
+        let token = secret(&credentials.access_token);
+        let metadata = message.text.as_deref();
+        adapters::messenger::api::pass_thread_control(&ctx.apis, &token, &message.recipient, metadata)
+            .await?;
+        return Ok(None);
+    }
+    let sent = match channel.kind {
         ChannelKind::Whatsapp => {
             adapters::whatsapp::api::send(
                 &ctx.apis,
@@ -111,7 +122,8 @@ pub async fn send(
         ChannelKind::Telegram => {
             adapters::telegram::api::send(&ctx.apis, &secret(&credentials.bot_token), message).await
         }
-    }
+    };
+    sent.map(Some)
 }
 
 async fn files_of(ctx: &JobContext, message_id: i64) -> Result<Vec<OutboundFile>, String> {
@@ -157,6 +169,8 @@ async fn deliver(ctx: &JobContext, claimed: Claimed) -> Result<(), DbErr> {
         recipient: route.recipient.clone(),
         text: message.text.clone(),
         files,
+        // SYSTEM messages in the outbox are control actions; the only one is the hand-back.
+        hand_back: message.author_kind == AuthorKind::System,
     };
     match send(ctx, &route.channel, &outbound).await {
         Ok(provider_id) => sent(ctx, &claimed, &message, &route.chat, provider_id).await,
@@ -193,7 +207,7 @@ async fn sent(
     claimed: &Claimed,
     message: &messages::Model,
     chat: &chats::Model,
-    provider_id: String,
+    provider_id: Option<String>,
 ) -> Result<(), DbErr> {
     let txn = crate::db::write(&ctx.db).await?;
     let mut row: outbox::ActiveModel = outbox::Entity::find_by_id(claimed.id)
@@ -207,7 +221,7 @@ async fn sent(
     row.updated_at = Set(Utc::now());
     row.update(&txn).await?;
     let mut update: messages::ActiveModel = message.clone().into();
-    update.provider_message_id = Set(Some(provider_id));
+    update.provider_message_id = Set(provider_id);
     if moves_forward(message.delivery_status, DeliveryStatus::Sent) {
         update.delivery_status = Set(Some(DeliveryStatus::Sent));
     }

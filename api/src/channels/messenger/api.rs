@@ -318,6 +318,7 @@ mod tests {
             recipient: PSID.into(),
             text: Some(request["message"]["text"].as_str().unwrap().into()),
             files: vec![],
+            hand_back: false,
         }
     }
 
@@ -395,6 +396,7 @@ mod tests {
                     bytes: vec![0xff],
                 },
             ],
+            hand_back: false,
         };
 
         let id = send(&apis, TOKEN, &message).await.unwrap();
@@ -518,6 +520,7 @@ mod tests {
             recipient: PSID.into(),
             text: Some("hi".into()),
             files: vec![file],
+            hand_back: false,
         };
         let err = send(&apis, TOKEN, &message).await.unwrap_err();
         assert_eq!(

@@ -331,6 +331,7 @@ mod tests {
             recipient: request["chat_id"].to_string(),
             text: Some(request["text"].as_str().unwrap().into()),
             files: vec![],
+            hand_back: false,
         }
     }
 
@@ -395,6 +396,7 @@ mod tests {
             recipient: "523418907".into(),
             text: Some("Your prepaid return label".into()),
             files: vec![label()],
+            hand_back: false,
         };
 
         let id = send(&apis, TOKEN, &message).await.unwrap();
@@ -431,6 +433,7 @@ mod tests {
             recipient: "523418907".into(),
             text: Some(long.clone()),
             files: vec![label(), label()],
+            hand_back: false,
         };
 
         let id = send(&apis, TOKEN, &message).await.unwrap();
@@ -517,6 +520,7 @@ mod tests {
             recipient: "523418907".into(),
             text: Some("y".repeat(2000)),
             files: vec![label()],
+            hand_back: false,
         };
         let err = send(&apis, TOKEN, &message).await.unwrap_err();
         let SendError::Permanent { reason, outside_window: false } = &err else { panic!("{err:?}") };

@@ -317,6 +317,7 @@ mod tests {
             recipient: request["to"].as_str().unwrap().into(),
             text: Some(request["text"]["body"].as_str().unwrap().into()),
             files: vec![],
+            hand_back: false,
         }
     }
 
@@ -389,6 +390,7 @@ mod tests {
             recipient: "447700900123".into(),
             text: Some("Here is your prepaid return label.".into()),
             files: vec![pdf()],
+            hand_back: false,
         };
 
         let id = send(&apis, TOKEN, PHONE, &message).await.unwrap();
@@ -454,6 +456,7 @@ mod tests {
             recipient: "447700900123".into(),
             text: Some("Listen to this".into()),
             files: vec![voice, photo],
+            hand_back: false,
         };
 
         let id = send(&apis, TOKEN, PHONE, &message).await.unwrap();
@@ -549,6 +552,7 @@ mod tests {
             recipient: "447700900123".into(),
             text: Some("hi".into()),
             files: vec![pdf()],
+            hand_back: false,
         };
         let err = send(&apis, TOKEN, PHONE, &message).await.unwrap_err();
         assert_eq!(
@@ -585,6 +589,7 @@ mod tests {
             recipient: "447700900123".into(),
             text: Some("hi".into()),
             files: vec![voice],
+            hand_back: false,
         };
         let err = send(&apis, TOKEN, PHONE, &message).await.unwrap_err();
         let SendError::Permanent { reason, outside_window: false } = &err else { panic!("{err:?}") };
@@ -599,6 +604,7 @@ mod tests {
             recipient: "1".into(),
             text: Some("  ".into()),
             files: vec![],
+            hand_back: false,
         };
         let err = send(&apis, TOKEN, PHONE, &message).await.unwrap_err();
         assert!(matches!(err, SendError::Permanent { outside_window: false, .. }));
