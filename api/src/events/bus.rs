@@ -15,6 +15,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+use super::Published;
+
 /// How long the tailer waits for a missing id before it treats it as rolled back.
 const GAP_GRACE: Duration = Duration::from_millis(500);
 /// Rows read per round.
@@ -23,7 +25,7 @@ const BATCH: u64 = 500;
 /// Publishes committed events to every subscriber of this instance.
 #[derive(Clone, Debug)]
 pub struct EventBus {
-    sender: broadcast::Sender<Arc<events::Model>>,
+    sender: broadcast::Sender<Arc<Published>>,
     nudge: Arc<Notify>,
 }
 
@@ -35,7 +37,7 @@ impl EventBus {
     }
 
     /// A receiver of every event published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<events::Model>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.sender.subscribe()
     }
 
@@ -100,7 +102,7 @@ pub async fn run_tailer(db: DatabaseConnection, bus: EventBus, poll: Duration, c
                     gap_since = None;
                     cursor = row.id;
                     // No receivers is fine: nobody is subscribed right now.
-                    let _receivers = bus.sender.send(Arc::new(row));
+                    let _receivers = bus.sender.send(Arc::new(Published::new(row)));
                 }
                 if more {
                     continue;

@@ -2,6 +2,9 @@
 //! monotonic id, so subscribers can follow and resume. `bus` publishes committed rows.
 
 pub mod bus;
+mod published;
+
+pub use published::Published;
 
 use chrono::Utc;
 use entity::events;

@@ -24,6 +24,7 @@ use super::ids;
 use super::types::event::Event;
 use crate::domain::ids::{ChatId, QueueId};
 use crate::domain::sessions::Principal;
+use crate::events::Published;
 use crate::events::bus::EventBus;
 
 /// Events an agent's panel needs about their own work.
@@ -116,8 +117,7 @@ async fn check_retained(db: &DatabaseConnection, after: i64) -> async_graphql::R
 }
 
 /// A per-event authorization check (true: deliver).
-type Recheck =
-    Box<dyn Fn(Arc<events::Model>) -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>;
+type Recheck = Box<dyn Fn(Arc<Published>) -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>;
 
 /// The stream: replay after `after` from the log, then live events from the bus.
 async fn stream(
@@ -158,7 +158,7 @@ async fn stream(
                     Ok(rows) => {
                         for row in rows {
                             last = row.id;
-                            let row = Arc::new(row);
+                            let row = Arc::new(Published::new(row));
                             if let Some(recheck) = &recheck && !recheck(row.clone()).await {
                                 continue;
                             }
@@ -264,7 +264,7 @@ impl Subscription {
         if crate::domain::chats::get_visible(&db, &me, chat).await.gql()?.is_none() {
             return Err(coded("NOT_FOUND", "chat not found"));
         }
-        let recheck = Box::new(move |_event: Arc<events::Model>| {
+        let recheck = Box::new(move |_event: Arc<Published>| {
             let (db, me) = (db.clone(), me.clone());
             Box::pin(async move {
                 crate::domain::chats::get_visible(&db, &me, chat).await.map(|c| c.is_some()).unwrap_or(false)

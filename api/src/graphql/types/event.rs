@@ -3,9 +3,9 @@
 use crate::graphql::context::db;
 use std::sync::Arc;
 
+use crate::events::Published;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::events;
 
 use super::agent::Agent;
 use super::chat::Chat;
@@ -17,7 +17,7 @@ use crate::graphql::loaders::loader;
 /// Something that happened, as recorded in the event log. `id` increases monotonically; pass
 /// the last one you saw as `after` when you resubscribe to get what you missed.
 #[derive(Clone, Debug)]
-pub struct Event(pub Arc<events::Model>);
+pub struct Event(pub Arc<Published>);
 
 #[Object]
 impl Event {
@@ -40,16 +40,11 @@ impl Event {
         self.0.created_at
     }
 
-    /// The chat it concerns, as it is now.
+    /// The chat it concerns, as it was just after the event (read once for every subscriber
+    /// the event goes to).
     async fn chat(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Chat>> {
-        let Some(id) = self.0.chat_id else { return Ok(None) };
-        let db = db(ctx)?;
-        use sea_orm::EntityTrait;
-        Ok(entity::chats::Entity::find_by_id(id)
-            .one(db)
-            .await
-            .map_err(|e| from_domain(e.into()))?
-            .map(Chat::from))
+        let chat = self.0.chat(db(ctx)?).await.map_err(|e| from_domain(e.into()))?;
+        Ok(chat.map(Chat::from))
     }
 
     /// The agent it concerns (the one offered, assigned, whose status changed...).
@@ -60,16 +55,9 @@ impl Event {
         }
     }
 
-    /// The message it concerns, for message and delivery events.
+    /// The message it concerns, for message and delivery events, read as `chat` is.
     async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
-        let Some(id) = self.0.payload.get("messageId").and_then(|v| v.as_i64()) else { return Ok(None) };
-        let db = db(ctx)?;
-        use sea_orm::EntityTrait;
-        let row = entity::messages::Entity::find_by_id(id)
-            .one(db)
-            .await
-            .map_err(crate::domain::DomainError::from)
-            .gql()?;
+        let row = self.0.message(db(ctx)?).await.map_err(crate::domain::DomainError::from).gql()?;
         Ok(row.map(Message))
     }
 
