@@ -200,6 +200,53 @@ impl GraphError {
     }
 }
 
+/// How one Meta product (WhatsApp, Messenger) classifies its Graph API errors: outside the
+/// customer-care window → permanent and flagged; rate limits, Meta's temporary codes, 5xx and
+/// 429 → retryable; anything else (a bad token, a blocked user, other 4xx) → permanent.
+#[derive(Clone, Copy, Debug)]
+pub struct GraphRules {
+    /// Whether the error means the customer-care window has closed.
+    pub outside_window: fn(&GraphError) -> bool,
+    /// Rate-limit codes.
+    pub rate_limited: &'static [i64],
+    /// Meta's "temporary, try again" codes.
+    pub transient: &'static [i64],
+}
+
+impl GraphRules {
+    /// The body of a successful answer, or its error classified.
+    pub fn check(&self, response: ApiResponse) -> Result<Vec<u8>, SendError> {
+        if response.status.is_success() {
+            return Ok(response.body);
+        }
+        let Some(error) = GraphError::parse(&response.body) else {
+            return Err(status_error(response.status, response.retry_after));
+        };
+        Err(self.classify(&error, response.status, response.retry_after))
+    }
+
+    /// The send error a Graph error stands for.
+    pub fn classify(
+        &self,
+        error: &GraphError,
+        status: reqwest::StatusCode,
+        retry_after: Option<Duration>,
+    ) -> SendError {
+        let reason = error.reason.clone();
+        if (self.outside_window)(error) {
+            SendError::Permanent { reason, outside_window: true }
+        } else if self.rate_limited.contains(&error.code)
+            || self.transient.contains(&error.code)
+            || status.is_server_error()
+            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        {
+            SendError::Retryable { reason, retry_after }
+        } else {
+            SendError::Permanent { reason, outside_window: false }
+        }
+    }
+}
+
 /// A multipart file part: the bytes with the file name and content type (falling back to
 /// `application/octet-stream` when the content type is not a valid MIME type).
 pub fn file_part(file: &OutboundFile) -> reqwest::multipart::Part {
@@ -231,9 +278,70 @@ fn disposition_file_name(value: &str) -> Option<String> {
     })
 }
 
+/// The provider messages one reply goes out as (text, then each file), sent one after
+/// another. The reply's provider id is its first part's. A failure once a part has gone out
+/// is made permanent ("partly delivered"), so that a retry never sends that part again.
+#[derive(Debug, Default)]
+pub struct Parts {
+    first_id: Option<String>,
+}
+
+impl Parts {
+    /// Records one part's outcome; a failure comes back as the reply's error.
+    pub fn sent(&mut self, result: Result<String, SendError>) -> Result<(), SendError> {
+        match result {
+            Ok(id) => {
+                self.first_id.get_or_insert(id);
+                Ok(())
+            }
+            Err(err) => Err(self.after_partial_delivery(err)),
+        }
+    }
+
+    /// The reply's provider id, once every part has gone out.
+    pub fn into_first_id(self) -> Result<String, SendError> {
+        self.first_id
+            .ok_or_else(|| SendError::Permanent { reason: "nothing to send".into(), outside_window: false })
+    }
+
+    fn after_partial_delivery(&self, err: SendError) -> SendError {
+        let Some(first_id) = &self.first_id else { return err };
+        let (reason, outside_window) = match err {
+            SendError::Retryable { reason, .. } => (reason, false),
+            SendError::Permanent { reason, outside_window } => (reason, outside_window),
+        };
+        SendError::Permanent {
+            reason: format!("partly delivered (first message {first_id}); then: {reason}"),
+            outside_window,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_after_a_part_went_out_is_permanent() {
+        let mut parts = Parts::default();
+        let retryable = || SendError::Retryable { reason: "503".into(), retry_after: None };
+        // Nothing out yet: the error stays as it is (a retry is safe).
+        assert_eq!(parts.sent(Err(retryable())), Err(retryable()));
+        parts.sent(Ok("m1".into())).unwrap();
+        parts.sent(Ok("m2".into())).unwrap();
+        let err = parts.sent(Err(retryable())).unwrap_err();
+        assert_eq!(
+            err,
+            SendError::Permanent {
+                reason: "partly delivered (first message m1); then: 503".into(),
+                outside_window: false
+            }
+        );
+        let window = SendError::Permanent { reason: "131047".into(), outside_window: true };
+        assert!(matches!(parts.sent(Err(window)), Err(SendError::Permanent { outside_window: true, .. })));
+        assert_eq!(parts.into_first_id().unwrap(), "m1");
+        assert!(Parts::default().into_first_id().is_err());
+    }
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Serves one chunked response (no Content-Length) of `total` bytes.

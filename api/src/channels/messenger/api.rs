@@ -7,15 +7,18 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::channels::client::{self, ApiResponse, GraphError, ProviderApis, redact_send_error};
+use crate::channels::client::{self, GraphError, ProviderApis, redact_send_error};
 use crate::channels::{Downloaded, MediaError, OutboundFile, OutboundMessage, Profile, SendError};
 
-/// Code 10 with this subcode: outside the 24-hour standard messaging window.
-const OUTSIDE_WINDOW: (i64, i64) = (10, 2_018_278);
-/// Rate limits: 4 (application), 17 (user), 32 (page), 613 (calls per period).
-const RATE_LIMITED: [i64; 4] = [4, 17, 32, 613];
-/// Meta's "temporary, try again" codes: 2 (service), 1200 (temporary send failure).
-const TRANSIENT: [i64; 2] = [2, 1200];
+/// How Messenger's Graph errors are classified. Rate limits: 4 (application), 17 (user), 32
+/// (page), 613 (calls per period); temporary: 2 (service), 1200 (temporary send failure).
+const GRAPH: client::GraphRules =
+    client::GraphRules { outside_window, rate_limited: &[4, 17, 32, 613], transient: &[2, 1200] };
+
+/// Code 10 with subcode 2018278: outside the 24-hour standard messaging window.
+fn outside_window(error: &GraphError) -> bool {
+    (error.code, error.subcode) == (10, Some(2_018_278))
+}
 
 /// Sends `message` to the customer with PSID `message.recipient` as a `RESPONSE`.
 ///
@@ -45,7 +48,7 @@ async fn send_inner(
         return Err(SendError::Permanent { reason: "nothing to send".into(), outside_window: false });
     }
     let url = format!("{}/me/messages", apis.messenger_base);
-    let mut first_id: Option<String> = None;
+    let mut parts = client::Parts::default();
     if let Some(text) = text {
         let body = json!({
             "recipient": { "id": message.recipient },
@@ -53,7 +56,7 @@ async fn send_inner(
             "message": { "text": text, "metadata": super::echo_tag(message.message_id) },
         });
         let request = apis.http.post(&url).query(&[("access_token", page_access_token)]).json(&body);
-        first_id = Some(message_id(request).await?);
+        parts.sent(message_id(request).await)?;
     }
     for file in &message.files {
         let request = apis
@@ -61,14 +64,9 @@ async fn send_inner(
             .post(&url)
             .query(&[("access_token", page_access_token)])
             .multipart(attachment_form(message, file));
-        match message_id(request).await {
-            Ok(id) => {
-                first_id.get_or_insert(id);
-            }
-            Err(err) => return Err(after_partial_delivery(first_id.as_deref(), err)),
-        }
+        parts.sent(message_id(request).await)?;
     }
-    Ok(first_id.expect("text or at least one file was sent"))
+    parts.into_first_id()
 }
 
 /// Downloads an attachment URL from a webhook (a CDN URL that expires), at most `max_bytes`.
@@ -101,7 +99,7 @@ pub async fn fetch_profile(
         .get(format!("{}/{psid}", apis.messenger_base))
         .query(&[("fields", "first_name,last_name,profile_pic"), ("access_token", page_access_token)]);
     let result = async {
-        let body = check(client::call(request).await?)?;
+        let body = GRAPH.check(client::call(request).await?)?;
         client::parse_success::<UserProfile>("Messenger", &body)
     }
     .await;
@@ -144,7 +142,7 @@ pub async fn pass_thread_control(
         .query(&[("access_token", page_access_token)])
         .json(&body);
     let result = async {
-        let body = check(client::call(request).await?)?;
+        let body = GRAPH.check(client::call(request).await?)?;
         client::parse_success::<Success>("Messenger", &body)
     }
     .await;
@@ -190,55 +188,8 @@ async fn message_id(request: reqwest::RequestBuilder) -> Result<String, SendErro
     struct Sent {
         message_id: String,
     }
-    let body = check(client::call(request).await?)?;
+    let body = GRAPH.check(client::call(request).await?)?;
     Ok(client::parse_success::<Sent>("Messenger", &body)?.message_id)
-}
-
-/// The body of a successful answer, or the classified error.
-fn check(response: ApiResponse) -> Result<Vec<u8>, SendError> {
-    if response.status.is_success() {
-        return Ok(response.body);
-    }
-    let Some(error) = GraphError::parse(&response.body) else {
-        return Err(client::status_error(response.status, response.retry_after));
-    };
-    Err(classify(&error, response.status, response.retry_after))
-}
-
-/// Maps a Graph error: the window → permanent and flagged; rate limits, temporary codes, 5xx
-/// and 429 → retryable; everything else (not thread owner, user unavailable, bad token) →
-/// permanent.
-fn classify(
-    error: &GraphError,
-    status: reqwest::StatusCode,
-    retry_after: Option<std::time::Duration>,
-) -> SendError {
-    let reason = error.reason.clone();
-    if (error.code, error.subcode) == (OUTSIDE_WINDOW.0, Some(OUTSIDE_WINDOW.1)) {
-        SendError::Permanent { reason, outside_window: true }
-    } else if RATE_LIMITED.contains(&error.code)
-        || TRANSIENT.contains(&error.code)
-        || status.is_server_error()
-        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-    {
-        SendError::Retryable { reason, retry_after }
-    } else {
-        SendError::Permanent { reason, outside_window: false }
-    }
-}
-
-/// After a first message went out, a retry would send it again: report the failure as
-/// permanent, naming what was delivered.
-fn after_partial_delivery(first_id: Option<&str>, err: SendError) -> SendError {
-    let Some(first_id) = first_id else { return err };
-    let (reason, outside_window) = match err {
-        SendError::Retryable { reason, .. } => (reason, false),
-        SendError::Permanent { reason, outside_window } => (reason, outside_window),
-    };
-    SendError::Permanent {
-        reason: format!("partly delivered (first message {first_id}); then: {reason}"),
-        outside_window,
-    }
 }
 
 /// The last path segment of `url` when it has an extension, percent-decoded.

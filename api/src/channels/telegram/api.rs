@@ -42,13 +42,13 @@ async fn send_inner(
     }
     let caption = text.filter(|text| !message.files.is_empty() && text.chars().count() <= MAX_CAPTION_CHARS);
 
-    let mut first_id: Option<String> = None;
+    let mut parts = client::Parts::default();
     if let Some(text) = text
         && caption.is_none()
     {
         let body = json!({ "chat_id": chat_id(&message.recipient), "text": text });
         let request = apis.http.post(method_url(apis, bot_token, "sendMessage")).json(&body);
-        first_id = Some(call_method::<SentMessage>(request).await?.id());
+        parts.sent(call_method::<SentMessage>(request).await.map(|sent| sent.id()))?;
     }
     for (index, file) in message.files.iter().enumerate() {
         let mut form = reqwest::multipart::Form::new()
@@ -60,14 +60,9 @@ async fn send_inner(
             form = form.text("caption", caption.to_owned());
         }
         let request = apis.http.post(method_url(apis, bot_token, "sendDocument")).multipart(form);
-        match call_method::<SentMessage>(request).await {
-            Ok(sent) => {
-                first_id.get_or_insert(sent.id());
-            }
-            Err(err) => return Err(after_partial_delivery(first_id.as_deref(), err)),
-        }
+        parts.sent(call_method::<SentMessage>(request).await.map(|sent| sent.id()))?;
     }
-    Ok(first_id.expect("text or at least one file was sent"))
+    parts.into_first_id()
 }
 
 /// Downloads the file `file_id`, at most `max_bytes`.
@@ -253,16 +248,6 @@ fn classify<T>(
         SendError::Retryable { reason, retry_after }
     } else {
         SendError::Permanent { reason, outside_window: false }
-    }
-}
-
-/// After a first message went out, a retry would send it again: report the failure as
-/// permanent, naming what was delivered.
-fn after_partial_delivery(first_id: Option<&str>, err: SendError) -> SendError {
-    let Some(first_id) = first_id else { return err };
-    SendError::Permanent {
-        reason: format!("partly delivered (first message {first_id}); then: {err}"),
-        outside_window: false,
     }
 }
 

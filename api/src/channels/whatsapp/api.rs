@@ -6,19 +6,23 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::channels::client::{
-    self, ApiResponse, GraphError, ProviderApis, redact_media_error, redact_send_error,
-};
+use crate::channels::client::{self, GraphError, ProviderApis, redact_media_error, redact_send_error};
 use crate::channels::{Downloaded, MediaError, OutboundFile, OutboundMessage, SendError};
 
+/// How WhatsApp's Graph errors are classified. Throughput and rate limits: 130429 (Cloud API
+/// throughput), 131056 (pair rate limit), 4 (application request limit), 80007 (WABA rate
+/// limit); temporary: 2 (service), 131000 (something went wrong), 131016 (service
+/// unavailable).
+const GRAPH: client::GraphRules = client::GraphRules {
+    outside_window,
+    rate_limited: &[130_429, 131_056, 4, 80_007],
+    transient: &[2, 131_000, 131_016],
+};
+
 /// 131047: more than 24 hours since the customer's last message (re-engagement).
-const OUTSIDE_WINDOW: i64 = 131_047;
-/// Throughput and rate limits: 130429 (Cloud API throughput), 131056 (pair rate limit),
-/// 4 (application request limit), 80007 (WABA rate limit).
-const RATE_LIMITED: [i64; 4] = [130_429, 131_056, 4, 80_007];
-/// Meta's "temporary, try again" codes: 2 (service), 131000 (something went wrong),
-/// 131016 (service unavailable).
-const TRANSIENT: [i64; 3] = [2, 131_000, 131_016];
+fn outside_window(error: &GraphError) -> bool {
+    error.code == 131_047
+}
 /// The longest caption WhatsApp takes on an image, video or document.
 const MAX_CAPTION_CHARS: usize = 1024;
 
@@ -67,7 +71,7 @@ async fn send_inner(
         _ => None,
     };
 
-    let mut first_id: Option<String> = None;
+    let mut parts = client::Parts::default();
     if let Some(text) = text
         && caption.is_none()
     {
@@ -78,7 +82,7 @@ async fn send_inner(
             "type": "text",
             "text": { "preview_url": false, "body": text },
         });
-        first_id = Some(post_message(apis, access_token, phone_number_id, &body).await?);
+        parts.sent(post_message(apis, access_token, phone_number_id, &body).await)?;
     }
     for (index, (file, media_id)) in message.files.iter().zip(&media_ids).enumerate() {
         let kind = media_kind(&file.content_type);
@@ -98,14 +102,9 @@ async fn send_inner(
             "type": kind,
             kind: media,
         });
-        match post_message(apis, access_token, phone_number_id, &body).await {
-            Ok(id) => {
-                first_id.get_or_insert(id);
-            }
-            Err(err) => return Err(after_partial_delivery(first_id.as_deref(), err)),
-        }
+        parts.sent(post_message(apis, access_token, phone_number_id, &body).await)?;
     }
-    Ok(first_id.expect("text or at least one file was sent"))
+    parts.into_first_id()
 }
 
 /// Downloads the media `media_id` (from an inbound message), at most `max_bytes`.
@@ -138,7 +137,7 @@ async fn fetch_media_inner(
     }
     let request = apis.http.get(format!("{}/{media_id}", apis.whatsapp_base)).bearer_auth(access_token);
     let response = client::call(request).await.map_err(|err| MediaError::Failed(err.to_string()))?;
-    let body = check(response).map_err(|err| MediaError::Failed(err.to_string()))?;
+    let body = GRAPH.check(response).map_err(|err| MediaError::Failed(err.to_string()))?;
     let meta: MediaUrl = serde_json::from_slice(&body)
         .map_err(|err| MediaError::Failed(format!("unexpected media response from WhatsApp: {err}")))?;
     let declared = match &meta.file_size {
@@ -190,7 +189,7 @@ async fn upload(
         .post(format!("{}/{phone_number_id}/media", apis.whatsapp_base))
         .bearer_auth(access_token)
         .multipart(form);
-    let body = check(client::call(request).await?)?;
+    let body = GRAPH.check(client::call(request).await?)?;
     Ok(client::parse_success::<Uploaded>("WhatsApp", &body)?.id)
 }
 
@@ -214,61 +213,13 @@ async fn post_message(
         .post(format!("{}/{phone_number_id}/messages", apis.whatsapp_base))
         .bearer_auth(access_token)
         .json(body);
-    let response = check(client::call(request).await?)?;
+    let response = GRAPH.check(client::call(request).await?)?;
     let sent: Sent = client::parse_success("WhatsApp", &response)?;
     let id = sent.messages.into_iter().next().map(|m| m.id);
     id.ok_or_else(|| SendError::Permanent {
         reason: "unexpected response from WhatsApp: no message id".into(),
         outside_window: false,
     })
-}
-
-/// The body of a successful answer, or the classified error.
-fn check(response: ApiResponse) -> Result<Vec<u8>, SendError> {
-    if response.status.is_success() {
-        return Ok(response.body);
-    }
-    let Some(error) = GraphError::parse(&response.body) else {
-        return Err(client::status_error(response.status, response.retry_after));
-    };
-    Err(classify(&error, response.status, response.retry_after))
-}
-
-/// Maps a Graph error: 131047 → permanent and flagged outside the window; rate limits, temporary
-/// codes, 5xx and 429 → retryable; everything else (190 bad token, other 4xx) → permanent.
-fn classify(
-    error: &GraphError,
-    status: reqwest::StatusCode,
-    retry_after: Option<std::time::Duration>,
-) -> SendError {
-    let reason = error.reason.clone();
-    if error.code == OUTSIDE_WINDOW {
-        SendError::Permanent { reason, outside_window: true }
-    } else if RATE_LIMITED.contains(&error.code)
-        || TRANSIENT.contains(&error.code)
-        || status.is_server_error()
-        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-    {
-        SendError::Retryable { reason, retry_after }
-    } else {
-        SendError::Permanent { reason, outside_window: false }
-    }
-}
-
-/// After a first message went out, a retry would send it again: report the failure as
-/// permanent, naming what was delivered.
-fn after_partial_delivery(first_id: Option<&str>, err: SendError) -> SendError {
-    let Some(first_id) = first_id else { return err };
-    match err {
-        SendError::Retryable { reason, .. } => SendError::Permanent {
-            reason: format!("partly delivered (first message {first_id}); then: {reason}"),
-            outside_window: false,
-        },
-        SendError::Permanent { reason, outside_window } => SendError::Permanent {
-            reason: format!("partly delivered (first message {first_id}); then: {reason}"),
-            outside_window,
-        },
-    }
 }
 
 #[cfg(test)]
