@@ -271,8 +271,8 @@ pub async fn shutdown_signal() {
 /// Forgets an agent's remembered sign-ins when an `ACCESS_CHANGED` event reaches this
 /// instance; forgets them all if the bus dropped events on the way.
 async fn forget_changed_sessions(bus: EventBus, sessions: Arc<SessionCache>, cancel: CancellationToken) {
-    use tokio::sync::broadcast::error::RecvError;
-    let mut events = bus.subscribe();
+    use crate::events::topics::{RecvError, Topic};
+    let mut events = bus.subscribe(Topic::All);
     loop {
         let received = tokio::select! {
             () = cancel.cancelled() => return,

@@ -1,6 +1,7 @@
 //! The event bus: publishes committed event rows to subscribers, in id order.
 //!
-//! A tailer reads rows past the last one it published and sends them on a broadcast channel.
+//! A tailer reads rows past the last one it published and hands each to the subscribers of
+//! the subjects it names (`topics`).
 //! It wakes on a local nudge, on PostgreSQL `NOTIFY` from any instance (the notification only
 //! says "look"; the row is the truth), and on a short poll as a safety net. On PostgreSQL ids
 //! are taken at insert but become visible at commit, so a lower id can appear after a higher
@@ -12,33 +13,34 @@ use std::time::{Duration, Instant};
 
 use entity::events;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::Published;
+use super::topics::{Subscriber, Topic, Topics};
 
 /// How long the tailer waits for a missing id before it treats it as rolled back.
 const GAP_GRACE: Duration = Duration::from_millis(500);
 /// Rows read per round.
 const BATCH: u64 = 500;
 
-/// Publishes committed events to every subscriber of this instance.
+/// Publishes committed events to the subscribers of this instance.
 #[derive(Clone, Debug)]
 pub struct EventBus {
-    sender: broadcast::Sender<Arc<Published>>,
+    topics: Topics,
+    capacity: usize,
     nudge: Arc<Notify>,
 }
 
 impl EventBus {
-    /// A bus whose subscribers may fall `capacity` events behind before they are cut off.
+    /// A bus whose subscribers may fall `capacity` events behind before they miss some.
     pub fn new(capacity: usize) -> Self {
-        let (sender, _) = broadcast::channel(capacity.max(1));
-        Self { sender, nudge: Arc::new(Notify::new()) }
+        Self { topics: Topics::default(), capacity: capacity.max(1), nudge: Arc::new(Notify::new()) }
     }
 
-    /// A receiver of every event published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
-        self.sender.subscribe()
+    /// A receiver of the events about `topic` published from now on.
+    pub fn subscribe(&self, topic: Topic) -> Subscriber {
+        self.topics.subscribe(topic, self.capacity)
     }
 
     /// Asks the tailer to look now (after a local commit).
@@ -48,7 +50,7 @@ impl EventBus {
 
     /// Subscribers currently connected.
     pub fn subscribers(&self) -> usize {
-        self.sender.receiver_count()
+        self.topics.len()
     }
 }
 
@@ -101,8 +103,7 @@ pub async fn run_tailer(db: DatabaseConnection, bus: EventBus, poll: Duration, c
                     }
                     gap_since = None;
                     cursor = row.id;
-                    // No receivers is fine: nobody is subscribed right now.
-                    let _receivers = bus.sender.send(Arc::new(Published::new(row)));
+                    bus.topics.publish(&Arc::new(Published::new(row)));
                 }
                 if more {
                     continue;

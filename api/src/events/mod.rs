@@ -3,6 +3,7 @@
 
 pub mod bus;
 mod published;
+pub mod topics;
 
 pub use published::Published;
 

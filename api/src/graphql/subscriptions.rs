@@ -16,7 +16,6 @@ use async_graphql::{Context, ID, Subscription};
 use entity::events;
 use futures_util::Stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use tokio::sync::broadcast::error::RecvError;
 
 use super::context::{READERS, RoleGuard, STAFF, principal};
 use super::error::{ResultExt, coded, codes};
@@ -26,6 +25,7 @@ use crate::domain::ids::{ChatId, QueueId};
 use crate::domain::sessions::Principal;
 use crate::events::Published;
 use crate::events::bus::EventBus;
+use crate::events::topics::{RecvError, Topic};
 
 /// Events an agent's panel needs about their own work.
 const MY_KINDS: &[&str] = &[
@@ -75,14 +75,18 @@ impl Filter {
         }
     }
 
+    /// The subject the bus hands this stream events about.
+    fn topic(&self) -> Topic {
+        match self {
+            Self::Agent(id) => Topic::Agent(*id),
+            Self::Queue(id) => Topic::Queue(*id),
+            Self::Chat(id) => Topic::Chat(*id),
+            Self::Statuses => Topic::All,
+        }
+    }
+
     fn matches(&self, event: &events::Model) -> bool {
-        let subject = match self {
-            Self::Agent(id) => event.agent_id == Some(*id),
-            Self::Queue(id) => event.queue_id == Some(*id),
-            Self::Chat(id) => event.chat_id == Some(*id),
-            Self::Statuses => true,
-        };
-        subject && self.kinds().contains(&event.kind.as_str())
+        self.topic().covers(event) && self.kinds().contains(&event.kind.as_str())
     }
 
     fn apply(&self, query: sea_orm::Select<events::Entity>) -> sea_orm::Select<events::Entity> {
@@ -136,7 +140,7 @@ async fn stream(
     }
     // Subscribe before reading the log, so nothing committed in between is missed; ids
     // already replayed are skipped when they come through the bus.
-    let mut live = bus.subscribe();
+    let mut live = bus.subscribe(filter.topic());
     // Without `after`, the stream starts at the newest committed event: older ones the bus
     // has not published yet must not leak in.
     let start = match after {
