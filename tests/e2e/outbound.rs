@@ -46,6 +46,29 @@ async fn newest_chat_to_agent(app: &TestApp) -> (String, i64, String) {
     (api::graphql::ids::encode("Chat", chat.id).0, chat.id, token)
 }
 
+/// An agent's reply, queued through the outbox.
+struct Reply {
+    /// The app's channels.
+    channels: Channels,
+    /// The chat's global id.
+    chat: String,
+    /// The replying agent's token.
+    token: String,
+    /// The reply's row, just after `sendMessage`.
+    row: messages::Model,
+}
+
+/// The customer's first message (`fixture_name`) comes in on the channel `pick` chooses, the
+/// chat goes to a new agent, and they reply `text`.
+async fn agent_reply(app: &TestApp, pick: fn(&Channels) -> &String, fixture_name: &str, text: &str) -> Reply {
+    let admin = app.admin().await;
+    let channels = app.channels(&admin).await;
+    let (chat, _, token) = chat_owned_by_agent(app, pick(&channels), &fixture(fixture_name)).await;
+    app.ok(Some(&token), SEND, json!({ "input": { "chatId": chat, "text": text } })).await;
+    let row = last_reply(app).await;
+    Reply { channels, chat, token, row }
+}
+
 async fn last_reply(app: &TestApp) -> messages::Model {
     messages::Entity::find().order_by_desc(messages::Column::Id).one(&app.db).await.unwrap().unwrap()
 }
@@ -148,12 +171,8 @@ async fn provider_down_then_up_delivers_once(backend: Backend) {
         .with_priority(2)
         .mount(&mock)
         .await;
-    let admin = app.admin().await;
-    let ch = app.channels(&admin).await;
-    let (chat, _, token) =
-        chat_owned_by_agent(&app, &ch.telegram, &fixture("telegram/text_message.json")).await;
-    app.ok(Some(&token), SEND, json!({ "input": { "chatId": chat, "text": "On it!" } })).await;
-    let reply = last_reply(&app).await;
+    let Reply { row: reply, .. } =
+        agent_reply(&app, |ch| &ch.telegram, "telegram/text_message.json", "On it!").await;
     let sent = delivered_status(&app, reply.id, DeliveryStatus::Sent).await;
     assert_eq!(sent.provider_message_id.as_deref(), Some("523418907:1846"));
     let row = outbox::Entity::find().one(&app.db).await.unwrap().unwrap();
@@ -181,12 +200,8 @@ async fn permanent_errors_fail_without_retry(backend: Backend) {
         .expect(1)
         .mount(&mock)
         .await;
-    let admin = app.admin().await;
-    let ch = app.channels(&admin).await;
-    let (chat, _, token) =
-        chat_owned_by_agent(&app, &ch.whatsapp, &fixture("whatsapp/text_message.json")).await;
-    app.ok(Some(&token), SEND, json!({ "input": { "chatId": chat, "text": "Sorry for the delay" } })).await;
-    let reply = last_reply(&app).await;
+    let Reply { chat, token, row: reply, .. } =
+        agent_reply(&app, |ch| &ch.whatsapp, "whatsapp/text_message.json", "Sorry for the delay").await;
     let failed = delivered_status(&app, reply.id, DeliveryStatus::Failed).await;
     let reason = failed.delivery_error.unwrap();
     assert!(reason.contains("OUTSIDE_MESSAGING_WINDOW") && reason.contains("131047"), "{reason}");
@@ -210,12 +225,8 @@ async fn messenger_reply_and_its_echo(backend: Backend) {
         .expect(1)
         .mount(&mock)
         .await;
-    let admin = app.admin().await;
-    let ch = app.channels(&admin).await;
-    let (chat, _, token) =
-        chat_owned_by_agent(&app, &ch.messenger, &fixture("messenger/text_message.json")).await;
-    app.ok(Some(&token), SEND, json!({ "input": { "chatId": chat, "text": "Hello Sofia" } })).await;
-    let reply = last_reply(&app).await;
+    let Reply { channels: ch, row: reply, .. } =
+        agent_reply(&app, |ch| &ch.messenger, "messenger/text_message.json", "Hello Sofia").await;
     delivered_status(&app, reply.id, DeliveryStatus::Sent).await;
     // Messenger echoes our own reply back: recognised by its mid, not stored twice.
     let before = app.count("messages").await;
@@ -247,12 +258,8 @@ async fn messenger_echo_overtaking_the_send(backend: Backend) {
         .expect(1)
         .mount(&mock)
         .await;
-    let admin = app.admin().await;
-    let ch = app.channels(&admin).await;
-    let (chat, _, token) =
-        chat_owned_by_agent(&app, &ch.messenger, &fixture("messenger/text_message.json")).await;
-    app.ok(Some(&token), SEND, json!({ "input": { "chatId": chat, "text": "Hello Sofia" } })).await;
-    let reply = last_reply(&app).await;
+    let Reply { channels: ch, row: reply, .. } =
+        agent_reply(&app, |ch| &ch.messenger, "messenger/text_message.json", "Hello Sofia").await;
     let send = eventually("the send to reach the provider", || async {
         let requests = mock.received_requests().await.unwrap_or_default();
         requests.into_iter().find(|r| r.method.as_str() == "POST" && r.url.path() == "/me/messages")
