@@ -65,6 +65,15 @@ pub async fn connect_readers(url: &str, max_connections: u32) -> Result<Option<D
     Database::connect(options).await.map(Some)
 }
 
+/// For unit tests: an in-memory SQLite database, migrated, with the demo data.
+#[cfg(test)]
+pub async fn demo_for_tests() -> DatabaseConnection {
+    let db = connect("sqlite::memory:", 1).await.expect("an in-memory database");
+    migrate(&db).await.expect("migrations");
+    crate::domain::demo::seed_if_empty(&db).await.expect("the demo data");
+    db
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await

@@ -148,9 +148,7 @@ mod tests {
 
     #[tokio::test]
     async fn decoding_by_position_matches_sea_orms_decoding() {
-        let db = super::super::connect("sqlite::memory:", 1).await.unwrap();
-        super::super::migrate(&db).await.unwrap();
-        crate::domain::demo::seed_if_empty(&db).await.unwrap();
+        let db = super::super::demo_for_tests().await;
         // Every optional contact column set on one row, so both branches of each are read.
         let fill = "UPDATE contacts SET photo_url = 'p', email = 'e', mobile_phone = 'm', \
                     business_phone = 'b', job_title = 'j' WHERE id = (SELECT MIN(id) FROM contacts)";

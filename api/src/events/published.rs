@@ -63,9 +63,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_rows_are_read_once_and_shared() {
-        let db = crate::db::connect("sqlite::memory:", 1).await.unwrap();
-        crate::db::migrate(&db).await.unwrap();
-        crate::domain::demo::seed_if_empty(&db).await.unwrap();
+        let db = crate::db::demo_for_tests().await;
         let chat = chats::Entity::find().order_by_asc(chats::Column::Id).one(&db).await.unwrap().unwrap();
         let message =
             messages::Entity::find().order_by_asc(messages::Column::Id).one(&db).await.unwrap().unwrap();
