@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::on_both_databases;
 use crate::support::{Backend, TestApp};
+use crate::{on_both_backends, on_both_databases};
 
 async fn health_and_readiness(app: TestApp) {
     let live = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
@@ -87,15 +87,7 @@ async fn demo(backend: Backend) {
     assert_eq!(data["chats"]["edges"][1]["node"]["messages"]["edges"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_on_sqlite() {
-    demo(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_on_postgres() {
-    demo(Backend::Postgres).await;
-}
+on_both_backends!(demo);
 
 /// A query runs all its statements on one connection held for the request (`db::RequestDb`).
 /// With a pool of one connection, a resolver that asked the pool for a second one would wait
@@ -149,15 +141,7 @@ async fn one_connection_serves_whole_queries(backend: Backend) {
     assert_eq!(created["createQueue"]["name"], "Returns");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_connection_serves_whole_queries_on_sqlite() {
-    one_connection_serves_whole_queries(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_connection_serves_whole_queries_on_postgres() {
-    one_connection_serves_whole_queries(Backend::Postgres).await;
-}
+on_both_backends!(one_connection_serves_whole_queries);
 
 #[test]
 fn schema_graphql_is_up_to_date() {

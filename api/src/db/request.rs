@@ -56,11 +56,6 @@ impl RequestDb {
         Self(Arc::new(Inner { pool, pinned }))
     }
 
-    /// The pool behind this handle.
-    pub fn pool(&self) -> &DatabaseConnection {
-        &self.0.pool
-    }
-
     /// The held connection, taken from the pool first if this is the first statement.
     /// `None` when statements go to the pool.
     async fn held(&self) -> Result<Option<MappedMutexGuard<'_, Held>>, DbErr> {

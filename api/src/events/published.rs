@@ -27,7 +27,7 @@ impl Published {
     }
 
     /// The message the event concerns (`payload.messageId`), for message and delivery events.
-    pub fn message_id(&self) -> Option<i64> {
+    fn message_id(&self) -> Option<i64> {
         self.row.payload.get("messageId").and_then(|v| v.as_i64())
     }
 
