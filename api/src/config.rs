@@ -87,9 +87,14 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_MAX_QUERY_DEPTH", default_value_t = 12)]
     pub max_query_depth: usize,
 
-    /// Highest accepted GraphQL query complexity (one point per field, multiplied by page sizes).
+    /// Highest accepted GraphQL query complexity (one point per field, multiplied by page
+    /// sizes); also the most selections a document may have once its fragments are expanded.
     #[arg(long, env = "SWITCHBOARD_MAX_QUERY_COMPLEXITY", default_value_t = 5000)]
     pub max_query_complexity: usize,
+
+    /// Most aliased fields a GraphQL document may select, fragments expanded.
+    #[arg(long, env = "SWITCHBOARD_MAX_QUERY_ALIASES", default_value_t = 100)]
+    pub max_query_aliases: usize,
 
     /// Largest page a connection returns (`first` above it is refused).
     #[arg(long, env = "SWITCHBOARD_MAX_PAGE_SIZE", default_value_t = 100)]
@@ -203,6 +208,7 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             max_query_depth: 12,
             max_query_complexity: 5000,
+            max_query_aliases: 100,
             max_page_size: 100,
             db_max_connections: 16,
             log_format: LogFormat::Pretty,
@@ -258,6 +264,7 @@ impl Config {
             ("SWITCHBOARD_MAX_BODY_BYTES", self.max_body_bytes),
             ("SWITCHBOARD_MAX_QUERY_DEPTH", self.max_query_depth),
             ("SWITCHBOARD_MAX_QUERY_COMPLEXITY", self.max_query_complexity),
+            ("SWITCHBOARD_MAX_QUERY_ALIASES", self.max_query_aliases),
             ("SWITCHBOARD_MAX_PAGE_SIZE", self.max_page_size),
             ("SWITCHBOARD_DB_MAX_CONNECTIONS", self.db_max_connections as usize),
             ("SWITCHBOARD_MAX_FILE_BYTES", self.max_file_bytes as usize),

@@ -21,6 +21,7 @@ use crate::domain::session_cache::SessionCache;
 use crate::events::EventKind;
 use crate::events::bus::{self, EventBus};
 use crate::files::FileStore;
+use crate::graphql::document_cache::DocumentCache;
 use crate::graphql::subscriptions::StreamConfig;
 use crate::jobs::{self, JobContext, RetryPolicy};
 use crate::state::{AppState, Limits, SignInConfig};
@@ -96,19 +97,19 @@ impl Server {
         config: &Config,
     ) -> AppState {
         let sessions = Arc::new(SessionCache::new(Duration::from_millis(config.session_cache_ms)));
-        let schema = graphql::build(
-            db.clone(),
-            graphql::SchemaConfig {
-                sessions: sessions.clone(),
-                max_depth: config.max_query_depth,
-                max_complexity: config.max_query_complexity,
-                limits: Limits { max_page_size: config.max_page_size },
-                sign_in: SignInConfig { keys: keys.clone(), token_ttl: config.token_ttl() },
-                jobs: jobs.clone(),
-                bus: bus.clone(),
-                streams: StreamConfig { session_check: Duration::from_secs(config.session_check_seconds) },
-            },
-        );
+        let schema_config = graphql::SchemaConfig {
+            sessions: sessions.clone(),
+            max_depth: config.max_query_depth,
+            max_complexity: config.max_query_complexity,
+            max_aliases: config.max_query_aliases,
+            limits: Limits { max_page_size: config.max_page_size },
+            sign_in: SignInConfig { keys: keys.clone(), token_ttl: config.token_ttl() },
+            jobs: jobs.clone(),
+            bus: bus.clone(),
+            streams: StreamConfig { session_check: Duration::from_secs(config.session_check_seconds) },
+        };
+        let documents = Arc::new(DocumentCache::new(schema_config.document_limits()));
+        let schema = graphql::build(db.clone(), schema_config);
         let max_upload_bytes = config.max_body_bytes.saturating_add(
             (config.max_file_bytes as usize).saturating_mul(crate::graphql::messages::MAX_FILES),
         );
@@ -121,7 +122,7 @@ impl Server {
             jobs,
             bus,
             sessions,
-            documents: Arc::default(),
+            documents,
             readers: None,
             database_url: config.database_url.clone(),
             event_retention: chrono::Duration::hours(i64::from(config.event_retention_hours)),

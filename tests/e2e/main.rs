@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod errors;
 mod lifecycle;
+mod limits;
 mod outbound;
 mod presence;
 mod server;

@@ -11,6 +11,7 @@ pub mod drafts;
 pub mod error;
 pub mod ids;
 pub mod lifecycle;
+pub mod limits;
 pub mod loaders;
 pub mod messages;
 pub mod node;
@@ -64,6 +65,8 @@ pub struct SchemaConfig {
     pub max_depth: usize,
     /// Highest accepted complexity.
     pub max_complexity: usize,
+    /// Most aliased fields a document may select.
+    pub max_aliases: usize,
     /// Per-request limits.
     pub limits: Limits,
     /// Sign-in keys and token lifetime.
@@ -107,6 +110,7 @@ fn build_one(
     with_error_codes: bool,
     validation: ValidationMode,
 ) -> AppSchema {
+    let document_limits = config.document_limits();
     let builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(RequestDb::shared(db.clone()))
         .data(db)
@@ -119,7 +123,23 @@ fn build_one(
         .validation_mode(validation)
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity);
-    if with_error_codes { builder.extension(error::ErrorCodes).finish() } else { builder.finish() }
+    if with_error_codes {
+        // WebSocket requests are measured here; HTTP ones by the document cache.
+        builder.extension(limits::Measure(document_limits)).extension(error::ErrorCodes).finish()
+    } else {
+        builder.finish()
+    }
+}
+
+impl SchemaConfig {
+    /// The limits every document is measured against before it is expanded.
+    pub fn document_limits(&self) -> limits::DocumentLimits {
+        limits::DocumentLimits {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+            max_aliases: self.max_aliases,
+        }
+    }
 }
 
 /// The SDL, as `switchboard schema` prints it and `schema.graphql` stores it.

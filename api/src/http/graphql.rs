@@ -106,7 +106,7 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers:
         async move {
             let inputs = document_cache::inputs(request.operation_name.as_deref(), &request.variables);
             let Parsed { document, validated } =
-                match state.documents.parse(&request.query, inputs.as_deref()) {
+                match state.documents.parse(&request.query, inputs.as_deref()).await {
                     Ok(parsed) => parsed,
                     Err(err) => return error::parse_failure(err),
                 };
@@ -221,11 +221,8 @@ fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<O
 }
 
 /// Whether the operation a GET request would run is a mutation (GET must not change state).
-fn is_mutation(request: &Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false; // execution reports the parse error with its code
-    };
-    operation_type(&document, request.operation_name.as_deref()).is_some_and(|ty| ty != OperationType::Query)
+fn is_mutation(document: &ExecutableDocument, request: &Request) -> bool {
+    operation_type(document, request.operation_name.as_deref()).is_some_and(|ty| ty != OperationType::Query)
 }
 
 /// GET `/graphql?query=...`: queries only.
@@ -236,7 +233,10 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(que
             return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {err}"));
         }
     };
-    if is_mutation(&request) {
+    // Parsed through the cache, so `execute` finds it there; a document that does not parse
+    // or pass the limits is refused by `execute` with its code.
+    let parsed = state.documents.parse(&request.query, None).await;
+    if parsed.is_ok_and(|parsed| is_mutation(&parsed.document, &request)) {
         let mut response = refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
@@ -263,10 +263,12 @@ mod tests {
 
     #[test]
     fn spots_mutations() {
-        assert!(is_mutation(&Request::new("mutation { logout }")));
-        assert!(!is_mutation(&Request::new("{ me { id } }")));
-        assert!(is_mutation(
-            &Request::new("query A { me { id } } mutation B { logout }").operation_name("B")
-        ));
+        let spot = |request: Request| {
+            let document = async_graphql::parser::parse_query(&request.query).expect("parses");
+            is_mutation(&document, &request)
+        };
+        assert!(spot(Request::new("mutation { logout }")));
+        assert!(!spot(Request::new("{ me { id } }")));
+        assert!(spot(Request::new("query A { me { id } } mutation B { logout }").operation_name("B")));
     }
 }
