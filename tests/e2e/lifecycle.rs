@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 use crate::on_both_backends;
 use crate::support::{Backend, TestApp, eventually};
 
-const MY_CHATS: &str = "{ myChats { active { id status } new { id status } } }";
-const ACCEPT: &str =
+pub(crate) const MY_CHATS: &str = "{ myChats { active { id status } new { id status } } }";
+pub(crate) const ACCEPT: &str =
     "mutation($id: ID!) { acceptChat(chatId: $id) { id status owner { email } acceptedAt } }";
 const COMPLETE: &str = "mutation($id: ID!) { completeChat(chatId: $id) { status completionReason } }";
 const TRANSFER: &str = "mutation($input: TransferChatInput!) { transferChat(input: $input) { id status owner { email } queue { name } parent { id status messages { edges { node { text } } } } } }";
 
 /// A Telegram private message from customer `user`.
-fn telegram(user: i64, message: i64, text: &str) -> Vec<u8> {
+pub(crate) fn telegram(user: i64, message: i64, text: &str) -> Vec<u8> {
     json!({ "update_id": user * 1000 + message, "message": {
         "message_id": message, "date": 1773134000,
         "from": { "id": user, "is_bot": false, "first_name": format!("Customer {user}") },
@@ -27,12 +27,12 @@ fn telegram(user: i64, message: i64, text: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-struct Setup {
-    admin: String,
-    queue: String,
-    telegram: String,
+pub(crate) struct Setup {
+    pub admin: String,
+    pub queue: String,
+    pub telegram: String,
     /// (global id, row id, token) per agent, in creation order.
-    agents: Vec<(String, i64, String)>,
+    pub agents: Vec<(String, i64, String)>,
 }
 
 fn row(id: &str) -> i64 {
@@ -40,7 +40,7 @@ fn row(id: &str) -> i64 {
 }
 
 /// A queue with `rule` served by `n` signed-in ACTIVE agents, and a Telegram channel into it.
-async fn setup(app: &TestApp, rule: &str, n: usize) -> Setup {
+pub(crate) async fn setup(app: &TestApp, rule: &str, n: usize) -> Setup {
     let admin = app.admin().await;
     let ch = app.channels(&admin).await;
     let queue = app.ok(Some(&admin), "{ queues { edges { node { id } } } }", json!({})).await["queues"]["edges"][0]["node"]["id"]
@@ -66,18 +66,18 @@ async fn setup(app: &TestApp, rule: &str, n: usize) -> Setup {
 }
 
 /// Posts a message from `user` and returns its chat's global id once the chat exists.
-async fn customer_writes(app: &TestApp, s: &Setup, user: i64, message: i64) -> (String, i64) {
+pub(crate) async fn customer_writes(app: &TestApp, s: &Setup, user: i64, message: i64) -> (String, i64) {
     assert_eq!(app.webhook(&s.telegram, &telegram(user, message, "hello")).await, 200);
     let chat = chats::Entity::find().order_by_desc(chats::Column::Id).one(&app.db).await.unwrap().unwrap();
     (api::graphql::ids::encode("Chat", chat.id).0, chat.id)
 }
 
-async fn new_chats(app: &TestApp, token: &str) -> Vec<String> {
+pub(crate) async fn new_chats(app: &TestApp, token: &str) -> Vec<String> {
     let data = app.ok(Some(token), MY_CHATS, json!({})).await;
     data["myChats"]["new"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
 }
 
-async fn offered_to(app: &TestApp, token: &str, chat: &str) {
+pub(crate) async fn offered_to(app: &TestApp, token: &str, chat: &str) {
     eventually("the chat to be offered", || async {
         new_chats(app, token).await.contains(&chat.to_owned()).then_some(())
     })

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod capacity;
 mod cli;
 mod errors;
 mod lifecycle;

@@ -108,7 +108,10 @@ pub async fn accept(
             return Err(DomainError::InvalidState(format!("a {} chat cannot be accepted", other.as_str())));
         }
     }
-    if principal.role == Role::Agent && !has_room(&txn, me).await? {
+    // A chat directed to me already counts toward my capacity (directed + in progress), so
+    // accepting it never needs room; an offered one does.
+    let directed_to_me = chat.directed_agent_id == Some(me.0);
+    if principal.role == Role::Agent && !directed_to_me && !has_room(&txn, me).await? {
         return Err(DomainError::InvalidState(
             "you hold as many chats as SimultaneousChats allows; complete one first".into(),
         ));
