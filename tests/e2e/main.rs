@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server on a random port, spoken to over HTTP and WebSocket, on
 //! SQLite and PostgreSQL.
 
+mod access;
 mod admin;
 mod auth;
 mod capacity;

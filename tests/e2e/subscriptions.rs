@@ -21,7 +21,7 @@ fn telegram(user: i64, message: i64) -> Vec<u8> {
     .into_bytes()
 }
 
-async fn subscribe(app: &TestApp, token: &str, query: &str, variables: Value) -> Socket {
+pub(crate) async fn subscribe(app: &TestApp, token: &str, query: &str, variables: Value) -> Socket {
     let mut socket = connect(app, "graphql-transport-ws").await;
     send(
         &mut socket,
@@ -38,14 +38,14 @@ async fn subscribe(app: &TestApp, token: &str, query: &str, variables: Value) ->
 }
 
 /// The next event's payload (or the error's), panicking on anything else.
-async fn event(socket: &mut Socket) -> Value {
+pub(crate) async fn event(socket: &mut Socket) -> Value {
     let message = next(socket).await.expect("the socket stays open").expect("no close frame");
     assert_eq!(message["type"], "next", "{message}");
     message["payload"].clone()
 }
 
 /// The code of a refused subscription (an `error` message, or a `next` with errors).
-async fn refusal(socket: &mut Socket) -> String {
+pub(crate) async fn refusal(socket: &mut Socket) -> String {
     let answer = next(socket).await.unwrap().unwrap();
     let errors = if answer["type"] == "error" {
         answer["payload"].clone()

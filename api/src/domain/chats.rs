@@ -57,8 +57,9 @@ pub async fn get_visible_with_contact(
     Ok(may_see(db, principal, &chat).await?.then_some((chat, contact)))
 }
 
-/// [`may_read`], or an agent with an open offer of the waiting chat.
-async fn may_see(
+/// [`may_read`], or an agent with an open offer of the waiting chat: the rule `chat(id)`
+/// and everything that hands out a chat (events, contacts) follow.
+pub async fn may_see(
     db: &impl ConnectionTrait,
     principal: &Principal,
     chat: &chats::Model,
@@ -77,6 +78,23 @@ async fn may_see(
         .await?
         .is_some();
     Ok(offered)
+}
+
+/// The chats an agent may read, as a condition on `chats` — the same rule as
+/// [`may_read`] plus the open offers [`get_visible`] allows: owned, directed to them, or
+/// waiting with an open offer to them.
+pub fn readable_by_agent(me: AgentId) -> Condition {
+    let open_offers = sea_orm::sea_query::Query::select()
+        .column(entity::assignments::Column::ChatId)
+        .from(entity::assignments::Entity)
+        .and_where(entity::assignments::Column::AgentId.eq(me.0))
+        .and_where(entity::assignments::Column::EndedAt.is_null())
+        .to_owned();
+    Condition::any().add(chats::Column::OwnerId.eq(me.0)).add(chats::Column::DirectedAgentId.eq(me.0)).add(
+        Condition::all()
+            .add(chats::Column::Status.eq(ChatStatus::Waiting))
+            .add(chats::Column::Id.in_subquery(open_offers)),
+    )
 }
 
 /// A hand-written SQL condition with `?` placeholders, whatever the backend (sea-query reads

@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod channels;
 pub mod chats;
+pub mod contacts;
 pub mod demo;
 pub mod drafts;
 pub mod error;

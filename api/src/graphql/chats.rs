@@ -7,12 +7,11 @@ use super::connection;
 use super::context::{READERS, RoleGuard, db, principal};
 use super::error::{ResultExt, coded};
 use super::ids;
-use super::loaders::loader;
 use super::types::chat::Chat;
 use super::types::contact::Contact;
 use super::types::enums::ChatStatus;
-use crate::domain::chats;
 use crate::domain::ids::{ChatId, ContactId};
+use crate::domain::{chats, contacts};
 use crate::state::Limits;
 
 /// Chat and contact queries.
@@ -50,11 +49,13 @@ impl ChatsQuery {
         chat.map(Chat::from).ok_or_else(|| coded("NOT_FOUND", "chat not found"))
     }
 
-    /// One contact.
+    /// One contact, if the caller may read it: supervisors, admins and analysts read every
+    /// contact; an agent reads a contact only while they may read one of its chats (owned,
+    /// directed or offered to them). Otherwise NOT_FOUND.
     #[graphql(guard = "RoleGuard::new(READERS)")]
     async fn contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Contact> {
         let contact_id = ContactId(ids::decode(&id, "Contact")?);
-        let contact = loader(ctx)?.load_one(contact_id).await?;
+        let contact = contacts::get_visible(db(ctx)?, principal(ctx)?, contact_id).await.gql()?;
         contact.map(Contact).ok_or_else(|| coded("NOT_FOUND", "contact not found"))
     }
 }

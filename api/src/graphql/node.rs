@@ -10,9 +10,9 @@ use super::ids;
 use super::loaders::loader;
 use super::types::{agent::Agent, channel::Channel, chat::Chat, contact::Contact, message::Message};
 use super::types::{node::Node, queue::Queue, reply_template::ReplyTemplate};
-use crate::domain::chats;
 use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, QueueId};
 use crate::domain::templates::{self, TemplateId};
+use crate::domain::{chats, contacts};
 
 /// The `node` query.
 #[derive(Default)]
@@ -37,7 +37,10 @@ impl NodeQuery {
             "Agent" => loader.load_one(AgentId(row)).await?.map(|r| Node::Agent(Agent(r))),
             "Queue" => loader.load_one(QueueId(row)).await?.map(|r| Node::Queue(Queue(r))),
             "Channel" => loader.load_one(ChannelId(row)).await?.map(|r| Node::Channel(Channel(r))),
-            "Contact" => loader.load_one(ContactId(row)).await?.map(|r| Node::Contact(Contact(r))),
+            "Contact" => contacts::get_visible(db, principal, ContactId(row))
+                .await
+                .gql()?
+                .map(|r| Node::Contact(Contact(r))),
             "Chat" => {
                 chats::get_visible(db, principal, ChatId(row)).await.gql()?.map(|r| Node::Chat(Chat::from(r)))
             }

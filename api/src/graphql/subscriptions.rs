@@ -123,6 +123,30 @@ async fn check_retained(db: &DatabaseConnection, after: i64) -> async_graphql::R
 /// A per-event authorization check (true: deliver).
 type Recheck = Box<dyn Fn(Arc<Published>) -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>;
 
+/// Delivers only events whose chat the caller may read when the event reaches them.
+fn readable_chats_only(ctx: &Context<'_>) -> async_graphql::Result<Recheck> {
+    let me = principal(ctx)?.clone();
+    let db = ctx.data::<DatabaseConnection>()?.clone();
+    Ok(Box::new(move |event: Arc<Published>| {
+        let (db, me) = (db.clone(), me.clone());
+        Box::pin(async move {
+            match event.chat(&db).await {
+                Ok(Some(chat)) => {
+                    crate::domain::chats::may_see(&db, &me, &chat).await.unwrap_or_else(|err| {
+                        tracing::error!(error = %err, "cannot check an event's chat");
+                        false
+                    })
+                }
+                Ok(None) => false,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot read an event's chat");
+                    false
+                }
+            }
+        }) as futures_util::future::BoxFuture<'static, bool>
+    }))
+}
+
 /// The stream: replay after `after` from the log, then live events from the bus.
 async fn stream(
     ctx: &Context<'_>,
@@ -233,7 +257,10 @@ impl Subscription {
     }
 
     /// Chats entering and leaving a queue's waiting list (CHAT_CREATED, CHAT_DIRECTED,
-    /// CHAT_ACCEPTED, CHAT_COMPLETED, CHAT_TRANSFERRED), for supervisors and the queue's agents.
+    /// CHAT_ACCEPTED, CHAT_COMPLETED, CHAT_TRANSFERRED), for supervisors and admins (every
+    /// chat of the queue) and the queue's agents (only chats they may read when the event
+    /// reaches them: offered or directed to them, or theirs; checked per event, replays
+    /// included). An agent's own work comes through `myChatEvents`.
     #[graphql(guard = "RoleGuard::new(STAFF)")]
     async fn queue_chat_events(
         &self,
@@ -244,13 +271,14 @@ impl Subscription {
         let queue = QueueId(ids::decode(&queue_id, "Queue")?);
         let me = principal(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        if !me.is_supervisor() {
-            let members = crate::domain::queues::members_of(db, &[queue]).await.gql()?;
-            if !members.get(&queue).is_some_and(|m| m.contains(&me.agent_id)) {
-                return Err(coded(codes::FORBIDDEN, "only supervisors and the queue's agents may watch it"));
-            }
+        if me.is_supervisor() {
+            return stream(ctx, Filter::Queue(queue.0), after, None).await;
         }
-        stream(ctx, Filter::Queue(queue.0), after, None).await
+        let members = crate::domain::queues::members_of(db, &[queue]).await.gql()?;
+        if !members.get(&queue).is_some_and(|m| m.contains(&me.agent_id)) {
+            return Err(coded(codes::FORBIDDEN, "only supervisors and the queue's agents may watch it"));
+        }
+        stream(ctx, Filter::Queue(queue.0), after, Some(readable_chats_only(ctx)?)).await
     }
 
     /// Messages and delivery-status changes in one chat, for whoever may read it (re-checked

@@ -1,6 +1,8 @@
 //! The `Event` type streamed by subscriptions.
 
-use crate::graphql::context::db;
+use crate::domain::chats;
+use crate::graphql::context::{db, principal};
+use crate::graphql::ids;
 use std::sync::Arc;
 
 use crate::events::Published;
@@ -18,6 +20,16 @@ use crate::graphql::loaders::loader;
 /// the last one you saw as `after` when you resubscribe to get what you missed.
 #[derive(Clone, Debug)]
 pub struct Event(pub Arc<Published>);
+
+impl Event {
+    /// The event's chat, if the caller may read it (`chats::may_see`, the rule of `chat(id)`).
+    async fn readable_chat(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<entity::chats::Model>> {
+        let db = db(ctx)?;
+        let Some(chat) = self.0.chat(db).await.map_err(|e| from_domain(e.into()))? else { return Ok(None) };
+        let visible = chats::may_see(db, principal(ctx)?, &chat).await.gql()?;
+        Ok(visible.then_some(chat))
+    }
+}
 
 #[Object]
 impl Event {
@@ -40,11 +52,17 @@ impl Event {
         self.0.created_at
     }
 
+    /// The id of the chat it concerns, if any: present even when `chat` is null because the
+    /// caller may no longer read the chat (CHAT_TAKEN: drop it from the panel).
+    async fn chat_id(&self) -> Option<ID> {
+        self.0.chat_id.map(|id| ids::encode("Chat", id))
+    }
+
     /// The chat it concerns, as it was just after the event (read once for every subscriber
-    /// the event goes to).
+    /// the event goes to), if the caller may read it as `chat(id)` would let them now;
+    /// otherwise null.
     async fn chat(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Chat>> {
-        let chat = self.0.chat(db(ctx)?).await.map_err(|e| from_domain(e.into()))?;
-        Ok(chat.map(Chat::from))
+        Ok(self.readable_chat(ctx).await?.map(Chat::from))
     }
 
     /// The agent it concerns (the one offered, assigned, whose status changed...).
@@ -55,8 +73,12 @@ impl Event {
         }
     }
 
-    /// The message it concerns, for message and delivery events, read as `chat` is.
+    /// The message it concerns, for message and delivery events, read as `chat` is and
+    /// null when `chat` would be.
     async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+        if self.readable_chat(ctx).await?.is_none() {
+            return Ok(None);
+        }
         let row = self.0.message(db(ctx)?).await.map_err(crate::domain::DomainError::from).gql()?;
         Ok(row.map(Message))
     }
