@@ -6,9 +6,9 @@ use entity::enums::Role;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
-use crate::lifecycle::{ACCEPT, customer_writes, offered_to, setup};
+use crate::lifecycle::{ACCEPT, app_database_url, customer_writes, offered_to, setup, telegram};
 use crate::on_both_backends;
-use crate::subscriptions::{event, subscribe};
+use crate::subscriptions::{event, refusal, subscribe};
 use crate::support::{Backend, TestApp, eventually};
 
 const CONTACT: &str = "query($id: ID!) { contact(id: $id) { id name } }";
@@ -167,7 +167,54 @@ async fn a_taken_offer_hides_the_chat_in_events(backend: Backend) {
     assert!(taken["chat"].is_null(), "the chat is a's now: {taken:#}");
 }
 
+async fn access_changes_end_open_subscriptions_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let s = setup(&app, "TO_ALL_AGENTS", 2).await;
+    let (a_id, a) = (s.agents[0].0.clone(), s.agents[0].2.clone());
+    let d = s.agents[1].2.clone();
+    let (sue_id, sue) = app.signed_in("sue@example.com", Role::Supervisor).await;
+    // PostgreSQL: the subscribers are on a second instance; the changes are made on the first.
+    let second = match backend {
+        Backend::Postgres => Some(TestApp::start(app_database_url(&app).await, None, |_| {}).await),
+        Backend::Sqlite => None,
+    };
+    let watched = second.as_ref().unwrap_or(&app);
+    let (chat, _) = customer_writes(&app, &s, 4301, 1).await;
+    offered_to(&app, &a, &chat).await;
+    app.ok(Some(&a), ACCEPT, json!({ "id": chat })).await;
+    let after = newest_event(&app).await;
+    let mut mine = subscribe(watched, &a, MY_EVENTS, json!({ "after": after })).await;
+    let mut queue_of_d = subscribe(watched, &d, QUEUE_EVENTS, json!({ "q": s.queue, "after": after })).await;
+    let mut queue_of_sue =
+        subscribe(watched, &sue, QUEUE_EVENTS, json!({ "q": s.queue, "after": after })).await;
+
+    // a signs out, then the customer writes: a's stream ends instead of carrying the message
+    // (the periodic re-check is 15 s away; the `next` helper gives up after 10).
+    app.ok(Some(&a), "mutation { logout }", json!({})).await;
+    assert_eq!(app.webhook(&s.telegram, &telegram(4301, 2, "still there?")).await, 200);
+    assert_eq!(refusal(&mut mine).await, "UNAUTHENTICATED");
+
+    // d leaves the queue: d's queue stream ends.
+    app.ok(
+        Some(&s.admin),
+        "mutation($input: UpdateQueueInput!) { updateQueue(input: $input) { id } }",
+        json!({ "input": { "id": s.queue, "agentIds": [a_id] } }),
+    )
+    .await;
+    assert_eq!(refusal(&mut queue_of_d).await, "FORBIDDEN");
+
+    // The supervisor becomes an agent (of no queue): their queue stream ends too.
+    app.ok(
+        Some(&s.admin),
+        "mutation($input: UpdateAgentInput!) { updateAgent(input: $input) { role } }",
+        json!({ "input": { "id": sue_id, "role": "AGENT" } }),
+    )
+    .await;
+    assert_eq!(refusal(&mut queue_of_sue).await, "FORBIDDEN");
+}
+
 on_both_backends!(
+    access_changes_end_open_subscriptions_at_once,
     agents_read_only_the_contacts_of_their_chats,
     events_hand_out_only_chats_the_agent_may_read,
     a_taken_offer_hides_the_chat_in_events,

@@ -127,6 +127,12 @@ async fn set_members(db: &impl ConnectionTrait, queue: QueueId, agents: &[AgentI
     if known.len() != wanted.len() {
         return Err(DomainError::NotFound("agent"));
     }
+    // Agents who leave the queue lose what membership gave them (watching the queue): their
+    // open subscriptions re-check their access when this event reaches them.
+    let current = members_of(db, &[queue]).await?.remove(&queue).unwrap_or_default();
+    for gone in current.iter().filter(|agent| wanted.binary_search(&agent.0).is_err()) {
+        super::sessions::record_access_changed(db, *gone, "LEFT_QUEUE").await?;
+    }
     queue_agents::Entity::delete_many().filter(queue_agents::Column::QueueId.eq(queue.0)).exec(db).await?;
     if wanted.is_empty() {
         return Ok(());

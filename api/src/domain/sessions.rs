@@ -193,13 +193,24 @@ fn refusal(session: &sessions::Model, agent: &agents::Model) -> Option<&'static 
     }
 }
 
-/// Whether the principal's session is still live (not ended, not expired, agent enabled).
-pub async fn is_live(db: &impl ConnectionTrait, principal: &Principal) -> DomainResult<bool> {
+/// The principal as their session stands now (with the agent's current role), or `None`
+/// when it no longer works (ended, expired, agent disabled).
+pub async fn current(db: &impl ConnectionTrait, principal: &Principal) -> DomainResult<Option<Principal>> {
     let found = sessions::Entity::find_by_id(principal.session_id.clone())
         .find_also_related(agents::Entity)
         .one(db)
         .await?;
-    Ok(matches!(found, Some((session, Some(agent))) if refusal(&session, &agent).is_none()))
+    Ok(match found {
+        Some((session, Some(agent))) if refusal(&session, &agent).is_none() => {
+            Some(Principal { agent_id: AgentId(agent.id), role: agent.role, session_id: session.id })
+        }
+        _ => None,
+    })
+}
+
+/// Whether the principal's session is still live (not ended, not expired, agent enabled).
+pub async fn is_live(db: &impl ConnectionTrait, principal: &Principal) -> DomainResult<bool> {
+    Ok(current(db, principal).await?.is_some())
 }
 
 /// Ends every live session of an agent (they were disabled or their password changed).

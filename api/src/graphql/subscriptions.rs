@@ -123,6 +123,60 @@ async fn check_retained(db: &DatabaseConnection, after: i64) -> async_graphql::R
 /// A per-event authorization check (true: deliver).
 type Recheck = Box<dyn Fn(Arc<Published>) -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>;
 
+/// What a subscription needs beyond a live session and an unchanged role, checked again
+/// whenever the subscriber's access changes (for a queue: still one of its agents). Given the
+/// principal as their session stands now; an error ends the stream.
+type Reauthorize = Box<
+    dyn Fn(Principal) -> futures_util::future::BoxFuture<'static, async_graphql::Result<()>> + Send + Sync,
+>;
+
+/// Whether an event changes the subscriber's access: sign-out, disabling, password, role or
+/// queue membership (ACCESS_CHANGED, recorded in the changing transaction and published on
+/// every instance).
+fn changes_access_of(event: &events::Model, me: &Principal) -> bool {
+    event.kind == crate::events::EventKind::AccessChanged.as_str() && event.agent_id == Some(me.agent_id.0)
+}
+
+/// Re-checks a subscriber's access: the session must still work, the role be the one the
+/// stream was opened with, and `reauthorize` pass. The error that ends the stream otherwise.
+async fn still_allowed(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    reauthorize: Option<&Reauthorize>,
+) -> Result<(), async_graphql::Error> {
+    match crate::domain::sessions::current(db, principal).await {
+        Ok(None) => Err(coded(codes::UNAUTHENTICATED, "the session has ended; sign in again")),
+        Ok(Some(now)) if now.role != principal.role => {
+            Err(coded(codes::FORBIDDEN, "your role changed; subscribe again"))
+        }
+        Ok(Some(now)) => match reauthorize {
+            Some(reauthorize) => reauthorize(now).await,
+            None => Ok(()),
+        },
+        Err(err) => {
+            tracing::error!(error = %err, "cannot re-check a subscriber's access");
+            Err(coded(codes::INTERNAL, "could not re-check your access; resubscribe"))
+        }
+    }
+}
+
+/// Completes when an ACCESS_CHANGED event about `me` arrives on `access` (or events were
+/// dropped there, which may have hidden one); never when there is no such subscriber.
+async fn next_access_change(
+    access: Option<&mut crate::events::topics::Subscriber>,
+    me: &Principal,
+) -> async_graphql::Result<()> {
+    let Some(access) = access else { return std::future::pending().await };
+    loop {
+        match access.recv().await {
+            Ok(event) if changes_access_of(&event, me) => return Ok(()),
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => return Ok(()),
+            Err(RecvError::Closed) => return std::future::pending().await,
+        }
+    }
+}
+
 /// Delivers only events whose chat the caller may read when the event reaches them.
 fn readable_chats_only(ctx: &Context<'_>) -> async_graphql::Result<Recheck> {
     let me = principal(ctx)?.clone();
@@ -153,6 +207,7 @@ async fn stream(
     filter: Filter,
     after: Option<ID>,
     recheck: Option<Recheck>,
+    reauthorize: Option<Reauthorize>,
 ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
     let principal: Principal = principal(ctx)?.clone();
     let db = ctx.data::<DatabaseConnection>()?.clone();
@@ -165,6 +220,13 @@ async fn stream(
     // Subscribe before reading the log, so nothing committed in between is missed; ids
     // already replayed are skipped when they come through the bus.
     let mut live = bus.subscribe(filter.topic());
+    // Access changes arrive as events about the subscriber; a stream that does not follow
+    // its own agent listens for them beside its topic.
+    let mut access = (filter.topic() != Topic::Agent(principal.agent_id.0))
+        .then(|| bus.subscribe(Topic::Agent(principal.agent_id.0)));
+    // Checked once the bus is listening: a change committed before this is seen here, one
+    // committed after arrives as an event.
+    still_allowed(&db, &principal, reauthorize.as_ref()).await?;
     // Without `after`, the stream starts at the newest committed event: older ones the bus
     // has not published yet must not leak in.
     let start = match after {
@@ -205,8 +267,26 @@ async fn stream(
         check.tick().await;
         loop {
             tokio::select! {
+                // An access change published before a live event is seen before it.
+                biased;
+                changed = next_access_change(access.as_mut(), &principal) => {
+                    if let Err(err) = changed {
+                        yield Err(err);
+                        return;
+                    }
+                    if let Err(err) = still_allowed(&db, &principal, reauthorize.as_ref()).await {
+                        yield Err(err);
+                        return;
+                    }
+                }
                 received = live.recv() => match received {
                     Ok(event) => {
+                        if changes_access_of(&event, &principal)
+                            && let Err(err) = still_allowed(&db, &principal, reauthorize.as_ref()).await
+                        {
+                            yield Err(err);
+                            return;
+                        }
                         if event.id <= last || !filter.matches(&event) {
                             continue;
                         }
@@ -226,8 +306,9 @@ async fn stream(
                     Err(RecvError::Closed) => return,
                 },
                 _ = check.tick() => {
-                    if !crate::domain::sessions::is_live(&db, &principal).await.unwrap_or(true) {
-                        yield Err(coded(codes::UNAUTHENTICATED, "the session has ended; sign in again"));
+                    // Expiry has no event; access changes missed on the way are caught here too.
+                    if let Err(err) = still_allowed(&db, &principal, reauthorize.as_ref()).await {
+                        yield Err(err);
                         return;
                     }
                 }
@@ -253,7 +334,7 @@ impl Subscription {
         #[graphql(desc = "Replay events after this id first (resume after a disconnect).")] after: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
         let me = principal(ctx)?.agent_id.0;
-        stream(ctx, Filter::Agent(me), after, None).await
+        stream(ctx, Filter::Agent(me), after, None, None).await
     }
 
     /// Chats entering and leaving a queue's waiting list (CHAT_CREATED, CHAT_DIRECTED,
@@ -272,13 +353,20 @@ impl Subscription {
         let me = principal(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         if me.is_supervisor() {
-            return stream(ctx, Filter::Queue(queue.0), after, None).await;
+            return stream(ctx, Filter::Queue(queue.0), after, None, None).await;
         }
-        let members = crate::domain::queues::members_of(db, &[queue]).await.gql()?;
-        if !members.get(&queue).is_some_and(|m| m.contains(&me.agent_id)) {
-            return Err(coded(codes::FORBIDDEN, "only supervisors and the queue's agents may watch it"));
-        }
-        stream(ctx, Filter::Queue(queue.0), after, Some(readable_chats_only(ctx)?)).await
+        let member = move |db: DatabaseConnection, me: Principal| async move {
+            let members = crate::domain::queues::members_of(&db, &[queue]).await.gql()?;
+            if members.get(&queue).is_some_and(|m| m.contains(&me.agent_id)) {
+                Ok(())
+            } else {
+                Err(coded(codes::FORBIDDEN, "only supervisors and the queue's agents may watch it"))
+            }
+        };
+        // `stream` checks membership once it listens, and again on every access change.
+        let db = db.clone();
+        let reauthorize: Reauthorize = Box::new(move |now| Box::pin(member(db.clone(), now)));
+        stream(ctx, Filter::Queue(queue.0), after, Some(readable_chats_only(ctx)?), Some(reauthorize)).await
     }
 
     /// Messages and delivery-status changes in one chat, for whoever may read it (re-checked
@@ -302,7 +390,7 @@ impl Subscription {
                 crate::domain::chats::get_visible(&db, &me, chat).await.map(|c| c.is_some()).unwrap_or(false)
             }) as futures_util::future::BoxFuture<'static, bool>
         });
-        stream(ctx, Filter::Chat(chat.0), after, Some(recheck)).await
+        stream(ctx, Filter::Chat(chat.0), after, Some(recheck), None).await
     }
 
     /// Agents' availability changes (sign-in and sign-out, chosen status, accept timeouts),
@@ -313,6 +401,6 @@ impl Subscription {
         ctx: &Context<'_>,
         #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
-        stream(ctx, Filter::Statuses, after, None).await
+        stream(ctx, Filter::Statuses, after, None, None).await
     }
 }
