@@ -128,4 +128,32 @@ async fn transport_errors_follow_graphql_over_http(app: TestApp) {
     assert_eq!(body[1]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }
 
-on_both_databases!(graphql_errors_have_stable_codes, transport_errors_follow_graphql_over_http);
+async fn responses_carry_security_headers(app: TestApp) {
+    let url = format!("{}/graphql", app.base);
+    let login =
+        json!({ "query": "mutation { login(email: \"x@example.com\", password: \"nope-nope\") { token } }" });
+    let answers = [
+        app.http.post(&url).json(&login).send().await.unwrap(),
+        app.http.get(&url).query(&[("query", "{ __typename }")]).send().await.unwrap(),
+    ];
+    for response in &answers {
+        let headers = response.headers();
+        assert_eq!(headers["cache-control"], "no-store", "GraphQL answers are never cached");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+    }
+    let page = app.http.get(format!("{}/", app.base)).send().await.unwrap();
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    let health = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(health.headers()["referrer-policy"], "no-referrer");
+}
+
+on_both_databases!(
+    graphql_errors_have_stable_codes,
+    transport_errors_follow_graphql_over_http,
+    responses_carry_security_headers,
+);

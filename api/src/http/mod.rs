@@ -7,20 +7,47 @@ pub mod webhooks;
 pub mod ws;
 
 use axum::Router;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, HeaderValue, Request, header};
 use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Security headers every response carries, unless a handler set its own.
+fn hygiene(router: Router) -> Router {
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // GraphQL answers are never cached by browsers or proxies: `login` returns a token, and
+    // every answer depends on who asks.
+    let graphql = Router::new().route("/graphql", get(graphql::get).post(graphql::post)).layer(
+        SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    );
+    // The HTML page may not be framed (clickjacking).
+    let page = Router::new()
         .route("/", get(graphql::graphiql))
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")));
+    let app = Router::new()
+        .merge(page)
+        .merge(graphql)
         .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -28,7 +55,8 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{attachment}", get(files::attachment))
         .route("/files/contacts/{contact}/photo", get(files::contact_photo))
         .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
-        .with_state(state)
+        .with_state(state);
+    hygiene(app)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request
