@@ -9,6 +9,7 @@ mod cli;
 mod errors;
 mod lifecycle;
 mod limits;
+mod matrix;
 mod outbound;
 mod presence;
 mod server;
