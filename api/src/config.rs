@@ -96,6 +96,11 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_MAX_QUERY_ALIASES", default_value_t = 100)]
     pub max_query_aliases: usize,
 
+    /// Refuse introspection (`__schema`, `__type`) with INTROSPECTION_DISABLED, for
+    /// production servers whose clients ship their schema (`__typename` still works).
+    #[arg(long, env = "SWITCHBOARD_DISABLE_INTROSPECTION")]
+    pub disable_introspection: bool,
+
     /// Largest page a connection returns (`first` above it is refused).
     #[arg(long, env = "SWITCHBOARD_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: usize,
@@ -209,6 +214,7 @@ impl Config {
             max_query_depth: 12,
             max_query_complexity: 5000,
             max_query_aliases: 100,
+            disable_introspection: false,
             max_page_size: 100,
             db_max_connections: 16,
             log_format: LogFormat::Pretty,

@@ -102,6 +102,7 @@ impl Server {
             max_depth: config.max_query_depth,
             max_complexity: config.max_query_complexity,
             max_aliases: config.max_query_aliases,
+            introspection: !config.disable_introspection,
             limits: Limits { max_page_size: config.max_page_size },
             sign_in: SignInConfig { keys: keys.clone(), token_ttl: config.token_ttl() },
             jobs: jobs.clone(),

@@ -123,7 +123,7 @@ impl Dice {
 }
 
 fn limits() -> DocumentLimits {
-    DocumentLimits { max_depth: 12, max_complexity: 5000, max_aliases: 100 }
+    DocumentLimits { max_depth: 12, max_complexity: 5000, max_aliases: 100, introspection: true }
 }
 
 /// GraphQL-ish text: the characters and words the grammar is made of.

@@ -112,7 +112,12 @@ mod tests {
     use super::*;
 
     fn cache() -> DocumentCache {
-        DocumentCache::new(DocumentLimits { max_depth: 12, max_complexity: 5000, max_aliases: 100 })
+        DocumentCache::new(DocumentLimits {
+            max_depth: 12,
+            max_complexity: 5000,
+            max_aliases: 100,
+            introspection: true,
+        })
     }
 
     #[tokio::test]

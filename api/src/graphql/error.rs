@@ -19,6 +19,8 @@ pub mod codes {
     pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
     /// The query costs more than allowed.
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// Introspection (`__schema`, `__type`) is switched off on this server.
+    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
     /// Bad input caught by the GraphQL layer (for example an out-of-range argument).
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
     /// No valid sign-in.
@@ -28,7 +30,8 @@ pub mod codes {
     /// Something broke on our side; details are in the server log.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
     /// Codes that mean the request itself was refused before execution.
-    pub const REQUEST_ERRORS: &[&str] = &[PARSE_FAILED, VALIDATION_FAILED, QUERY_TOO_DEEP, QUERY_TOO_COMPLEX];
+    pub const REQUEST_ERRORS: &[&str] =
+        &[PARSE_FAILED, VALIDATION_FAILED, QUERY_TOO_DEEP, QUERY_TOO_COMPLEX, INTROSPECTION_DISABLED];
 }
 
 /// An error with a code and a message for the client.

@@ -44,6 +44,8 @@ pub struct DocumentLimits {
     pub max_complexity: usize,
     /// Most aliased fields after expansion.
     pub max_aliases: usize,
+    /// Whether `__schema` and `__type` may be asked for.
+    pub introspection: bool,
 }
 
 /// Why a document was refused.
@@ -66,6 +68,15 @@ pub enum Exceeded {
     /// A fragment spreads itself, directly or through others.
     #[error("fragment `{0}` spreads itself")]
     Cycle(String),
+    /// Introspection lists nest deeper than allowed.
+    #[error("the query is too complex: introspection lists (types, fields, args...) nest more than {0} deep")]
+    IntrospectionLists(usize),
+    /// Too many `__schema`/`__type` fields.
+    #[error("the query is too complex: more than {0} __schema and __type fields")]
+    IntrospectionRoots(usize),
+    /// Introspection is switched off on this server.
+    #[error("introspection is disabled on this server")]
+    IntrospectionDisabled,
 }
 
 impl Exceeded {
@@ -73,8 +84,11 @@ impl Exceeded {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Nesting | Self::Depth(_) => codes::QUERY_TOO_DEEP,
-            Self::Size(_) | Self::Aliases(_) => codes::QUERY_TOO_COMPLEX,
+            Self::Size(_) | Self::Aliases(_) | Self::IntrospectionLists(_) | Self::IntrospectionRoots(_) => {
+                codes::QUERY_TOO_COMPLEX
+            }
             Self::Cycle(_) => codes::VALIDATION_FAILED,
+            Self::IntrospectionDisabled => codes::INTROSPECTION_DISABLED,
         }
     }
 }
@@ -136,8 +150,32 @@ struct Cost {
     selections: usize,
     /// Aliased fields.
     aliases: usize,
-    /// Deepest nesting of fields below (a leaf field is 1).
+    /// Deepest nesting of fields below (a leaf field is 1), introspection fields aside.
     depth: usize,
+    /// Deepest nesting of fields inside introspection (`__schema`, `__type` and fragments on
+    /// the `__` types), where it is measured apart (see [`MAX_INTROSPECTION_DEPTH`]).
+    introspection_depth: usize,
+    /// Deepest nesting of introspection list fields (`types`, `fields`, `args`...): each
+    /// multiplies the answer by the size of the schema.
+    introspection_lists: usize,
+    /// `__schema` and `__type` fields.
+    introspection_roots: usize,
+}
+
+/// How deep introspection may nest: graphql-js's standard query nests 15 levels (its
+/// `TypeRef` fragment follows `ofType` nine times), more than ordinary queries may.
+pub const MAX_INTROSPECTION_DEPTH: usize = 24;
+/// How many introspection lists may nest (the standard query: types → fields → args).
+const MAX_INTROSPECTION_LISTS: usize = 3;
+/// How many `__schema`/`__type` fields a document may select (each answers with the schema).
+const MAX_INTROSPECTION_ROOTS: usize = 4;
+/// Introspection fields that answer with a list of schema elements.
+const INTROSPECTION_LISTS: &[&str] =
+    &["types", "fields", "inputFields", "args", "interfaces", "possibleTypes", "enumValues", "directives"];
+
+/// Whether a type condition names an introspection type (`__Type`, `__Field`...).
+fn is_introspection_type(name: &str) -> bool {
+    name.starts_with("__")
 }
 
 /// A fragment's cost while it is being measured, and after.
@@ -166,10 +204,29 @@ impl<'a> Walk<'a> {
         if cost.aliases > self.limits.max_aliases {
             return Err(Exceeded::Aliases(self.limits.max_aliases));
         }
+        if cost.introspection_roots > 0 && !self.limits.introspection {
+            return Err(Exceeded::IntrospectionDisabled);
+        }
+        if cost.introspection_depth > MAX_INTROSPECTION_DEPTH {
+            return Err(Exceeded::Depth(MAX_INTROSPECTION_DEPTH));
+        }
+        if cost.introspection_lists > MAX_INTROSPECTION_LISTS {
+            return Err(Exceeded::IntrospectionLists(MAX_INTROSPECTION_LISTS));
+        }
+        if cost.introspection_roots > MAX_INTROSPECTION_ROOTS {
+            return Err(Exceeded::IntrospectionRoots(MAX_INTROSPECTION_ROOTS));
+        }
         Ok(())
     }
 
-    fn selection_set(&mut self, set: &'a SelectionSet, level: usize) -> Result<Cost, Exceeded> {
+    /// The cost of a selection set; `introspection` when it selects from an introspection
+    /// type (its fields then count toward the introspection depth, not the ordinary one).
+    fn selection_set(
+        &mut self,
+        set: &'a SelectionSet,
+        level: usize,
+        introspection: bool,
+    ) -> Result<Cost, Exceeded> {
         if level > MAX_NESTING {
             return Err(Exceeded::Nesting);
         }
@@ -177,15 +234,36 @@ impl<'a> Walk<'a> {
         for item in &set.items {
             let cost = match &item.node {
                 Selection::Field(field) => {
-                    let below = self.selection_set(&field.node.selection_set.node, level + 1)?;
-                    Cost {
+                    let name = field.node.name.node.as_str();
+                    let root = !introspection && (name == "__schema" || name == "__type");
+                    let below =
+                        self.selection_set(&field.node.selection_set.node, level + 1, introspection || root)?;
+                    let mut cost = Cost {
                         selections: below.selections.saturating_add(1),
                         aliases: below.aliases.saturating_add(usize::from(field.node.alias.is_some())),
-                        depth: below.depth + 1,
+                        ..below
+                    };
+                    if root {
+                        // The introspection below is measured by its own limits.
+                        self.within(&Cost { introspection_depth: below.introspection_depth + 1, ..below })?;
+                        cost.depth = 1;
+                        cost.introspection_depth = 0;
+                        cost.introspection_lists = 0;
+                        cost.introspection_roots = below.introspection_roots + 1;
+                    } else if introspection {
+                        cost.introspection_depth = below.introspection_depth + 1;
+                        cost.introspection_lists =
+                            below.introspection_lists + usize::from(INTROSPECTION_LISTS.contains(&name));
+                    } else {
+                        cost.depth = below.depth + 1;
                     }
+                    cost
                 }
                 Selection::InlineFragment(inline) => {
-                    let inside = self.selection_set(&inline.node.selection_set.node, level + 1)?;
+                    let on = inline.node.type_condition.as_ref().map(|c| c.node.on.node.as_str());
+                    let inside_introspection = introspection || on.is_some_and(is_introspection_type);
+                    let inside =
+                        self.selection_set(&inline.node.selection_set.node, level + 1, inside_introspection)?;
                     Cost { selections: inside.selections.saturating_add(1), ..inside }
                 }
                 Selection::FragmentSpread(spread) => {
@@ -196,6 +274,9 @@ impl<'a> Walk<'a> {
             total.selections = total.selections.saturating_add(cost.selections);
             total.aliases = total.aliases.saturating_add(cost.aliases);
             total.depth = total.depth.max(cost.depth);
+            total.introspection_depth = total.introspection_depth.max(cost.introspection_depth);
+            total.introspection_lists = total.introspection_lists.max(cost.introspection_lists);
+            total.introspection_roots = total.introspection_roots.saturating_add(cost.introspection_roots);
             self.within(&total)?;
         }
         Ok(total)
@@ -213,7 +294,10 @@ impl<'a> Walk<'a> {
             return Ok(Cost::default());
         };
         self.fragments.insert(key.as_str(), Measured::InProgress);
-        let cost = self.selection_set(&definition.node.selection_set.node, level)?;
+        // A fragment's context is its type condition, so its cost is the same wherever it is
+        // spread.
+        let introspection = is_introspection_type(&definition.node.type_condition.node.on.node);
+        let cost = self.selection_set(&definition.node.selection_set.node, level, introspection)?;
         self.fragments.insert(key.as_str(), Measured::Done(cost));
         Ok(cost)
     }
@@ -226,13 +310,15 @@ pub fn check(document: &ExecutableDocument, limits: DocumentLimits) -> Result<()
     for name in document.fragments.keys() {
         let cost = walk.fragment(name.as_str(), 0)?;
         total.selections = total.selections.saturating_add(cost.selections);
+        total.introspection_roots = total.introspection_roots.saturating_add(cost.introspection_roots);
         walk.within(&total)?;
     }
     for (_, operation) in document.operations.iter() {
-        let cost = walk.selection_set(&operation.node.selection_set.node, 0)?;
+        let cost = walk.selection_set(&operation.node.selection_set.node, 0, false)?;
         total.selections = total.selections.saturating_add(cost.selections);
         total.aliases = total.aliases.saturating_add(cost.aliases);
         total.depth = total.depth.max(cost.depth);
+        total.introspection_roots = total.introspection_roots.saturating_add(cost.introspection_roots);
         walk.within(&total)?;
     }
     Ok(())
@@ -306,7 +392,8 @@ impl Extension for MeasureExtension {
 mod tests {
     use super::*;
 
-    const LIMITS: DocumentLimits = DocumentLimits { max_depth: 12, max_complexity: 5000, max_aliases: 100 };
+    const LIMITS: DocumentLimits =
+        DocumentLimits { max_depth: 12, max_complexity: 5000, max_aliases: 100, introspection: true };
 
     fn measure(text: &str) -> Result<(), Exceeded> {
         scan_nesting(text)?;
@@ -362,6 +449,42 @@ mod tests {
         text.push_str(" fragment F13 on Query { __typename }");
         // `node` returns an interface, so this would not validate; depth is refused first.
         assert_eq!(measure(&text), Err(Exceeded::Depth(12)));
+    }
+
+    const GRAPHQL_JS_16: &str = include_str!("../../../tests/fixtures/introspection/graphql-js-16.graphql");
+    const GRAPHQL_JS_17: &str = include_str!("../../../tests/fixtures/introspection/graphql-js-17.graphql");
+
+    #[test]
+    fn the_standard_introspection_queries_pass_whatever_the_depth_limit() {
+        for query in [GRAPHQL_JS_16, GRAPHQL_JS_17] {
+            measure(query).unwrap();
+            let shallow = DocumentLimits { max_depth: 3, ..LIMITS };
+            check(&async_graphql::parser::parse_query(query).unwrap(), shallow).unwrap();
+            let off = DocumentLimits { introspection: false, ..LIMITS };
+            let refused = check(&async_graphql::parser::parse_query(query).unwrap(), off);
+            assert_eq!(refused, Err(Exceeded::IntrospectionDisabled));
+        }
+        let off = DocumentLimits { introspection: false, ..LIMITS };
+        check(&async_graphql::parser::parse_query("{ __typename me { __typename } }").unwrap(), off).unwrap();
+    }
+
+    #[test]
+    fn introspection_opens_no_way_around_the_limits() {
+        // Lists nested four deep multiply the answer by the schema's size four times.
+        let lists = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }";
+        assert_eq!(measure(lists), Err(Exceeded::IntrospectionLists(MAX_INTROSPECTION_LISTS)));
+        let chain =
+            format!("{{ __type(name: \"Chat\") {{ {} name {} }} }}", "ofType {".repeat(30), "}".repeat(30));
+        assert_eq!(measure(&chain), Err(Exceeded::Depth(MAX_INTROSPECTION_DEPTH)));
+        let many: String = (0..5).map(|n| format!(" s{n}: __schema {{ types {{ name }} }}")).collect();
+        assert_eq!(
+            measure(&format!("{{{many} }}")),
+            Err(Exceeded::IntrospectionRoots(MAX_INTROSPECTION_ROOTS))
+        );
+        // Ordinary fields under an ordinary root are not exempt, even through `__` fragments'
+        // neighbours.
+        let deep = format!("{{ __typename me {} id {} }}", "{ queues { agents ".repeat(6), "} } ".repeat(6));
+        assert_eq!(measure(&deep), Err(Exceeded::Depth(12)));
     }
 
     #[test]

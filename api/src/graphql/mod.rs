@@ -67,6 +67,8 @@ pub struct SchemaConfig {
     pub max_complexity: usize,
     /// Most aliased fields a document may select.
     pub max_aliases: usize,
+    /// Whether introspection (`__schema`, `__type`) is answered.
+    pub introspection: bool,
     /// Per-request limits.
     pub limits: Limits,
     /// Sign-in keys and token lifetime.
@@ -121,8 +123,10 @@ fn build_one(
         .data(config.jobs)
         .data(config.sessions)
         .validation_mode(validation)
-        .limit_depth(config.max_depth)
+        // Depth is measured by `limits` alone (it measures introspection apart, which
+        // async-graphql's depth limit cannot); complexity with page sizes by async-graphql.
         .limit_complexity(config.max_complexity);
+    let builder = if config.introspection { builder } else { builder.disable_introspection() };
     if with_error_codes {
         // WebSocket requests are measured here; HTTP ones by the document cache.
         builder.extension(limits::Measure(document_limits)).extension(error::ErrorCodes).finish()
@@ -138,6 +142,7 @@ impl SchemaConfig {
             max_depth: self.max_depth,
             max_complexity: self.max_complexity,
             max_aliases: self.max_aliases,
+            introspection: self.introspection,
         }
     }
 }
