@@ -130,6 +130,13 @@ pub struct Config {
     )]
     pub allowed_content_types: Vec<String>,
 
+    /// Origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
+    /// `https://panel.example.com,http://localhost:5173`; `*` lets every origin in. None by
+    /// default. Tokens travel in the `Authorization` header, never in cookies, so no
+    /// credentials mode is needed or allowed.
+    #[arg(long, env = "SWITCHBOARD_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
     /// WhatsApp Cloud API base URL.
     #[arg(long, env = "SWITCHBOARD_WHATSAPP_API_BASE", default_value = "https://graph.facebook.com/v21.0")]
     pub whatsapp_api_base: String,
@@ -197,6 +204,9 @@ pub enum ConfigError {
     /// A limit set to zero.
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    /// A CORS origin that is not `*` nor `scheme://host[:port]`.
+    #[error("SWITCHBOARD_CORS_ORIGINS: {0:?} is not an origin (scheme://host[:port], or * alone)")]
+    CorsOrigin(String),
 }
 
 impl Config {
@@ -215,6 +225,7 @@ impl Config {
             max_query_complexity: 5000,
             max_query_aliases: 100,
             disable_introspection: false,
+            cors_origins: Vec::new(),
             max_page_size: 100,
             db_max_connections: 16,
             log_format: LogFormat::Pretty,
@@ -265,6 +276,12 @@ impl Config {
             Some(secret) if secret.expose().len() < 32 => return Err(ConfigError::ShortSecret),
             _ => {}
         }
+        let wildcard = self.cors_origins.iter().any(|o| o == "*");
+        for origin in &self.cors_origins {
+            if (wildcard && self.cors_origins.len() > 1) || (origin != "*" && !is_origin(origin)) {
+                return Err(ConfigError::CorsOrigin(origin.clone()));
+            }
+        }
         for (name, value) in [
             ("SWITCHBOARD_TOKEN_TTL_MINUTES", self.token_ttl_minutes as usize),
             ("SWITCHBOARD_MAX_BODY_BYTES", self.max_body_bytes),
@@ -293,6 +310,16 @@ impl Config {
     }
 }
 
+/// Whether `text` is a web origin: `http` or `https`, a host, maybe a port, nothing else.
+fn is_origin(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once("://") else { return false };
+    let (host, port) = rest.rsplit_once(':').map_or((rest, None), |(h, p)| (h, Some(p)));
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']'))
+        && port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// The URL with any password replaced, safe to print.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -312,6 +339,23 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cors_origins_are_origins() {
+        let with = |origins: &[&str]| {
+            let mut config = Config::for_database("sqlite::memory:");
+            config.cors_origins = origins.iter().map(|o| (*o).to_owned()).collect();
+            config.validate()
+        };
+        with(&[]).unwrap();
+        with(&["*"]).unwrap();
+        with(&["https://panel.example.com", "http://localhost:5173", "http://[::1]:8080"]).unwrap();
+        for bad in
+            [&["https://panel.example.com/"][..], &["panel.example.com"], &["ftp://x"], &["*", "https://a.b"]]
+        {
+            assert!(matches!(with(bad), Err(ConfigError::CorsOrigin(_))), "{bad:?}");
+        }
+    }
 
     #[test]
     fn redacts_passwords_in_urls() {

@@ -127,6 +127,7 @@ impl Server {
             readers: None,
             database_url: config.database_url.clone(),
             event_retention: chrono::Duration::hours(i64::from(config.event_retention_hours)),
+            cors_origins: config.cors_origins.clone(),
         }
     }
 

@@ -49,4 +49,6 @@ pub struct AppState {
     pub database_url: String,
     /// How long events are kept.
     pub event_retention: chrono::Duration,
+    /// Origins allowed to call the API from a browser (`*` for any); empty: no CORS.
+    pub cors_origins: Vec<String>,
 }

@@ -7,8 +7,9 @@ pub mod webhooks;
 pub mod ws;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -30,8 +31,31 @@ fn hygiene(router: Router) -> Router {
         ))
 }
 
+/// Cross-origin access for browser front ends served elsewhere, when origins are
+/// configured: queries and mutations (GET, POST) with JSON bodies and a bearer token, and
+/// the request id readable. No credentials mode: tokens are never cookies.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT, REQUEST_ID])
+            .expose_headers([REQUEST_ID])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let cors = cors(&state.cors_origins);
     // GraphQL answers are never cached by browsers or proxies: `login` returns a token, and
     // every answer depends on who asks.
     let graphql = Router::new().route("/graphql", get(graphql::get).post(graphql::post)).layer(
@@ -56,6 +80,10 @@ pub fn router(state: AppState) -> Router {
         .route("/files/contacts/{contact}/photo", get(files::contact_photo))
         .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
         .with_state(state);
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
     hygiene(app)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
