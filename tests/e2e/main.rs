@@ -9,6 +9,7 @@ mod lifecycle;
 mod outbound;
 mod presence;
 mod server;
+mod sign_in;
 mod subscriptions;
 mod support;
 mod templates;

@@ -16,6 +16,7 @@ pub mod messages;
 pub mod node;
 pub mod queues;
 pub mod settings;
+pub mod sign_in_limits;
 pub mod subscriptions;
 pub mod templates;
 pub mod types;
@@ -119,7 +120,13 @@ fn build_one(
         .validation_mode(validation)
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity);
-    if with_error_codes { builder.extension(error::ErrorCodes).finish() } else { builder.finish() }
+    if with_error_codes {
+        // WebSocket operations are checked for several logins here; HTTP ones before they run
+        // (see `sign_in_limits::check_requests`).
+        builder.extension(error::ErrorCodes).extension(sign_in_limits::OneLogin).finish()
+    } else {
+        builder.finish()
+    }
 }
 
 /// The SDL, as `switchboard schema` prints it and `schema.graphql` stores it.
