@@ -3,6 +3,13 @@
 //! Tokens are HS256 JWTs (the algorithm is pinned when verifying, so a token cannot choose
 //! its own). A token names a session; the session row decides whether it still works, so
 //! signing out revokes a token before it expires.
+//!
+//! Password hashes are computed by [`PasswordHashing`], which bounds how many run at once:
+//! one Argon2id hash holds 19 MiB and a core for tens of milliseconds, so unbounded sign-ins
+//! could take all the memory and CPU.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -90,7 +97,89 @@ impl TokenKeys {
     }
 }
 
-/// Hashes a password with Argon2id and a random salt. CPU-heavy: call from a blocking task.
+/// A hash to check passwords of unknown accounts against (see [`PasswordHashing::verify`]).
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password("not a real password"));
+
+/// How long a password hash waits for its turn by default.
+pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(2);
+
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashingError {
+    /// Every hashing slot stayed busy for the whole wait; the caller should try again.
+    #[error("too many passwords are being checked at once; try again shortly")]
+    Busy,
+    /// The blocking task died (it panicked or the runtime is shutting down).
+    #[error("the password hashing task failed: {0}")]
+    Failed(#[from] tokio::task::JoinError),
+}
+
+/// Runs password hashes on the blocking pool, at most a fixed number at once (by default one
+/// per core). A caller waits for a free slot up to a short limit, then gets
+/// [`HashingError::Busy`]. Cheap to clone: clones share the slots.
+#[derive(Clone, Debug)]
+pub struct PasswordHashing {
+    slots: Arc<tokio::sync::Semaphore>,
+    wait: Duration,
+}
+
+impl Default for PasswordHashing {
+    /// One slot per core, [`DEFAULT_HASH_WAIT`].
+    fn default() -> Self {
+        Self::new(Self::cores(), DEFAULT_HASH_WAIT)
+    }
+}
+
+impl PasswordHashing {
+    /// At most `concurrency` hashes at once (at least one); callers wait up to `wait` for a slot.
+    pub fn new(concurrency: usize, wait: Duration) -> Self {
+        Self { slots: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))), wait }
+    }
+
+    /// The number of cores this process may use (1 when it cannot be told).
+    pub fn cores() -> usize {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    }
+
+    /// Hashes a password with Argon2id and a random salt.
+    pub async fn hash(&self, password: String) -> Result<String, HashingError> {
+        self.run(move || hash_password(&password)).await
+    }
+
+    /// Checks a password against a stored hash. Without one (an unknown account) it checks
+    /// against a dummy hash and answers `false`, taking as long as a wrong password does.
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, HashingError> {
+        self.run(move || match hash {
+            Some(hash) => verify_password(&password, &hash),
+            None => {
+                let _same_work = verify_password(&password, &DUMMY_HASH);
+                false
+            }
+        })
+        .await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashingError> {
+        // The semaphore is never closed, so the only failure is the wait running out.
+        let Ok(Ok(slot)) = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await else {
+            return Err(HashingError::Busy);
+        };
+        // The slot moves into the task: if the caller goes away, it stays taken until the
+        // hash really ends, so the bound holds for the CPU and memory actually in use.
+        Ok(tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work()
+        })
+        .await?)
+    }
+}
+
+/// Hashes a password with Argon2id and a random salt. CPU-heavy: call through
+/// [`PasswordHashing`].
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes is a valid salt");
     Argon2::default()
@@ -99,7 +188,7 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
-/// Checks a password against a stored hash. CPU-heavy: call from a blocking task.
+/// Checks a password against a stored hash. CPU-heavy: call through [`PasswordHashing`].
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
@@ -116,6 +205,25 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("anything", "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn hashing_waits_for_a_slot_then_gives_up() {
+        let hashing = PasswordHashing::new(1, Duration::from_millis(50));
+        let hash = hashing.hash("correct horse".into()).await.expect("a free slot hashes");
+        assert!(
+            hashing.verify("correct horse".into(), Some(hash.clone())).await.expect("a free slot verifies")
+        );
+        assert!(!hashing.verify("correct horse".into(), None).await.expect("no hash: a dummy check"));
+
+        // Hold the only slot: the next caller waits its 50 ms and is told to try again.
+        let held = hashing.slots.clone().acquire_owned().await.expect("the slot");
+        assert!(matches!(hashing.verify("x".into(), Some(hash.clone())).await, Err(HashingError::Busy)));
+        // Freed while a caller waits: the caller gets it.
+        let waiting = PasswordHashing { wait: Duration::from_secs(60), ..hashing.clone() };
+        let verify = tokio::spawn(async move { waiting.verify("correct horse".into(), Some(hash)).await });
+        drop(held);
+        assert!(verify.await.expect("the task").expect("a slot in time"));
     }
 
     #[test]

@@ -74,8 +74,10 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 
 async fn create_admin(config: &Config, new: NewAgent) -> anyhow::Result<()> {
     let db = migrate(config).await?;
-    let agent =
-        agents::create(&db, new).await.map_err(|err| anyhow::anyhow!("cannot create the admin: {err}"))?;
+    let hashing = crate::auth::PasswordHashing::default();
+    let agent = agents::create(&db, &hashing, new)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot create the admin: {err}"))?;
     eprintln!("switchboard: created admin {} ({})", agent.email, agent.name);
     Ok(())
 }

@@ -79,6 +79,44 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_TOKEN_TTL_MINUTES", default_value_t = 720)]
     pub token_ttl_minutes: u32,
 
+    // Sign-in protection: the hashing bound, the throttle and the client address. Counts
+    // are kept in memory, per instance (several instances each enforce their own).
+    /// Password hashes (sign-in, new passwords) computed at once; more wait. Default: one per
+    /// core.
+    #[arg(long, env = "SWITCHBOARD_PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: Option<usize>,
+
+    /// How long a password hash may wait for a free slot, in milliseconds, before the request
+    /// is answered TRY_AGAIN.
+    #[arg(long, env = "SWITCHBOARD_PASSWORD_HASH_WAIT_MS", default_value_t = 2000)]
+    pub password_hash_wait_ms: u64,
+
+    /// Failed sign-ins an account may have; the last of them locks it (TOO_MANY_ATTEMPTS),
+    /// for longer after each further failure. A success forgets them.
+    #[arg(long, env = "SWITCHBOARD_SIGN_IN_FREE_FAILURES", default_value_t = 5)]
+    pub sign_in_free_failures: u32,
+
+    /// Failed sign-ins one client address may have (over all accounts); the last of them
+    /// locks it. Successes do not count.
+    #[arg(long, env = "SWITCHBOARD_SIGN_IN_FREE_FAILURES_PER_ADDRESS", default_value_t = 20)]
+    pub sign_in_free_failures_per_address: u32,
+
+    /// The first sign-in lockout, in milliseconds; each further failure doubles it.
+    #[arg(long, env = "SWITCHBOARD_SIGN_IN_LOCKOUT_BASE_MS", default_value_t = 1000)]
+    pub sign_in_lockout_base_ms: u64,
+
+    /// The longest sign-in lockout, in seconds; failures are also forgotten this long after
+    /// the last lockout (or failure) ended.
+    #[arg(long, env = "SWITCHBOARD_SIGN_IN_LOCKOUT_MAX_SECONDS", default_value_t = 900)]
+    pub sign_in_lockout_max_seconds: u64,
+
+    /// Behind a reverse proxy: the header holding the client's address (e.g.
+    /// `x-forwarded-for`; its right-most address is used, the one your proxy added). Set it
+    /// only when every request comes through a proxy that sets it, or clients can choose
+    /// their address. Default: the TCP peer's address.
+    #[arg(long, env = "SWITCHBOARD_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<axum::http::HeaderName>,
+
     /// Largest accepted request body, in bytes; larger requests get HTTP 413.
     #[arg(long, env = "SWITCHBOARD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -220,6 +258,13 @@ impl Config {
             demo: false,
             no_migrate: false,
             token_ttl_minutes: 720,
+            password_hash_concurrency: None,
+            password_hash_wait_ms: 2000,
+            sign_in_free_failures: 5,
+            sign_in_free_failures_per_address: 20,
+            sign_in_lockout_base_ms: 1000,
+            sign_in_lockout_max_seconds: 900,
+            client_ip_header: None,
             max_body_bytes: 1024 * 1024,
             max_query_depth: 12,
             max_query_complexity: 5000,
@@ -296,6 +341,9 @@ impl Config {
             ("SWITCHBOARD_EVENT_RETENTION_HOURS", self.event_retention_hours as usize),
             ("SWITCHBOARD_SUBSCRIPTION_BUFFER", self.subscription_buffer),
             ("SWITCHBOARD_SESSION_CHECK_SECONDS", self.session_check_seconds as usize),
+            ("SWITCHBOARD_PASSWORD_HASH_CONCURRENCY", self.password_hash_concurrency.unwrap_or(1)),
+            ("SWITCHBOARD_SIGN_IN_LOCKOUT_BASE_MS", self.sign_in_lockout_base_ms as usize),
+            ("SWITCHBOARD_SIGN_IN_LOCKOUT_MAX_SECONDS", self.sign_in_lockout_max_seconds as usize),
         ] {
             if value == 0 {
                 return Err(ConfigError::Zero(name));
@@ -307,6 +355,25 @@ impl Config {
     /// How long a sign-in lasts.
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(u64::from(self.token_ttl_minutes) * 60)
+    }
+
+    /// The password-hashing bound.
+    pub fn password_hashing(&self) -> crate::auth::PasswordHashing {
+        crate::auth::PasswordHashing::new(
+            self.password_hash_concurrency.unwrap_or_else(crate::auth::PasswordHashing::cores),
+            Duration::from_millis(self.password_hash_wait_ms),
+        )
+    }
+
+    /// The sign-in throttle's settings.
+    pub fn throttle(&self) -> crate::domain::throttle::ThrottleSettings {
+        crate::domain::throttle::ThrottleSettings {
+            free_per_account: self.sign_in_free_failures,
+            free_per_address: self.sign_in_free_failures_per_address,
+            base: Duration::from_millis(self.sign_in_lockout_base_ms),
+            max: Duration::from_secs(self.sign_in_lockout_max_seconds),
+            capacity: crate::domain::throttle::DEFAULT_CAPACITY,
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use crate::channels::client::ProviderApis;
 use crate::config::{Config, redact_url};
 use crate::domain::ids::AgentId;
 use crate::domain::session_cache::SessionCache;
+use crate::domain::throttle::SignInThrottle;
 use crate::events::EventKind;
 use crate::events::bus::{self, EventBus};
 use crate::files::FileStore;
@@ -104,7 +105,12 @@ impl Server {
             max_aliases: config.max_query_aliases,
             introspection: !config.disable_introspection,
             limits: Limits { max_page_size: config.max_page_size },
-            sign_in: SignInConfig { keys: keys.clone(), token_ttl: config.token_ttl() },
+            sign_in: SignInConfig {
+                keys: keys.clone(),
+                token_ttl: config.token_ttl(),
+                hashing: config.password_hashing(),
+                throttle: Arc::new(SignInThrottle::new(config.throttle())),
+            },
             jobs: jobs.clone(),
             bus: bus.clone(),
             streams: StreamConfig { session_check: Duration::from_secs(config.session_check_seconds) },
@@ -128,6 +134,7 @@ impl Server {
             database_url: config.database_url.clone(),
             event_retention: chrono::Duration::hours(i64::from(config.event_retention_hours)),
             cors_origins: config.cors_origins.clone(),
+            client_ip_header: config.client_ip_header.clone(),
         }
     }
 
@@ -193,6 +200,8 @@ impl Server {
         )));
         let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
         let app = http::router(self.state.clone());
+        // With the peer's address, which sign-in counts failures by (see `http::client_addr`).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             stop.await;
             tracing::info!("shutting down");

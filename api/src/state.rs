@@ -20,6 +20,10 @@ pub struct SignInConfig {
     pub keys: TokenKeys,
     /// How long a sign-in lasts.
     pub token_ttl: Duration,
+    /// Bounds the password hashes computed at once (sign-in, new passwords).
+    pub hashing: crate::auth::PasswordHashing,
+    /// Counts failed sign-ins per account and client address, and locks them.
+    pub throttle: std::sync::Arc<crate::domain::throttle::SignInThrottle>,
 }
 
 /// The axum state: everything a handler needs.
@@ -51,4 +55,6 @@ pub struct AppState {
     pub event_retention: chrono::Duration,
     /// Origins allowed to call the API from a browser (`*` for any); empty: no CORS.
     pub cors_origins: Vec<String>,
+    /// The header naming the client's address behind a proxy (else the TCP peer's is used).
+    pub client_ip_header: Option<axum::http::HeaderName>,
 }

@@ -15,6 +15,7 @@ mod matrix;
 mod outbound;
 mod presence;
 mod server;
+mod sign_in;
 mod subscriptions;
 mod support;
 mod templates;

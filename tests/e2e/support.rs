@@ -160,6 +160,7 @@ impl TestApp {
     pub async fn create_agent(&self, email: &str, role: entity::enums::Role) -> String {
         let agent = api::domain::agents::create(
             &self.db,
+            &api::auth::PasswordHashing::default(),
             api::domain::agents::NewAgent {
                 name: email.split('@').next().unwrap_or(email).to_owned(),
                 email: email.to_owned(),

@@ -13,6 +13,7 @@ use super::error::{DomainError, DomainResult, classify};
 use super::ids::AgentId;
 use super::pagination::{Page, PageOf};
 use super::{presence, sessions};
+use crate::auth::PasswordHashing;
 
 const EMAIL_TAKEN: &str = "an agent with this email already exists";
 
@@ -62,21 +63,24 @@ fn valid_email(email: &str) -> DomainResult<String> {
     if ok { Ok(email) } else { Err(DomainError::invalid("email is not a valid address")) }
 }
 
-async fn hashed(password: String) -> DomainResult<String> {
+async fn hashed(hashing: &PasswordHashing, password: String) -> DomainResult<String> {
     if password.chars().count() < 8 || password.len() > 1024 {
         return Err(DomainError::invalid("password must be 8 to 1024 characters"));
     }
-    tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
-        .await
-        .map_err(|err| DomainError::Database(sea_orm::DbErr::Custom(err.to_string())))
+    hashing.hash(password).await.map_err(sessions::from_hashing)
 }
 
-/// Creates an agent. New agents start INACTIVE.
+/// Creates an agent. New agents start INACTIVE. The password is hashed through `hashing`
+/// (TRY_AGAIN when it stays busy).
 #[instrument(skip_all, fields(role = new.role.as_str()))]
-pub async fn create(db: &impl ConnectionTrait, new: NewAgent) -> DomainResult<agents::Model> {
+pub async fn create(
+    db: &impl ConnectionTrait,
+    hashing: &PasswordHashing,
+    new: NewAgent,
+) -> DomainResult<agents::Model> {
     let name = valid_name(&new.name)?;
     let email = valid_email(&new.email)?;
-    let password_hash = hashed(new.password).await?;
+    let password_hash = hashed(hashing, new.password).await?;
     let now = Utc::now();
     agents::ActiveModel {
         id: NotSet,
@@ -99,6 +103,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewAgent) -> DomainResult<ag
 #[instrument(skip_all, fields(agent_id = id.0))]
 pub async fn update(
     db: &impl TransactionTrait,
+    hashing: &PasswordHashing,
     id: AgentId,
     change: AgentChange,
 ) -> DomainResult<agents::Model> {
@@ -107,7 +112,7 @@ pub async fn update(
     let end_sessions = change.password.is_some() || change.enabled == Some(false);
     let role_changed = change.role.is_some();
     let password_hash = match change.password {
-        Some(password) => Some(hashed(password).await?),
+        Some(password) => Some(hashed(hashing, password).await?),
         None => None,
     };
     let txn = crate::db::write(db).await?;

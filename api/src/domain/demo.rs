@@ -37,9 +37,11 @@ pub async fn seed_if_empty(db: &(impl ConnectionTrait + TransactionTrait)) -> Do
     }
     let txn = crate::db::write(db).await?;
     let mut ids = Vec::new();
+    let hashing = crate::auth::PasswordHashing::default();
     for (name, email, role) in DEMO_AGENTS {
         let agent = super::agents::create(
             &txn,
+            &hashing,
             NewAgent {
                 name: (*name).into(),
                 email: (*email).into(),

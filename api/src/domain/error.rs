@@ -35,6 +35,24 @@ pub enum DomainError {
     /// The database failed; details are logged, never shown.
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    /// Too many failed sign-ins for this account or from this address: refused, without
+    /// checking the password, until the lockout ends.
+    #[error("too many failed sign-ins; try again in {} s", seconds(*retry_after))]
+    TooManyAttempts {
+        /// When to try again.
+        retry_after: std::time::Duration,
+    },
+    /// Too many passwords being checked at once: nothing was done; try again shortly.
+    #[error("the server is busy checking passwords; try again in {} s", seconds(*retry_after))]
+    TryAgain {
+        /// When to try again.
+        retry_after: std::time::Duration,
+    },
+}
+
+/// Whole seconds, rounded up, as an HTTP `Retry-After` says them.
+pub fn seconds(duration: std::time::Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 impl DomainError {
@@ -51,6 +69,16 @@ impl DomainError {
             Self::AlreadyAccepted => "ALREADY_ACCEPTED",
             Self::TargetUnavailable(_) => "TARGET_UNAVAILABLE",
             Self::Database(_) => "INTERNAL_SERVER_ERROR",
+            Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
+            Self::TryAgain { .. } => "TRY_AGAIN",
+        }
+    }
+
+    /// When a refused request may be tried again, for errors that say so.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::TooManyAttempts { retry_after } | Self::TryAgain { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 

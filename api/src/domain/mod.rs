@@ -21,5 +21,6 @@ pub mod session_cache;
 pub mod sessions;
 pub mod settings;
 pub mod templates;
+pub mod throttle;
 
 pub use error::{DomainError, DomainResult};

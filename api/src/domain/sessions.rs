@@ -1,7 +1,5 @@
 //! Signing in and out, and turning a token back into the agent behind it.
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Utc};
 use entity::enums::{AgentStatus, Role};
 use entity::{agents, sessions};
@@ -11,7 +9,8 @@ use tracing::instrument;
 use super::error::{DomainError, DomainResult};
 use super::ids::AgentId;
 use super::presence;
-use crate::auth::{self, TokenKeys};
+use super::throttle::SignInThrottle;
+use crate::auth::{self, HashingError, PasswordHashing, TokenKeys};
 use crate::events::{self, EventKind, Subjects};
 
 /// The signed-in caller of a request.
@@ -49,36 +48,71 @@ pub struct SignIn {
     pub agent: agents::Model,
 }
 
-/// A hash to check unknown emails against, so "no such agent" takes as long as "wrong
-/// password" and sign-in does not reveal which emails exist.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| auth::hash_password("not a real password"));
+/// How long a sign-in refused for lack of a hashing slot should wait before trying again.
+const HASHING_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Normalises an email for storage and lookup.
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// One sign-in attempt.
+#[derive(Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    /// The email typed.
+    pub email: &'a str,
+    /// The password typed (never logged).
+    pub password: &'a str,
+    /// The client's address, when known; failures are counted against it too.
+    pub client: Option<std::net::IpAddr>,
+}
+
+impl std::fmt::Debug for LoginAttempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginAttempt").field("client", &self.client).finish_non_exhaustive()
+    }
+}
+
+/// Maps a hashing failure: no free slot is worth a retry, a dead task is internal.
+pub(crate) fn from_hashing(err: HashingError) -> DomainError {
+    match err {
+        HashingError::Busy => DomainError::TryAgain { retry_after: HASHING_RETRY },
+        HashingError::Failed(err) => DomainError::Database(sea_orm::DbErr::Custom(err.to_string())),
+    }
+}
+
 /// Checks the password, opens a session and issues its token. Signing in restores the status
 /// the agent chose before signing out; if that makes them ACTIVE an event says so.
+///
+/// The throttle refuses the attempt first (TOO_MANY_ATTEMPTS) while the account or the
+/// client address is locked, and counts a wrong email or password against both; the hashing
+/// pool refuses it (TRY_AGAIN) when every slot stays busy.
 #[instrument(skip_all)]
 pub async fn login(
     db: &sea_orm::DatabaseConnection,
     keys: &TokenKeys,
-    email: &str,
-    password: &str,
+    hashing: &PasswordHashing,
+    throttle: &SignInThrottle,
+    attempt: LoginAttempt<'_>,
     ttl: std::time::Duration,
 ) -> DomainResult<SignIn> {
-    let agent =
-        agents::Entity::find().filter(agents::Column::Email.eq(normalise_email(email))).one(db).await?;
-    let hash = agent.as_ref().map_or_else(|| DUMMY_HASH.clone(), |a| a.password_hash.clone());
-    let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|err| DomainError::Database(sea_orm::DbErr::Custom(err.to_string())))?;
+    let email = normalise_email(attempt.email);
+    let throttled = throttle
+        .begin(&email, attempt.client)
+        .map_err(|retry_after| DomainError::TooManyAttempts { retry_after })?;
+    let agent = agents::Entity::find().filter(agents::Column::Email.eq(email)).one(db).await?;
+    // An unknown email is checked against a dummy hash: it takes as long as a wrong password,
+    // so sign-in does not reveal which emails exist.
+    let hash = agent.as_ref().map(|a| a.password_hash.clone());
+    let matches = hashing.verify(attempt.password.to_owned(), hash).await.map_err(from_hashing)?;
     let agent = match agent {
         Some(agent) if matches && agent.enabled => agent,
-        _ => return Err(DomainError::InvalidCredentials),
+        _ => {
+            throttled.failed();
+            return Err(DomainError::InvalidCredentials);
+        }
     };
+    throttled.succeeded();
 
     let now = Utc::now();
     let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12));

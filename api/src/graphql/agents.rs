@@ -12,7 +12,7 @@ use super::types::agent::Agent;
 use super::types::enums::Role;
 use crate::domain::agents::{self, AgentChange, NewAgent};
 use crate::domain::ids::AgentId;
-use crate::state::Limits;
+use crate::state::{Limits, SignInConfig};
 
 /// `createAgent` input.
 #[derive(InputObject)]
@@ -84,7 +84,8 @@ impl AgentsMutation {
             password: input.password,
             role: input.role.into(),
         };
-        Ok(Agent(agents::create(ctx.data::<DatabaseConnection>()?, new).await.gql()?))
+        let hashing = &ctx.data::<SignInConfig>()?.hashing;
+        Ok(Agent(agents::create(ctx.data::<DatabaseConnection>()?, hashing, new).await.gql()?))
     }
 
     /// Changes an agent (ADMIN).
@@ -98,7 +99,8 @@ impl AgentsMutation {
             role: input.role.map(Into::into),
             enabled: input.enabled,
         };
-        let updated = agents::update(ctx.data::<DatabaseConnection>()?, id, change).await.gql()?;
+        let hashing = &ctx.data::<SignInConfig>()?.hashing;
+        let updated = agents::update(ctx.data::<DatabaseConnection>()?, hashing, id, change).await.gql()?;
         // Sessions ended or a role changed: stop reusing this agent's session checks here at
         // once (other instances follow through the ACCESS_CHANGED event).
         ctx.data::<std::sync::Arc<crate::domain::session_cache::SessionCache>>()?.forget_agent(id);

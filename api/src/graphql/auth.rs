@@ -8,9 +8,11 @@ use sea_orm::DatabaseConnection;
 
 use super::context::{ANYONE, RoleGuard, STAFF, db, principal};
 use super::error::ResultExt;
+use super::sign_in_limits::ClientAddr;
 use super::types::agent::Agent;
 use super::types::enums::AgentStatus;
 use crate::domain::session_cache::SessionCache;
+use crate::domain::sessions::LoginAttempt;
 use crate::domain::{agents, sessions};
 use crate::state::SignInConfig;
 
@@ -50,6 +52,10 @@ pub struct AuthMutation;
 impl AuthMutation {
     /// Signs in with email and password. Restores the status the agent chose before they last
     /// signed out. Wrong email and wrong password give the same INVALID_CREDENTIALS error.
+    /// After several failures for one account or from one address, sign-in is refused for a
+    /// while with TOO_MANY_ATTEMPTS (`extensions.retryAfterSeconds` says how long); when the
+    /// server is busy checking passwords it answers TRY_AGAIN. A request may sign in once
+    /// (TOO_MANY_LOGINS otherwise).
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -58,7 +64,12 @@ impl AuthMutation {
     ) -> async_graphql::Result<LoginPayload> {
         let db = ctx.data::<DatabaseConnection>()?;
         let config = ctx.data::<SignInConfig>()?;
-        let signed_in = sessions::login(db, &config.keys, &email, &password, config.token_ttl).await.gql()?;
+        let client = ctx.data_opt::<ClientAddr>().and_then(|client| client.0);
+        let attempt = LoginAttempt { email: &email, password: &password, client };
+        let signed_in =
+            sessions::login(db, &config.keys, &config.hashing, &config.throttle, attempt, config.token_ttl)
+                .await
+                .gql()?;
         Ok(LoginPayload {
             token: signed_in.token,
             expires_at: signed_in.expires_at,

@@ -29,6 +29,8 @@ pub mod codes {
     pub const FORBIDDEN: &str = "FORBIDDEN";
     /// Something broke on our side; details are in the server log.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
+    /// A request (a document, or a batch) that signs in more than once.
+    pub const TOO_MANY_LOGINS: &str = "TOO_MANY_LOGINS";
     /// Codes that mean the request itself was refused before execution.
     pub const REQUEST_ERRORS: &[&str] =
         &[PARSE_FAILED, VALIDATION_FAILED, QUERY_TOO_DEEP, QUERY_TOO_COMPLEX, INTROSPECTION_DISABLED];
@@ -47,7 +49,17 @@ pub fn from_domain(err: DomainError) -> async_graphql::Error {
             tracing::error!(error = %cause, "database error");
             coded(codes::INTERNAL, "internal error; it has been logged")
         }
-        other => coded(other.code(), other.to_string()),
+        other => {
+            let err = coded(other.code(), other.to_string());
+            match other.retry_after() {
+                // Seconds as HTTP's Retry-After says them, and milliseconds for short waits.
+                Some(after) => err.extend_with(|_, ext| {
+                    ext.set("retryAfterSeconds", crate::domain::error::seconds(after));
+                    ext.set("retryAfterMs", u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
+                }),
+                None => err,
+            }
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod messages;
 pub mod node;
 pub mod queues;
 pub mod settings;
+pub mod sign_in_limits;
 pub mod subscriptions;
 pub mod templates;
 pub mod types;
@@ -128,8 +129,13 @@ fn build_one(
         .limit_complexity(config.max_complexity);
     let builder = if config.introspection { builder } else { builder.disable_introspection() };
     if with_error_codes {
-        // WebSocket requests are measured here; HTTP ones by the document cache.
-        builder.extension(limits::Measure(document_limits)).extension(error::ErrorCodes).finish()
+        // WebSocket requests are measured here, and checked for several logins; HTTP ones by
+        // the document cache and `sign_in_limits::check_requests`.
+        builder
+            .extension(limits::Measure(document_limits))
+            .extension(error::ErrorCodes)
+            .extension(sign_in_limits::OneLogin)
+            .finish()
     } else {
         builder.finish()
     }

@@ -19,6 +19,7 @@ use crate::graphql::context::Caller;
 use crate::graphql::document_cache::{self, Parsed};
 use crate::graphql::error::{self, codes};
 use crate::graphql::loaders;
+use crate::graphql::sign_in_limits::{self, ClientAddr, TooManyLogins};
 use crate::state::AppState;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -101,6 +102,10 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers:
             &format!("a batch may hold at most {MAX_BATCH} operations"),
         );
     }
+    // Each login costs a password hash: one per request, refused before anything runs.
+    if let Err(TooManyLogins(message)) = sign_in_limits::check_requests(&state.documents, &requests).await {
+        return refuse(StatusCode::BAD_REQUEST, codes::TOO_MANY_LOGINS, &message);
+    }
     let runs = requests.into_iter().map(|mut request| {
         let caller = caller.clone();
         async move {
@@ -158,7 +163,12 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers:
 }
 
 /// POST `/graphql`: JSON (single or batched) or a multipart upload.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let supported = content_type.as_deref().is_none_or(|ct| {
         let ct = ct.to_ascii_lowercase();
@@ -206,7 +216,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         }
     };
     let caller = caller(&state, &headers).await;
-    execute(&state, caller, batch, &headers).await
+    execute(&state, caller, batch.data(client), &headers).await
 }
 
 /// The type of the operation a request would run, if the document names one.
@@ -226,7 +236,12 @@ fn is_mutation(document: &ExecutableDocument, request: &Request) -> bool {
 }
 
 /// GET `/graphql?query=...`: queries only.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
         Ok(request) => request,
         Err(err) => {
@@ -246,7 +261,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(que
         return response;
     }
     let caller = caller(&state, &headers).await;
-    execute(&state, caller, BatchRequest::Single(request), &headers).await
+    execute(&state, caller, BatchRequest::Single(request.data(client)), &headers).await
 }
 
 #[cfg(test)]

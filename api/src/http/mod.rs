@@ -1,5 +1,6 @@
 //! The HTTP face: the axum router, GraphQL over HTTP and WebSocket, health checks.
 
+pub mod client_addr;
 pub mod files;
 pub mod graphql;
 pub mod health;

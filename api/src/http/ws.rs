@@ -20,6 +20,7 @@ use super::graphql::{bearer, caller_for_token};
 use crate::db::RequestDb;
 use crate::graphql::context::Caller;
 use crate::graphql::loaders;
+use crate::graphql::sign_in_limits::ClientAddr;
 use crate::state::AppState;
 
 /// The token in a `connection_init` payload, if any.
@@ -37,6 +38,7 @@ fn payload_token(payload: &serde_json::Value) -> Option<String> {
 /// Upgrades to a GraphQL WebSocket.
 pub async fn upgrade(
     State(state): State<AppState>,
+    client: ClientAddr,
     protocol: GraphQLProtocol,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
@@ -76,6 +78,7 @@ pub async fn upgrade(
                 }
                 let mut data = Data::default();
                 data.insert(caller);
+                data.insert(client);
                 data.insert(loaders::for_request(RequestDb::shared(state.db.clone())));
                 Ok(data)
             })
