@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod cli;
 mod errors;
+mod faults;
 mod lifecycle;
 mod outbound;
 mod presence;

@@ -34,7 +34,7 @@ async fn chat_owned_by_agent(app: &TestApp, path: &str, body: &[u8]) -> (String,
 }
 
 /// Hands the newest chat to a new agent, as `chat_owned_by_agent` does.
-async fn newest_chat_to_agent(app: &TestApp) -> (String, i64, String) {
+pub(crate) async fn newest_chat_to_agent(app: &TestApp) -> (String, i64, String) {
     let chat = chats::Entity::find().order_by_desc(chats::Column::Id).one(&app.db).await.unwrap().unwrap();
     let (agent_id, token) = app.signed_in(&format!("agent{}@example.com", chat.id), Role::Agent).await;
     let agent_row = api::graphql::ids::decode(&async_graphql::ID(agent_id), "Agent").unwrap();
