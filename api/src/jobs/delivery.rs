@@ -251,7 +251,11 @@ async fn deliver(ctx: &JobContext, claimed: &Claimed) -> Result<(), DbErr> {
             fail(ctx, claimed, &message, Some(&route.chat), &reason).await
         }
         Err(SendError::Permanent { reason, outside_window }) => {
-            let reason = if outside_window { format!("OUTSIDE_MESSAGING_WINDOW: {reason}") } else { reason };
+            let reason = if outside_window {
+                format!("{}: {reason}", adapters::OUTSIDE_WINDOW_PREFIX)
+            } else {
+                reason
+            };
             fail(ctx, claimed, &message, Some(&route.chat), &reason).await
         }
     }
