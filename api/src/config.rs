@@ -200,6 +200,12 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_DELIVERY_RETRY_BASE_MS", default_value_t = 2000)]
     pub delivery_retry_base_ms: u64,
 
+    /// How long a claimed reply stays with the instance sending it, in seconds. The lease is
+    /// renewed while the provider call runs, so this is how soon another instance takes over
+    /// the sends of one that died.
+    #[arg(long, env = "SWITCHBOARD_DELIVERY_LEASE_SECONDS", default_value_t = 10)]
+    pub delivery_lease_seconds: u64,
+
     /// How often background workers look for due work when nothing wakes them, in milliseconds.
     #[arg(long, env = "SWITCHBOARD_WORKER_POLL_MS", default_value_t = 1000)]
     pub worker_poll_ms: u64,
@@ -296,6 +302,7 @@ impl Config {
             provider_timeout_seconds: 15,
             delivery_max_attempts: 8,
             delivery_retry_base_ms: 2000,
+            delivery_lease_seconds: 10,
             worker_poll_ms: 1000,
             event_retention_hours: 168,
             subscription_buffer: 4096,
@@ -337,6 +344,7 @@ impl Config {
             ("SWITCHBOARD_DB_MAX_CONNECTIONS", self.db_max_connections as usize),
             ("SWITCHBOARD_MAX_FILE_BYTES", self.max_file_bytes as usize),
             ("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS", self.delivery_max_attempts as usize),
+            ("SWITCHBOARD_DELIVERY_LEASE_SECONDS", self.delivery_lease_seconds as usize),
             ("SWITCHBOARD_WORKER_POLL_MS", self.worker_poll_ms as usize),
             ("SWITCHBOARD_EVENT_RETENTION_HOURS", self.event_retention_hours as usize),
             ("SWITCHBOARD_SUBSCRIPTION_BUFFER", self.subscription_buffer),

@@ -83,6 +83,7 @@ impl Server {
                 base: Duration::from_millis(config.delivery_retry_base_ms),
             },
             poll: Duration::from_millis(config.worker_poll_ms),
+            lease: Duration::from_secs(config.delivery_lease_seconds),
         };
         let bus = EventBus::new(config.subscription_buffer);
         let mut state = Self::state(db, keys, jobs, bus.clone(), &config);

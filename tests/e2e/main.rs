@@ -8,6 +8,7 @@ mod capacity;
 mod cli;
 mod cors;
 mod errors;
+mod faults;
 mod introspection;
 mod lifecycle;
 mod limits;

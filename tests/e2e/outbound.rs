@@ -34,7 +34,7 @@ async fn chat_owned_by_agent(app: &TestApp, path: &str, body: &[u8]) -> (String,
 }
 
 /// Hands the newest chat to a new agent, as `chat_owned_by_agent` does.
-async fn newest_chat_to_agent(app: &TestApp) -> (String, i64, String) {
+pub(crate) async fn newest_chat_to_agent(app: &TestApp) -> (String, i64, String) {
     let chat = chats::Entity::find().order_by_desc(chats::Column::Id).one(&app.db).await.unwrap().unwrap();
     let (agent_id, token) = app.signed_in(&format!("agent{}@example.com", chat.id), Role::Agent).await;
     let agent_row = api::graphql::ids::decode(&async_graphql::ID(agent_id), "Agent").unwrap();
@@ -150,7 +150,16 @@ async fn whatsapp_reply_and_statuses(backend: Backend) {
     assert_eq!(app.webhook(&ch.whatsapp, &fixture("whatsapp/status_failed_outside_window.json")).await, 200);
     let late = messages::Entity::find_by_id(late.id).one(&app.db).await.unwrap().unwrap();
     assert_eq!(late.delivery_status, Some(DeliveryStatus::Failed));
-    assert!(late.delivery_error.unwrap().contains("131047"));
+    // The same reason as when the send call itself returns 131047 (see
+    // permanent_errors_fail_without_retry), and visible through the API.
+    let reason = late.delivery_error.unwrap();
+    assert!(reason.starts_with("OUTSIDE_MESSAGING_WINDOW: 131047: "), "{reason}");
+    let data = app
+        .ok(Some(&token), "query($id: ID!) { chat(id: $id) { messages { edges { node { deliveryStatus deliveryError } } } } }", json!({ "id": jonas_chat }))
+        .await;
+    let last = data["chat"]["messages"]["edges"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["node"]["deliveryStatus"], "FAILED");
+    assert_eq!(last["node"]["deliveryError"], reason.as_str());
     mock.verify().await;
 }
 
@@ -204,7 +213,7 @@ async fn permanent_errors_fail_without_retry(backend: Backend) {
         agent_reply(&app, |ch| &ch.whatsapp, "whatsapp/text_message.json", "Sorry for the delay").await;
     let failed = delivered_status(&app, reply.id, DeliveryStatus::Failed).await;
     let reason = failed.delivery_error.unwrap();
-    assert!(reason.contains("OUTSIDE_MESSAGING_WINDOW") && reason.contains("131047"), "{reason}");
+    assert!(reason.starts_with("OUTSIDE_MESSAGING_WINDOW: 131047: "), "{reason}");
     let data = app
         .ok(Some(&token), "query($id: ID!) { chat(id: $id) { messages { edges { node { deliveryStatus deliveryError } } } } }", json!({ "id": chat }))
         .await;

@@ -126,6 +126,19 @@ impl TestApp {
         }
     }
 
+    /// A client for a server running elsewhere (another process) on `port`, with a pool of
+    /// its own on `url` for asserting on rows.
+    pub async fn attach(port: u16, url: &str) -> Self {
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            http: reqwest::Client::new(),
+            db: sea_orm::Database::connect(url).await.expect("connect to the server's database"),
+            stop: None,
+            sqlite_dir: None,
+        }
+    }
+
     /// POSTs a GraphQL operation and returns the whole JSON body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut request = self.http.post(format!("{}/graphql", self.base)).json(&json!({

@@ -210,6 +210,10 @@ pub struct OutboundMessage {
     pub hand_back: bool,
 }
 
+/// How a delivery error caused by the 24-hour messaging window begins, whether the send call
+/// returned it or a status webhook reported it later (`OUTSIDE_MESSAGING_WINDOW: 131047: ...`).
+pub const OUTSIDE_WINDOW_PREFIX: &str = "OUTSIDE_MESSAGING_WINDOW";
+
 /// Why a send failed, and whether trying again can help.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {

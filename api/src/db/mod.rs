@@ -10,14 +10,29 @@ pub mod shape;
 pub use request::RequestDb;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
+/// How long a statement may wait for a pooled connection on PostgreSQL. While the server is
+/// down, sqlx keeps retrying a refused connection until this deadline, so it is how long a
+/// request takes to learn the database is unreachable (and answer DATABASE_UNAVAILABLE); a
+/// healthy pool hands out a connection in microseconds, and a wait of seconds means the
+/// database is overloaded, when a retryable refusal is the better answer anyway.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The same on SQLite. Every write goes through ONE pooled connection (see [`connect`]), so
+/// writers queue in the pool under load, and seconds of queueing is ordinary there: a short
+/// timeout would refuse normal traffic. A file database is never "unreachable" the way a
+/// server is, so the long timeout costs nothing in an outage.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The pool settings every pool shares.
 fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
+    // SeaORM hands both its connect and acquire timeouts to sqlx's one acquire timeout, which
+    // also bounds opening a new connection; only the acquire timeout is set.
+    let acquire_timeout =
+        if url.starts_with("sqlite") { SQLITE_ACQUIRE_TIMEOUT } else { POSTGRES_ACQUIRE_TIMEOUT };
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
         // sqlx pings a connection on every check-out by default: a round trip per statement.
         // Only connections idle long enough to have been dropped by a proxy are checked.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
@@ -82,6 +97,34 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Checks the database answers, for the readiness probe.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Whether a database error means the database cannot be reached right now (down,
+/// restarting, the network gone, or no pooled connection free in time) rather than a
+/// statement that failed: the one place that tells an outage, which is worth retrying, from
+/// every other database error.
+pub fn unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(err))
+        | DbErr::Exec(RuntimeErr::SqlxError(err))
+        | DbErr::Query(RuntimeErr::SqlxError(err)) => sqlx_unavailable(err),
+        _ => false,
+    }
+}
+
+fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_) | Error::Tls(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+        // PostgreSQL's class 08 (connection exception) and the shutdown codes: 57P01
+        // admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up).
+        Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
 }
 
 /// Begins a transaction that will write. On SQLite it starts `BEGIN IMMEDIATE`, taking the

@@ -32,7 +32,8 @@ pub enum DomainError {
     /// A unique value is already taken.
     #[error("{0}")]
     Conflict(String),
-    /// The database failed; details are logged, never shown.
+    /// The database failed; details are logged, never shown. Its code tells an outage
+    /// (DATABASE_UNAVAILABLE, retryable) from any other failure (see [`crate::db::unavailable`]).
     #[error("database error: {0}")]
     Database(#[from] DbErr),
     /// Too many failed sign-ins for this account or from this address: refused, without
@@ -68,6 +69,7 @@ impl DomainError {
             Self::Conflict(_) => "CONFLICT",
             Self::AlreadyAccepted => "ALREADY_ACCEPTED",
             Self::TargetUnavailable(_) => "TARGET_UNAVAILABLE",
+            Self::Database(err) if crate::db::unavailable(err) => "DATABASE_UNAVAILABLE",
             Self::Database(_) => "INTERNAL_SERVER_ERROR",
             Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
             Self::TryAgain { .. } => "TRY_AGAIN",
@@ -80,6 +82,11 @@ impl DomainError {
             Self::TooManyAttempts { retry_after } | Self::TryAgain { retry_after } => Some(*retry_after),
             _ => None,
         }
+    }
+
+    /// Whether the database could not be reached: the request may simply be tried again.
+    pub fn database_unavailable(&self) -> bool {
+        matches!(self, Self::Database(err) if crate::db::unavailable(err))
     }
 
     /// Shorthand for an input error.

@@ -14,6 +14,15 @@ pub enum Caller {
     Anonymous,
     /// A token was sent but refused; the reason is shown on fields that need sign-in.
     Refused(String),
+    /// A token was sent but could not be checked because the database failed; fields that
+    /// need sign-in answer `code` (DATABASE_UNAVAILABLE during an outage, so clients retry
+    /// instead of signing in again).
+    Unchecked {
+        /// The error code: the database error's, as `DomainError::code` gives it.
+        code: &'static str,
+        /// The message.
+        reason: String,
+    },
     /// A valid, live sign-in.
     SignedIn(Principal),
 }
@@ -23,6 +32,7 @@ pub fn principal<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Principa
     match ctx.data_opt::<Caller>() {
         Some(Caller::SignedIn(principal)) => Ok(principal),
         Some(Caller::Refused(reason)) => Err(coded(codes::UNAUTHENTICATED, reason.clone())),
+        Some(Caller::Unchecked { code, reason }) => Err(coded(code, reason.clone())),
         _ => Err(coded(codes::UNAUTHENTICATED, "sign in first: send Authorization: Bearer <token>")),
     }
 }

@@ -31,6 +31,8 @@ pub mod codes {
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
     /// A request (a document, or a batch) that signs in more than once.
     pub const TOO_MANY_LOGINS: &str = "TOO_MANY_LOGINS";
+    /// The database cannot be reached right now; the same request may be tried again.
+    pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
     /// Codes that mean the request itself was refused before execution.
     pub const REQUEST_ERRORS: &[&str] =
         &[PARSE_FAILED, VALIDATION_FAILED, QUERY_TOO_DEEP, QUERY_TOO_COMPLEX, INTROSPECTION_DISABLED];
@@ -42,9 +44,14 @@ pub fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::E
 }
 
 /// Maps a domain error. Internal failures are logged with their cause and answered with a
-/// generic message, so no SQL reaches a client.
+/// generic message, so no SQL reaches a client; an unreachable database is answered with the
+/// retryable DATABASE_UNAVAILABLE.
 pub fn from_domain(err: DomainError) -> async_graphql::Error {
     match &err {
+        DomainError::Database(cause) if err.database_unavailable() => {
+            tracing::warn!(error = %cause, "database unavailable");
+            coded(codes::DATABASE_UNAVAILABLE, "the database is unavailable; try again shortly")
+        }
         DomainError::Database(cause) => {
             tracing::error!(error = %cause, "database error");
             coded(codes::INTERNAL, "internal error; it has been logged")

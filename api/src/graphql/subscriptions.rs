@@ -256,8 +256,9 @@ async fn stream(
                         }
                     }
                     Err(err) => {
-                        tracing::error!(error = %err, "event replay failed");
-                        yield Err(coded(codes::INTERNAL, "could not replay events; resubscribe"));
+                        // Logged and coded in one place (DATABASE_UNAVAILABLE in an outage):
+                        // the client resubscribes with the last id it received.
+                        yield Err(super::error::from_domain(err.into()));
                         return;
                     }
                 }

@@ -21,6 +21,7 @@ async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, R
     match caller_for_token(state, token).await {
         Caller::SignedIn(principal) => Ok(principal),
         Caller::Refused(reason) => Err((StatusCode::UNAUTHORIZED, reason).into_response()),
+        Caller::Unchecked { reason, .. } => Err((StatusCode::SERVICE_UNAVAILABLE, reason).into_response()),
         Caller::Anonymous => Err((StatusCode::UNAUTHORIZED, "sign in first").into_response()),
     }
 }

@@ -48,9 +48,14 @@ pub async fn caller_for_token(state: &AppState, token: Option<&str>) -> Caller {
             .await
         {
             Ok(principal) => Caller::SignedIn(principal),
-            Err(crate::domain::DomainError::Database(err)) => {
+            // Not a refusal: the token may be fine. The pool's acquire timeout bounds the wait
+            // during an outage, and the code says whether retrying makes sense.
+            Err(err @ crate::domain::DomainError::Database(_)) => {
                 tracing::error!(error = %err, "authentication failed on the database");
-                Caller::Refused("could not check the access token; try again".into())
+                Caller::Unchecked {
+                    code: err.code(),
+                    reason: "could not check the access token; try again".into(),
+                }
             }
             Err(err) => Caller::Refused(err.to_string()),
         },

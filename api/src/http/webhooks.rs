@@ -5,7 +5,8 @@
 //! Telegram: POSTs must carry `X-Telegram-Bot-Api-Secret-Token`. Unknown channels get 404,
 //! inactive ones 403, bad signatures 401, malformed bodies 400 — and nothing is stored.
 //! Accepted bodies get 200 even when every event in them is ignored (any other status makes
-//! the provider redeliver).
+//! the provider redeliver). A database failure gets 503: each event is stored in its own
+//! transaction, so a redelivery stores what was missing and recognises the rest as duplicates.
 
 use std::collections::HashMap;
 
@@ -39,6 +40,11 @@ pub fn path_for(channel: &channels::Model) -> String {
     format!("/webhooks/{}/{}", channel.kind.as_str().to_lowercase(), ids::encode("Channel", channel.id).0)
 }
 
+/// The answer when the database failed: 503, so the provider redelivers later.
+fn database_failed() -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, "database unavailable; redeliver later").into_response()
+}
+
 /// Finds the channel a webhook names; the status to answer when there is none to use.
 async fn channel_for(state: &AppState, kind: &str, id: &str) -> Result<channels::Model, Response> {
     let not_found = || (StatusCode::NOT_FOUND, "unknown channel").into_response();
@@ -49,7 +55,7 @@ async fn channel_for(state: &AppState, kind: &str, id: &str) -> Result<channels:
         Ok(_) => return Err(not_found()),
         Err(err) => {
             tracing::error!(error = %err, "cannot load a webhook's channel");
-            return Err((StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response());
+            return Err(database_failed());
         }
     };
     if !channel.active {
@@ -136,7 +142,10 @@ pub async fn receive(
         Ok(report) => report,
         Err(err) => {
             tracing::error!(channel_id = channel.id, error = %err, "webhook ingestion failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response();
+            return match err {
+                crate::domain::DomainError::Database(_) => database_failed(),
+                _ => (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),
+            };
         }
     };
     tracing::info!(

@@ -72,9 +72,16 @@ pub async fn upgrade(
             .on_connection_init(move |payload| async move {
                 let token = payload_token(&payload).or(header_token);
                 let caller = caller_for_token(&state, token.as_deref()).await;
-                if let Caller::Refused(reason) = &caller {
-                    refused.store(true, Ordering::SeqCst);
-                    return Err(async_graphql::Error::new(reason.clone()));
+                match &caller {
+                    Caller::Refused(reason) => {
+                        refused.store(true, Ordering::SeqCst);
+                        return Err(async_graphql::Error::new(reason.clone()));
+                    }
+                    // Not forbidden: the client should reconnect when the database is back.
+                    Caller::Unchecked { reason, .. } => {
+                        return Err(async_graphql::Error::new(reason.clone()));
+                    }
+                    _ => {}
                 }
                 let mut data = Data::default();
                 data.insert(caller);

@@ -1,7 +1,13 @@
 //! The outbox worker: delivers queued replies through the channel's provider, with retries
-//! and exponential backoff. Rows are claimed with a lease (`locked_until`), with
-//! `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances share the work and each
-//! reply is sent once; a restart picks up whatever was pending.
+//! and exponential backoff. Rows are claimed with a short lease (`locked_until`), with
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances share the work; the lease is
+//! renewed while a delivery runs, so a live worker keeps its row however long the provider
+//! takes, and the rows of a worker that died are free again within one lease, for any
+//! instance (or the restarted one) to pick up.
+//!
+//! Delivery is at least once: a provider call that succeeded just before its instance died
+//! (or lost the database long enough for its lease to lapse) is made again by whoever takes
+//! the row over, and the customer may get that reply twice.
 
 use chrono::Utc;
 use entity::enums::{AttachmentStatus, AuthorKind, ChannelKind, DeliveryStatus, OutboxStatus};
@@ -21,12 +27,11 @@ use crate::domain::ids::{AgentId, ChatId, MessageId};
 use crate::domain::ingest::moves_forward;
 use crate::events::{self, EventKind, Subjects};
 
-/// How long a claimed row stays ours before another worker may take it over.
-const LEASE_SECONDS: i64 = 120;
 /// Rows claimed per round.
 const BATCH: i64 = 16;
 
-/// One claimed delivery.
+/// One claimed delivery. `attempts` (counted up by every claim) tells our claim from a later
+/// one by another worker.
 #[derive(Debug)]
 struct Claimed {
     id: i64,
@@ -37,7 +42,7 @@ struct Claimed {
 /// Claims due rows: PENDING, due, and not leased by a live worker.
 async fn claim(ctx: &JobContext) -> Result<Vec<Claimed>, DbErr> {
     let now = Utc::now();
-    let lease = now + chrono::Duration::seconds(LEASE_SECONDS);
+    let lease = lease_end(ctx, now);
     let backend = ctx.db.get_database_backend();
     let sql = match backend {
         DatabaseBackend::Postgres => {
@@ -65,6 +70,56 @@ async fn claim(ctx: &JobContext) -> Result<Vec<Claimed>, DbErr> {
             })
         })
         .collect()
+}
+
+/// When a lease taken or renewed at `now` ends.
+fn lease_end(ctx: &JobContext, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    now + chrono::Duration::from_std(ctx.lease).unwrap_or(chrono::Duration::seconds(10))
+}
+
+/// Extends our lease on a claimed row; `false` when the row is no longer ours to renew: done
+/// (SENT, FAILED, or released for a retry) or claimed again by another worker after our
+/// lease lapsed.
+async fn renew(ctx: &JobContext, claimed: &Claimed) -> Result<bool, DbErr> {
+    let now = Utc::now();
+    let result = outbox::Entity::update_many()
+        .col_expr(outbox::Column::LockedUntil, Expr::value(Some(lease_end(ctx, now))))
+        .filter(outbox::Column::Id.eq(claimed.id))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Pending))
+        .filter(outbox::Column::Attempts.eq(claimed.attempts))
+        .filter(outbox::Column::LockedUntil.is_not_null())
+        .exec(&ctx.db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Runs `work` (one row's delivery) while renewing the row's lease every third of the lease,
+/// and stops renewing when it is done. A renewal that finds the row no longer ours stops the
+/// renewals (the other worker will deliver too: at least once); one that fails on the
+/// database is tried again at the next tick.
+async fn leased<T>(ctx: &JobContext, claimed: &Claimed, work: impl Future<Output = T>) -> T {
+    let heartbeat = async {
+        let period = (ctx.lease / 3).max(std::time::Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(period).await;
+            match renew(ctx, claimed).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(outbox_id = claimed.id, "delivery lease lost; stopped renewing it");
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(outbox_id = claimed.id, error = %err, "cannot renew a delivery lease")
+                }
+            }
+        }
+    };
+    let mut work = std::pin::pin!(work);
+    tokio::select! {
+        output = &mut work => return output,
+        () = heartbeat => {}
+    }
+    work.await
 }
 
 /// What a delivery needs besides the message: where it goes and how.
@@ -149,20 +204,20 @@ async fn files_of(ctx: &JobContext, message_id: i64) -> Result<Vec<OutboundFile>
 
 /// Delivers one claimed row and records the outcome.
 #[instrument(skip(ctx, claimed), fields(outbox_id = claimed.id, message_id = claimed.message_id, attempt = claimed.attempts))]
-async fn deliver(ctx: &JobContext, claimed: Claimed) -> Result<(), DbErr> {
+async fn deliver(ctx: &JobContext, claimed: &Claimed) -> Result<(), DbErr> {
     let Some(message) = messages::Entity::find_by_id(claimed.message_id).one(&ctx.db).await? else {
         return Ok(());
     };
     let Some(route) = route(ctx, &message).await? else {
-        return fail(ctx, &claimed, &message, None, "the chat's contact has no identity on this channel")
+        return fail(ctx, claimed, &message, None, "the chat's contact has no identity on this channel")
             .await;
     };
     if !route.channel.active {
-        return fail(ctx, &claimed, &message, Some(&route.chat), "the channel is inactive").await;
+        return fail(ctx, claimed, &message, Some(&route.chat), "the channel is inactive").await;
     }
     let files = match files_of(ctx, message.id).await {
         Ok(files) => files,
-        Err(reason) => return fail(ctx, &claimed, &message, Some(&route.chat), &reason).await,
+        Err(reason) => return fail(ctx, claimed, &message, Some(&route.chat), &reason).await,
     };
     let outbound = OutboundMessage {
         message_id: MessageId(message.id),
@@ -173,7 +228,7 @@ async fn deliver(ctx: &JobContext, claimed: Claimed) -> Result<(), DbErr> {
         hand_back: message.author_kind == AuthorKind::System,
     };
     match send(ctx, &route.channel, &outbound).await {
-        Ok(provider_id) => sent(ctx, &claimed, &message, &route.chat, provider_id).await,
+        Ok(provider_id) => sent(ctx, claimed, &message, &route.chat, provider_id).await,
         Err(SendError::Retryable { reason, retry_after })
             if (claimed.attempts as u32) < ctx.retry.max_attempts =>
         {
@@ -193,11 +248,15 @@ async fn deliver(ctx: &JobContext, claimed: Claimed) -> Result<(), DbErr> {
         }
         Err(SendError::Retryable { reason, .. }) => {
             let reason = format!("gave up after {} attempts: {reason}", claimed.attempts);
-            fail(ctx, &claimed, &message, Some(&route.chat), &reason).await
+            fail(ctx, claimed, &message, Some(&route.chat), &reason).await
         }
         Err(SendError::Permanent { reason, outside_window }) => {
-            let reason = if outside_window { format!("OUTSIDE_MESSAGING_WINDOW: {reason}") } else { reason };
-            fail(ctx, &claimed, &message, Some(&route.chat), &reason).await
+            let reason = if outside_window {
+                format!("{}: {reason}", adapters::OUTSIDE_WINDOW_PREFIX)
+            } else {
+                reason
+            };
+            fail(ctx, claimed, &message, Some(&route.chat), &reason).await
         }
     }
 }
@@ -280,7 +339,8 @@ pub async fn drain(ctx: &JobContext) -> Result<usize, DbErr> {
         }
         handled += claimed.len();
         // Deliveries of one batch run concurrently; each records its own outcome.
-        let results = futures_util::future::join_all(claimed.into_iter().map(|c| deliver(ctx, c))).await;
+        let results =
+            futures_util::future::join_all(claimed.iter().map(|c| leased(ctx, c, deliver(ctx, c)))).await;
         for result in results {
             if let Err(err) = result {
                 tracing::error!(error = %err, "a delivery outcome could not be recorded");

@@ -51,6 +51,8 @@ pub struct JobContext {
     pub retry: RetryPolicy,
     /// How often workers look for due work when nothing woke them.
     pub poll: Duration,
+    /// How long a claimed delivery stays ours; renewed while its provider call runs.
+    pub lease: Duration,
 }
 
 /// Starts every worker; they stop when `cancel` fires.

@@ -19,9 +19,13 @@ const GRAPH: client::GraphRules = client::GraphRules {
     transient: &[2, 131_000, 131_016],
 };
 
+/// WhatsApp's code for "more than 24 hours since the customer's last message"
+/// (re-engagement), in a send call's answer or a `failed` status webhook.
+pub const OUTSIDE_WINDOW_CODE: i64 = 131_047;
+
 /// 131047: more than 24 hours since the customer's last message (re-engagement).
 fn outside_window(error: &GraphError) -> bool {
-    error.code == 131_047
+    error.code == OUTSIDE_WINDOW_CODE
 }
 /// The longest caption WhatsApp takes on an image, video or document.
 const MAX_CAPTION_CHARS: usize = 1024;

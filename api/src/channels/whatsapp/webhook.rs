@@ -212,10 +212,13 @@ fn parse_status(st: &Value) -> InboundEvent {
     InboundEvent::Status(StatusUpdate { target: StatusTarget::Message(id.to_owned()), status, error })
 }
 
-/// `"{code}: {title} — {details}"` from the first of `errors[]`.
+/// `"{code}: {title} — {details}"` from the first of `errors[]`; the 24-hour window's code
+/// gets the same `OUTSIDE_MESSAGING_WINDOW: ` prefix as when the send call returns it.
 fn failure_reason(st: &Value) -> Option<String> {
     let err = array(st, "errors").first()?;
     let code = err.get("code").and_then(scalar);
+    let outside_window =
+        code.as_deref().and_then(|code| code.parse::<i64>().ok()) == Some(super::api::OUTSIDE_WINDOW_CODE);
     let title = non_empty(err.get("title")).or_else(|| non_empty(err.get("message")));
     let mut reason = match (code, title) {
         (Some(code), Some(title)) => format!("{code}: {title}"),
@@ -226,6 +229,9 @@ fn failure_reason(st: &Value) -> Option<String> {
     if let Some(details) = non_empty(err.pointer("/error_data/details")) {
         reason.push_str(" — ");
         reason.push_str(&details);
+    }
+    if outside_window {
+        reason = format!("{}: {reason}", crate::channels::OUTSIDE_WINDOW_PREFIX);
     }
     Some(reason)
 }
@@ -495,7 +501,7 @@ mod tests {
                 ),
                 status: DeliveryStatus::Failed,
                 error: Some(
-                    "131047: Re-engagement message — Message failed to send because more than 24 hours have \
+                    "OUTSIDE_MESSAGING_WINDOW: 131047: Re-engagement message — Message failed to send because more than 24 hours have \
                      passed since the customer last replied to this number."
                         .into()
                 ),
