@@ -391,7 +391,10 @@ fn is_origin(text: &str) -> bool {
     let (host, port) = rest.rsplit_once(':').map_or((rest, None), |(h, p)| (h, Some(p)));
     matches!(scheme, "http" | "https")
         && !host.is_empty()
-        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']'))
+        && (host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+            || (host.starts_with('[')
+                && host.ends_with(']')
+                && host[1..host.len() - 1].chars().all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.'))))
         && port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()))
 }
 

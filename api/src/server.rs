@@ -135,6 +135,7 @@ impl Server {
             database_url: config.database_url.clone(),
             event_retention: chrono::Duration::hours(i64::from(config.event_retention_hours)),
             cors_origins: config.cors_origins.clone(),
+            persisted: Arc::default(),
             client_ip_header: config.client_ip_header.clone(),
         }
     }

@@ -53,6 +53,8 @@ pub struct AppState {
     pub database_url: String,
     /// How long events are kept.
     pub event_retention: chrono::Duration,
+    /// Persisted queries (Apollo's APQ), by their hash.
+    pub persisted: std::sync::Arc<crate::domain::persisted_queries::PersistedQueries>,
     /// Origins allowed to call the API from a browser (`*` for any); empty: no CORS.
     pub cors_origins: Vec<String>,
     /// The header naming the client's address behind a proxy (else the TCP peer's is used).

@@ -18,6 +18,7 @@ pub mod message_reactions;
 pub mod messages;
 pub mod not_duplicate_pairs;
 pub mod outbox;
+pub mod persisted_queries;
 pub mod prelude;
 pub mod queue_agents;
 pub mod queues;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_domain;
 mod m20261124_000002_open_chat_unique;
 mod m20261124_000003_panel_indexes;
+mod m20261130_000004_persisted_queries;
 
 /// Runs every migration of the crate, in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_domain::Migration),
             Box::new(m20261124_000002_open_chat_unique::Migration),
             Box::new(m20261124_000003_panel_indexes::Migration),
+            Box::new(m20261130_000004_persisted_queries::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ mod lifecycle;
 mod limits;
 mod matrix;
 mod outbound;
+mod persisted;
 mod presence;
 mod server;
 mod sign_in;

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod lifecycle;
 pub mod messages;
 pub mod pagination;
+pub mod persisted_queries;
 pub mod presence;
 pub mod queues;
 pub mod routing;

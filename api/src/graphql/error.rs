@@ -21,6 +21,10 @@ pub mod codes {
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     /// Introspection (`__schema`, `__type`) is switched off on this server.
     pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+    /// A request the server cannot read as GraphQL (a bad persisted-query extension...).
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// A persisted query's hash that no instance knows yet: send the text with it.
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     /// Bad input caught by the GraphQL layer (for example an out-of-range argument).
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
     /// No valid sign-in.

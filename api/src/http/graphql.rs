@@ -22,6 +22,8 @@ use crate::graphql::loaders;
 use crate::graphql::sign_in_limits::{self, ClientAddr, TooManyLogins};
 use crate::state::AppState;
 
+use super::persisted;
+
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 /// Most operations one batched request may carry.
 const MAX_BATCH: usize = 20;
@@ -95,31 +97,77 @@ fn is_request_error(response: &GqlResponse) -> bool {
         })
 }
 
-async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers: &HeaderMap) -> Response {
+/// A GraphQL answer, ready to send: the GET handler adds caching headers to it.
+struct Answer {
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type))], self.body)
+            .into_response()
+    }
+}
+
+/// Serialises one response. Under `application/graphql-response+json`, a request error (no
+/// execution happened) carries no `data` key, as GraphQL-over-HTTP says.
+fn to_json(response: &GqlResponse, graphql_response: bool) -> Result<serde_json::Value, serde_json::Error> {
+    let mut json = serde_json::to_value(response)?;
+    if graphql_response
+        && is_request_error(response)
+        && let Some(object) = json.as_object_mut()
+    {
+        object.remove("data");
+    }
+    Ok(json)
+}
+
+async fn execute(
+    state: &AppState,
+    caller: Caller,
+    batch: BatchRequest,
+    headers: &HeaderMap,
+) -> Result<Answer, Response> {
     let (requests, single) = match batch {
         BatchRequest::Single(request) => (vec![request], true),
         BatchRequest::Batch(requests) => (requests, false),
     };
     if requests.len() > MAX_BATCH {
-        return refuse(
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
             &format!("a batch may hold at most {MAX_BATCH} operations"),
-        );
+        ));
+    }
+    // Persisted queries get their text first, so every later step sees the document.
+    let mut requests = requests;
+    let mut resolved = Vec::with_capacity(requests.len());
+    for request in &mut requests {
+        resolved.push(persisted::resolve(state, request).await);
     }
     // Each login costs a password hash: one per request, refused before anything runs.
     if let Err(TooManyLogins(message)) = sign_in_limits::check_requests(&state.documents, &requests).await {
-        return refuse(StatusCode::BAD_REQUEST, codes::TOO_MANY_LOGINS, &message);
+        return Err(refuse(StatusCode::BAD_REQUEST, codes::TOO_MANY_LOGINS, &message));
     }
-    let runs = requests.into_iter().map(|mut request| {
+    let runs = requests.into_iter().zip(resolved).map(|(mut request, resolved)| {
         let caller = caller.clone();
         async move {
+            let register = match resolved {
+                Ok(register) => register,
+                Err(refused) => return refused,
+            };
             let inputs = document_cache::inputs(request.operation_name.as_deref(), &request.variables);
             let Parsed { document, validated } =
                 match state.documents.parse(&request.query, inputs.as_deref()).await {
                     Ok(parsed) => parsed,
                     Err(err) => return error::parse_failure(err),
                 };
+            // Only documents that parse and pass the limits are registered.
+            if let Some(hash) = register {
+                persisted::register(state, &hash, &request.query).await;
+            }
             // A query runs on one connection held for the request (on SQLite, from the
             // read-only pool); a mutation borrows from the pool per statement, as its
             // transactions need (see `db::RequestDb`). Request data comes before the schema's
@@ -153,16 +201,23 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, headers:
     } else {
         StatusCode::OK
     };
-    let body =
-        if single { BatchResponse::Single(responses.remove(0)) } else { BatchResponse::Batch(responses) };
     let content_type = if graphql_response { GRAPHQL_RESPONSE } else { "application/json" };
-    match serde_json::to_string(&body) {
-        Ok(json) => {
-            (status, [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], json).into_response()
-        }
+    let body = if graphql_response {
+        // The rare path: request errors lose their `data` key.
+        let values: Result<Vec<_>, _> = responses.iter().map(|r| to_json(r, true)).collect();
+        values.and_then(|mut values| {
+            if single { serde_json::to_string(&values.remove(0)) } else { serde_json::to_string(&values) }
+        })
+    } else if single {
+        serde_json::to_string(&BatchResponse::Single(responses.remove(0)))
+    } else {
+        serde_json::to_string(&BatchResponse::Batch(responses))
+    };
+    match body {
+        Ok(body) => Ok(Answer { status, content_type, body }),
         Err(err) => {
             tracing::error!(error = %err, "could not serialise a GraphQL response");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL, "internal error")
+            Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL, "internal error"))
         }
     }
 }
@@ -221,7 +276,10 @@ pub async fn post(
         }
     };
     let caller = caller(&state, &headers).await;
-    execute(&state, caller, batch.data(client), &headers).await
+    match execute(&state, caller, batch.data(client), &headers).await {
+        Ok(answer) => answer.into_response(),
+        Err(refused) => refused,
+    }
 }
 
 /// The type of the operation a request would run, if the document names one.
@@ -240,19 +298,30 @@ fn is_mutation(document: &ExecutableDocument, request: &Request) -> bool {
     operation_type(document, request.operation_name.as_deref()).is_some_and(|ty| ty != OperationType::Query)
 }
 
-/// GET `/graphql?query=...`: queries only.
+/// GET `/graphql?query=...`: queries only (also by persisted-query hash). Answers carry an
+/// `ETag`; a matching `If-None-Match` gets 304. Signed-in answers are `private, no-store`,
+/// anonymous ones `no-cache` (revalidate with the ETag).
 pub async fn get(
     State(state): State<AppState>,
     client: ClientAddr,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
+    let mut request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
         Ok(request) => request,
         Err(err) => {
             return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {err}"));
         }
     };
+    if request.query.is_empty() && !request.extensions.contains_key("persistedQuery") {
+        return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", "a GET request needs a `query` parameter");
+    }
+    // The text of a persisted query is needed to tell whether it is a mutation; `execute`
+    // resolves it again from memory.
+    if let Err(refused) = persisted::resolve(&state, &mut request).await {
+        let body = serde_json::to_string(&refused).unwrap_or_default();
+        return Answer { status: StatusCode::OK, content_type: "application/json", body }.into_response();
+    }
     // Parsed through the cache, so `execute` finds it there; a document that does not parse
     // or pass the limits is refused by `execute` with its code.
     let parsed = state.documents.parse(&request.query, None).await;
@@ -266,7 +335,28 @@ pub async fn get(
         return response;
     }
     let caller = caller(&state, &headers).await;
-    execute(&state, caller, BatchRequest::Single(request.data(client)), &headers).await
+    let signed_in = !matches!(caller, Caller::Anonymous);
+    let answer = match execute(&state, caller, BatchRequest::Single(request.data(client)), &headers).await {
+        Ok(answer) => answer,
+        Err(refused) => return refused,
+    };
+    let cache_control = if signed_in { "private, no-store" } else { "no-cache" };
+    let etag = format!("\"{}\"", &crate::domain::persisted_queries::hash_of(&answer.body)[..32]);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag));
+    let mut response = if matches && answer.status == StatusCode::OK {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        answer.into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod client_addr;
 pub mod files;
 pub mod graphql;
 pub mod health;
+pub mod persisted;
 pub mod webhooks;
 pub mod ws;
 
@@ -57,10 +58,11 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let cors = cors(&state.cors_origins);
-    // GraphQL answers are never cached by browsers or proxies: `login` returns a token, and
-    // every answer depends on who asks.
+    // GraphQL answers are never stored by browsers or proxies unless the handler says so
+    // (anonymous GET answers may be revalidated): `login` returns a token, and every answer
+    // depends on who asks.
     let graphql = Router::new().route("/graphql", get(graphql::get).post(graphql::post)).layer(
-        SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     );
     // The HTML page may not be framed (clickjacking).
     let page = Router::new()
