@@ -94,8 +94,9 @@ async fn fragment_bombs_are_refused_while_others_are_served(app: TestApp) {
 }
 
 async fn fragment_bombs_are_refused_over_websocket(app: TestApp) {
+    let token = app.admin().await;
     let mut socket = connect(&app, "graphql-transport-ws").await;
-    send(&mut socket, json!({ "type": "connection_init" })).await;
+    send(&mut socket, json!({ "type": "connection_init", "payload": { "token": token } })).await;
     assert_eq!(next(&mut socket).await.unwrap().unwrap()["type"], "connection_ack");
     let bomb = fragment_bomb(12, 10);
     send(&mut socket, json!({ "id": "1", "type": "subscribe", "payload": { "query": bomb } })).await;

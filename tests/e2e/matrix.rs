@@ -134,7 +134,13 @@ async fn call_ws(app: &TestApp, token: Option<&str>, operation: &str) -> bool {
     let mut socket = connect(app, "graphql-transport-ws").await;
     let payload = token.map_or(json!({}), |t| json!({ "Authorization": format!("Bearer {t}") }));
     send(&mut socket, json!({ "type": "connection_init", "payload": payload })).await;
-    assert_eq!(next(&mut socket).await.unwrap().unwrap()["type"], "connection_ack");
+    let ack = next(&mut socket).await.unwrap();
+    if token.is_none() {
+        // Anonymous sockets are closed at once (4403): nothing is open to them.
+        assert_eq!(ack.map_err(|(code, _)| code), Err(4403));
+        return false;
+    }
+    assert_eq!(ack.unwrap()["type"], "connection_ack");
     send(&mut socket, json!({ "id": "1", "type": "subscribe", "payload": { "query": operation } })).await;
     let answer = next(&mut socket).await.unwrap().unwrap();
     let errors = if answer["type"] == "error" {

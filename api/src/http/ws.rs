@@ -2,8 +2,9 @@
 //!
 //! The token comes in the `connection_init` payload (`{"Authorization": "Bearer <token>"}` or
 //! `{"token": "<token>"}`), or failing that in the upgrade request's `Authorization` header. A
-//! token that is sent but refused closes the connection: code 4403 (Forbidden) in
-//! graphql-transport-ws, a `connection_error` message in the legacy protocol.
+//! missing or refused token closes the connection at once (no subscription is open to
+//! anonymous callers): code 4403 (Forbidden) in graphql-transport-ws, a `connection_error`
+//! message in the legacy protocol.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,6 +77,13 @@ pub async fn upgrade(
                     Caller::Refused(reason) => {
                         refused.store(true, Ordering::SeqCst);
                         return Err(async_graphql::Error::new(reason.clone()));
+                    }
+                    // No subscription is open to anonymous callers: say so at once.
+                    Caller::Anonymous => {
+                        refused.store(true, Ordering::SeqCst);
+                        return Err(async_graphql::Error::new(
+                            "sign in first: send {\"Authorization\": \"Bearer <token>\"} in connection_init",
+                        ));
                     }
                     // Not forbidden: the client should reconnect when the database is back.
                     Caller::Unchecked { reason, .. } => {
