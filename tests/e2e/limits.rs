@@ -51,6 +51,8 @@ async fn fragment_bombs_are_refused_while_others_are_served(app: TestApp) {
     for body in &answers {
         assert_eq!(code(body), "QUERY_TOO_COMPLEX", "{body:#}");
         assert!(body["data"].is_null());
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("at least ") && message.contains("the limit is 5000"), "{message}");
     }
     // Over GET too (it parses the document to refuse mutations).
     let response = within(

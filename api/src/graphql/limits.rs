@@ -54,17 +54,35 @@ pub enum Exceeded {
     /// Brackets, selection sets or fragment spreads nest too deep to walk.
     #[error("the document nests more than {MAX_NESTING} levels")]
     Nesting,
-    /// Fields nest deeper than allowed.
-    #[error("the query nests fields more than {0} levels deep")]
-    Depth(usize),
+    /// Fields nest deeper than allowed (`measured` is how deep the walk had got when it
+    /// stopped: at least that).
+    #[error("the query nests fields at least {measured} levels deep; the limit is {limit}")]
+    Depth {
+        /// Depth reached.
+        measured: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Too many selections once fragments are expanded.
     #[error(
-        "the query is too complex: more than {0} fields, fragment spreads and inline fragments once fragments are expanded"
+        "the query is too complex: at least {measured} fields, fragment spreads and inline fragments once fragments are expanded; the limit is {limit}"
     )]
-    Size(usize),
+    Size {
+        /// Selections counted.
+        measured: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Too many aliases once fragments are expanded.
-    #[error("the query is too complex: more than {0} aliased fields once fragments are expanded")]
-    Aliases(usize),
+    #[error(
+        "the query is too complex: at least {measured} aliased fields once fragments are expanded; the limit is {limit}"
+    )]
+    Aliases {
+        /// Aliases counted.
+        measured: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A fragment spreads itself, directly or through others.
     #[error("fragment `{0}` spreads itself")]
     Cycle(String),
@@ -83,10 +101,11 @@ impl Exceeded {
     /// The stable error code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Nesting | Self::Depth(_) => codes::QUERY_TOO_DEEP,
-            Self::Size(_) | Self::Aliases(_) | Self::IntrospectionLists(_) | Self::IntrospectionRoots(_) => {
-                codes::QUERY_TOO_COMPLEX
-            }
+            Self::Nesting | Self::Depth { .. } => codes::QUERY_TOO_DEEP,
+            Self::Size { .. }
+            | Self::Aliases { .. }
+            | Self::IntrospectionLists(_)
+            | Self::IntrospectionRoots(_) => codes::QUERY_TOO_COMPLEX,
             Self::Cycle(_) => codes::VALIDATION_FAILED,
             Self::IntrospectionDisabled => codes::INTROSPECTION_DISABLED,
         }
@@ -196,19 +215,22 @@ impl<'a> Walk<'a> {
     /// so the whole would be over it too.
     fn within(&self, cost: &Cost) -> Result<(), Exceeded> {
         if cost.depth > self.limits.max_depth {
-            return Err(Exceeded::Depth(self.limits.max_depth));
+            return Err(Exceeded::Depth { measured: cost.depth, limit: self.limits.max_depth });
         }
         if cost.selections > self.limits.max_complexity {
-            return Err(Exceeded::Size(self.limits.max_complexity));
+            return Err(Exceeded::Size { measured: cost.selections, limit: self.limits.max_complexity });
         }
         if cost.aliases > self.limits.max_aliases {
-            return Err(Exceeded::Aliases(self.limits.max_aliases));
+            return Err(Exceeded::Aliases { measured: cost.aliases, limit: self.limits.max_aliases });
         }
         if cost.introspection_roots > 0 && !self.limits.introspection {
             return Err(Exceeded::IntrospectionDisabled);
         }
         if cost.introspection_depth > MAX_INTROSPECTION_DEPTH {
-            return Err(Exceeded::Depth(MAX_INTROSPECTION_DEPTH));
+            return Err(Exceeded::Depth {
+                measured: cost.introspection_depth,
+                limit: MAX_INTROSPECTION_DEPTH,
+            });
         }
         if cost.introspection_lists > MAX_INTROSPECTION_LISTS {
             return Err(Exceeded::IntrospectionLists(MAX_INTROSPECTION_LISTS));
@@ -424,8 +446,8 @@ mod tests {
 
     #[test]
     fn fragment_bombs_are_refused_quickly() {
-        assert_eq!(measure(&fragment_bomb(12, 10)), Err(Exceeded::Size(5000)));
-        assert_eq!(measure(&fragment_bomb(40, 2)), Err(Exceeded::Size(5000)));
+        assert!(matches!(measure(&fragment_bomb(12, 10)), Err(Exceeded::Size { limit: 5000, .. })));
+        assert!(matches!(measure(&fragment_bomb(40, 2)), Err(Exceeded::Size { limit: 5000, .. })));
         // Small enough to pass: 3 levels of 10 = 100 typenames, 111 spreads.
         measure(&fragment_bomb(3, 10)).unwrap();
     }
@@ -434,7 +456,7 @@ mod tests {
     fn unused_fragments_cost_too() {
         let mut text = fragment_bomb(12, 10).replacen("query { ...F1 }", "query { __typename }", 1);
         text.push_str("fragment Unused on Query { __typename }");
-        assert_eq!(measure(&text), Err(Exceeded::Size(5000)));
+        assert!(matches!(measure(&text), Err(Exceeded::Size { limit: 5000, .. })));
     }
 
     #[test]
@@ -448,7 +470,7 @@ mod tests {
         }
         text.push_str(" fragment F13 on Query { __typename }");
         // `node` returns an interface, so this would not validate; depth is refused first.
-        assert_eq!(measure(&text), Err(Exceeded::Depth(12)));
+        assert!(matches!(measure(&text), Err(Exceeded::Depth { limit: 12, .. })));
     }
 
     const GRAPHQL_JS_16: &str = include_str!("../../../tests/fixtures/introspection/graphql-js-16.graphql");
@@ -475,7 +497,7 @@ mod tests {
         assert_eq!(measure(lists), Err(Exceeded::IntrospectionLists(MAX_INTROSPECTION_LISTS)));
         let chain =
             format!("{{ __type(name: \"Chat\") {{ {} name {} }} }}", "ofType {".repeat(30), "}".repeat(30));
-        assert_eq!(measure(&chain), Err(Exceeded::Depth(MAX_INTROSPECTION_DEPTH)));
+        assert!(matches!(measure(&chain), Err(Exceeded::Depth { limit: MAX_INTROSPECTION_DEPTH, .. })));
         let many: String = (0..5).map(|n| format!(" s{n}: __schema {{ types {{ name }} }}")).collect();
         assert_eq!(
             measure(&format!("{{{many} }}")),
@@ -484,7 +506,7 @@ mod tests {
         // Ordinary fields under an ordinary root are not exempt, even through `__` fragments'
         // neighbours.
         let deep = format!("{{ __typename me {} id {} }}", "{ queues { agents ".repeat(6), "} } ".repeat(6));
-        assert_eq!(measure(&deep), Err(Exceeded::Depth(12)));
+        assert!(matches!(measure(&deep), Err(Exceeded::Depth { limit: 12, .. })));
     }
 
     #[test]
@@ -501,7 +523,7 @@ mod tests {
     fn aliases_are_counted_through_fragments() {
         let aliases: String = (0..20).map(|n| format!(" a{n}: __typename")).collect();
         let text = format!("query {{ ...A ...A ...A ...A ...A ...A }} fragment A on Query {{{aliases} }}");
-        assert_eq!(measure(&text), Err(Exceeded::Aliases(100)));
+        assert!(matches!(measure(&text), Err(Exceeded::Aliases { limit: 100, .. })));
     }
 
     #[test]
