@@ -13,6 +13,7 @@ mod introspection;
 mod lifecycle;
 mod limits;
 mod matrix;
+mod operations;
 mod outbound;
 mod presence;
 mod server;
