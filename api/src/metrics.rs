@@ -133,6 +133,7 @@ struct Inner {
     graphql_requests: Family<GraphqlLabels, Counter>,
     graphql_duration: HistogramFamily<OperationLabels>,
     websockets_open: Gauge,
+    subscriptions_active: Gauge,
     bus_subscribers: Gauge,
     bus_lag: Histogram,
     bus_dropped: Counter,
@@ -158,11 +159,11 @@ impl Default for Metrics {
     }
 }
 
-/// Keeps the open-WebSocket gauge up while it lives.
+/// Keeps a gauge (open WebSockets, active subscriptions) one up while it lives.
 #[derive(Debug)]
-pub struct OpenWebSocket(Gauge);
+pub struct Open(Gauge);
 
-impl Drop for OpenWebSocket {
+impl Drop for Open {
     fn drop(&mut self) {
         self.0.dec();
     }
@@ -199,6 +200,12 @@ impl Metrics {
         );
         let websockets_open = Gauge::default();
         registry.register("websockets_open", "GraphQL WebSocket connections open", websockets_open.clone());
+        let subscriptions_active = Gauge::default();
+        registry.register(
+            "subscriptions_active",
+            "GraphQL event subscriptions running on this instance",
+            subscriptions_active.clone(),
+        );
         let bus_subscribers = Gauge::default();
         registry.register(
             "event_bus_subscribers",
@@ -254,6 +261,7 @@ impl Metrics {
             graphql_requests,
             graphql_duration,
             websockets_open,
+            subscriptions_active,
             bus_subscribers,
             bus_lag,
             bus_dropped,
@@ -316,9 +324,15 @@ impl Metrics {
     }
 
     /// Marks a WebSocket open until the returned guard drops.
-    pub fn websocket_opened(&self) -> OpenWebSocket {
+    pub fn websocket_opened(&self) -> Open {
         self.0.websockets_open.inc();
-        OpenWebSocket(self.0.websockets_open.clone())
+        Open(self.0.websockets_open.clone())
+    }
+
+    /// Marks a subscription active until the returned guard drops.
+    pub fn subscription_started(&self) -> Open {
+        self.0.subscriptions_active.inc();
+        Open(self.0.subscriptions_active.clone())
     }
 
     /// Records how long after its commit an event was published, and how many subscribers

@@ -4,6 +4,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use entity::enums::Role;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -80,17 +81,33 @@ async fn metrics_count_requests_and_webhooks(app: TestApp) {
     .await;
 }
 
-async fn open_websockets_are_a_gauge(app: TestApp) {
-    let open = |text: String| sample(&text, "switchboard_websockets_open");
-    assert_eq!(open(scrape(&app).await), Some(0.0));
-    let socket = crate::websocket::connect(&app, "graphql-transport-ws").await;
+async fn open_websockets_and_subscriptions_are_gauges(app: TestApp) {
+    let (_, token) = app.signed_in("ann@example.com", Role::Agent).await;
+    let gauges = |text: String| {
+        (sample(&text, "switchboard_websockets_open"), sample(&text, "switchboard_subscriptions_active"))
+    };
+    assert_eq!(gauges(scrape(&app).await), (Some(0.0), Some(0.0)));
+    let idle = crate::websocket::connect(&app, "graphql-transport-ws").await;
     eventually("the open WebSocket to be counted", || async {
-        open(scrape(&app).await).filter(|n| *n == 1.0)
+        (gauges(scrape(&app).await) == (Some(1.0), Some(0.0))).then_some(())
     })
     .await;
-    drop(socket);
-    eventually("the closed WebSocket to be uncounted", || async {
-        open(scrape(&app).await).filter(|n| *n == 0.0)
+    let mut subscribed =
+        crate::subscriptions::subscribe(&app, &token, "subscription { myChatEvents { id } }", json!({}))
+            .await;
+    eventually("the subscription to be counted", || async {
+        (gauges(scrape(&app).await) == (Some(2.0), Some(1.0))).then_some(())
+    })
+    .await;
+    crate::websocket::send(&mut subscribed, json!({ "id": "s", "type": "complete" })).await;
+    eventually("the completed subscription to be uncounted", || async {
+        (gauges(scrape(&app).await) == (Some(2.0), Some(0.0))).then_some(())
+    })
+    .await;
+    drop(idle);
+    drop(subscribed);
+    eventually("the closed WebSockets to be uncounted", || async {
+        (gauges(scrape(&app).await) == (Some(0.0), Some(0.0))).then_some(())
     })
     .await;
 }
@@ -101,7 +118,7 @@ async fn metrics_can_be_turned_off(backend: Backend) {
     assert_eq!(response.status(), 404);
 }
 
-on_both_databases!(metrics_count_requests_and_webhooks, open_websockets_are_a_gauge);
+on_both_databases!(metrics_count_requests_and_webhooks, open_websockets_and_subscriptions_are_gauges);
 
 /// The real binary with `--log-format json --demo`: every stderr line is JSON (the banner
 /// included), and a request's access-log line has its fields and none of its query text.
