@@ -8,7 +8,10 @@ use entity::enums::Role;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::support::{Backend, TestApp, eventually, fixture, fresh_database};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{Backend, TestApp, eventually, fixture, fresh_database, providers_at};
 use crate::{on_both_backends, on_both_databases};
 
 async fn scrape(app: &TestApp) -> String {
@@ -112,6 +115,49 @@ async fn open_websockets_and_subscriptions_are_gauges(app: TestApp) {
     .await;
 }
 
+/// Two failed sends and a successful one: two retries and one `sent` for Telegram.
+async fn deliveries_are_counted_by_provider_and_result(backend: Backend) {
+    let mock = MockServer::start().await;
+    let send = "/bot7012345678:bot-token/sendMessage";
+    Mock::given(method("POST"))
+        .and(path(send))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&mock)
+        .await;
+    let sent = serde_json::from_slice::<Value>(&fixture("telegram/send_response.json")).unwrap();
+    Mock::given(method("POST"))
+        .and(path(send))
+        .respond_with(ResponseTemplate::new(200).set_body_json(sent))
+        .with_priority(2)
+        .mount(&mock)
+        .await;
+    let uri = mock.uri();
+    let app = TestApp::spawn_with(backend, |config| providers_at(config, &uri)).await;
+    let admin = app.admin().await;
+    let channels = app.channels(&admin).await;
+    assert_eq!(app.webhook(&channels.telegram, &fixture("telegram/text_message.json")).await, 200);
+    let (chat, _, token) = crate::outbound::newest_chat_to_agent(&app).await;
+    app.ok(
+        Some(&token),
+        "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }",
+        json!({ "input": { "chatId": chat, "text": "On it." } }),
+    )
+    .await;
+    let text = eventually("the delivery to be counted", || async {
+        let text = scrape(&app).await;
+        let sent = sample(&text, r#"switchboard_outbox_deliveries_total{provider="telegram",result="sent"}"#);
+        (sent == Some(1.0)).then_some(text)
+    })
+    .await;
+    assert_eq!(
+        sample(&text, r#"switchboard_outbox_deliveries_total{provider="telegram",result="retry"}"#),
+        Some(2.0)
+    );
+    assert_eq!(sample(&text, "switchboard_outbox_pending"), Some(0.0));
+}
+
 async fn metrics_can_be_turned_off(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| config.disable_metrics = true).await;
     let response = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap();
@@ -202,4 +248,8 @@ async fn json_logs_are_json_only(backend: Backend) {
     assert!(seen.iter().any(|line| line.contains("Demo sign-ins")), "the banner is logged as JSON");
 }
 
-on_both_backends!(json_logs_are_json_only, metrics_can_be_turned_off);
+on_both_backends!(
+    json_logs_are_json_only,
+    metrics_can_be_turned_off,
+    deliveries_are_counted_by_provider_and_result
+);
