@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, redact_url};
+use crate::config::{Config, LogFormat, redact_url};
 use crate::domain::agents::{self, NewAgent};
 use crate::domain::demo::{DEMO_AGENTS, DEMO_PASSWORD};
 use crate::{Server, db, graphql, telemetry};
@@ -56,8 +56,15 @@ pub async fn run() -> ExitCode {
             report(create_admin(&cli.config, NewAgent { name, email, password, role: Role::Admin }).await)
         }
         Command::Serve => {
-            telemetry::init(cli.config.log_format);
-            report(serve(cli.config).await)
+            let format = cli.config.log_format;
+            telemetry::init(format);
+            match serve(cli.config).await {
+                Err(err) if format == LogFormat::Json => {
+                    tracing::error!(error = format!("{err:#}"), "switchboard cannot run");
+                    ExitCode::FAILURE
+                }
+                result => report(result),
+            }
         }
     }
 }
@@ -94,24 +101,33 @@ async fn migrate(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection>
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let demo = config.demo;
+    // With JSON logs, stderr carries nothing but JSON lines: the banner goes through tracing.
+    let json = config.log_format == LogFormat::Json;
+    let say = |line: &str| {
+        if json {
+            tracing::info!(target: "switchboard::banner", "{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    };
     let server = Server::build(config).await?;
     let addr = server.local_addr();
     tracing::info!(%addr, "listening");
-    eprintln!(
+    say(&format!(
         "Switchboard is listening on http://{addr}/ (GraphiQL) — GraphQL at /graphql, WebSocket at /graphql/ws"
-    );
+    ));
     if demo {
         if server.seeded_demo() {
-            eprintln!("Demo data seeded.");
+            say("Demo data seeded.");
         }
-        eprintln!("Demo sign-ins (password \"{DEMO_PASSWORD}\"):");
+        say(&format!("Demo sign-ins (password \"{DEMO_PASSWORD}\"):"));
         for (name, email, role) in DEMO_AGENTS {
-            eprintln!("  {:<11} {email:<30} {name}", role.as_str());
+            say(&format!("  {:<11} {email:<30} {name}", role.as_str()));
         }
-        eprintln!(
+        say(&format!(
             "In GraphiQL: mutation {{ login(email: \"admin@demo.switchboard\", password: \"{DEMO_PASSWORD}\") {{ token }} }}"
-        );
-        eprintln!("then set the header {{\"Authorization\": \"Bearer <token>\"}}.");
+        ));
+        say("then set the header {\"Authorization\": \"Bearer <token>\"}.");
     }
     server.run_until_stopped().await
 }

@@ -139,6 +139,11 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_DISABLE_INTROSPECTION")]
     pub disable_introspection: bool,
 
+    /// Do not serve `/metrics` (Prometheus). It needs no token, so a server reachable from
+    /// the internet should either set this or keep `/metrics` behind its reverse proxy.
+    #[arg(long, env = "SWITCHBOARD_DISABLE_METRICS")]
+    pub disable_metrics: bool,
+
     /// Largest page a connection returns (`first` above it is refused).
     #[arg(long, env = "SWITCHBOARD_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: usize,
@@ -276,6 +281,7 @@ impl Config {
             max_query_complexity: 5000,
             max_query_aliases: 100,
             disable_introspection: false,
+            disable_metrics: false,
             cors_origins: Vec::new(),
             max_page_size: 100,
             db_max_connections: 16,

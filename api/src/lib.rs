@@ -12,6 +12,7 @@ pub mod files;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod server;
 pub mod state;
 pub mod telemetry;

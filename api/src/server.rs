@@ -84,6 +84,7 @@ impl Server {
             },
             poll: Duration::from_millis(config.worker_poll_ms),
             lease: Duration::from_secs(config.delivery_lease_seconds),
+            metrics: crate::metrics::Metrics::new(),
         };
         let bus = EventBus::new(config.subscription_buffer);
         let mut state = Self::state(db, keys, jobs, bus.clone(), &config);
@@ -127,7 +128,6 @@ impl Server {
             schema,
             max_body_bytes: config.max_body_bytes,
             max_upload_bytes,
-            jobs,
             bus,
             sessions,
             documents,
@@ -137,6 +137,9 @@ impl Server {
             cors_origins: config.cors_origins.clone(),
             persisted: Arc::default(),
             client_ip_header: config.client_ip_header.clone(),
+            metrics: jobs.metrics.clone(),
+            serve_metrics: !config.disable_metrics,
+            jobs,
         }
     }
 
@@ -181,6 +184,7 @@ impl Server {
             self.state.db.clone(),
             self.state.bus.clone(),
             tail_poll,
+            self.state.metrics.clone(),
             cancel.clone(),
         )));
         if postgres {

@@ -59,4 +59,8 @@ pub struct AppState {
     pub cors_origins: Vec<String>,
     /// The header naming the client's address behind a proxy (else the TCP peer's is used).
     pub client_ip_header: Option<axum::http::HeaderName>,
+    /// The metrics `/metrics` serves (also in `jobs`).
+    pub metrics: crate::metrics::Metrics,
+    /// Whether `/metrics` is served.
+    pub serve_metrics: bool,
 }

@@ -15,6 +15,7 @@ mod lifecycle;
 mod limits;
 mod matrix;
 mod node;
+mod operations;
 mod outbound;
 mod persisted;
 mod presence;

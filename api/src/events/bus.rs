@@ -68,7 +68,13 @@ pub async fn newest(db: &DatabaseConnection) -> Result<i64, sea_orm::DbErr> {
 }
 
 /// Tails the event table and publishes rows in id order until cancelled.
-pub async fn run_tailer(db: DatabaseConnection, bus: EventBus, poll: Duration, cancel: CancellationToken) {
+pub async fn run_tailer(
+    db: DatabaseConnection,
+    bus: EventBus,
+    poll: Duration,
+    metrics: crate::metrics::Metrics,
+    cancel: CancellationToken,
+) {
     let mut cursor = loop {
         match newest(&db).await {
             Ok(id) => break id,
@@ -103,7 +109,9 @@ pub async fn run_tailer(db: DatabaseConnection, bus: EventBus, poll: Duration, c
                     }
                     gap_since = None;
                     cursor = row.id;
-                    bus.topics.publish(&Arc::new(Published::new(row)));
+                    let created_at = row.created_at;
+                    let dropped = bus.topics.publish(&Arc::new(Published::new(row)));
+                    metrics.event_published(created_at, dropped);
                 }
                 if more {
                     continue;

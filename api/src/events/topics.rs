@@ -86,20 +86,24 @@ impl Topics {
         Subscriber { topic, id, receiver, missed, topics: self.clone() }
     }
 
-    /// Hands `event` to the subscribers of every topic it names.
-    pub fn publish(&self, event: &Arc<Published>) {
+    /// Hands `event` to the subscribers of every topic it names; returns how many of them
+    /// missed it (their queue was full).
+    pub fn publish(&self, event: &Arc<Published>) -> u64 {
         let mut subjects = [Some(Topic::All), None, None, None];
         subjects[1] = event.agent_id.map(Topic::Agent);
         subjects[2] = event.queue_id.map(Topic::Queue);
         subjects[3] = event.chat_id.map(Topic::Chat);
         let registry = self.registry.lock().expect("topics lock");
+        let mut dropped = 0;
         for topic in subjects.into_iter().flatten() {
             for slot in registry.topics.get(&topic).into_iter().flatten() {
                 if let Err(mpsc::error::TrySendError::Full(_)) = slot.sender.try_send(event.clone()) {
                     slot.missed.fetch_add(1, Ordering::Relaxed);
+                    dropped += 1;
                 }
             }
         }
+        dropped
     }
 
     /// Subscribers connected now.

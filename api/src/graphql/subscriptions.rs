@@ -213,6 +213,7 @@ async fn stream(
     let db = ctx.data::<DatabaseConnection>()?.clone();
     let bus = ctx.data::<EventBus>()?.clone();
     let config = *ctx.data::<StreamConfig>()?;
+    let metrics = ctx.data::<crate::jobs::JobContext>()?.metrics.clone();
     let after = parse_after(after)?;
     if let Some(after) = after {
         check_retained(&db, after).await?;
@@ -234,6 +235,7 @@ async fn stream(
         None => crate::events::bus::newest(&db).await.map_err(|e| super::error::from_domain(e.into()))?,
     };
     Ok(async_stream::stream! {
+        let _active = metrics.subscription_started();
         let mut last = start;
         if after.is_some() {
             loop {

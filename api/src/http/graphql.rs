@@ -168,6 +168,7 @@ async fn execute(
             if let Some(hash) = register {
                 persisted::register(state, &hash, &request.query).await;
             }
+            crate::http::access::note_operation(&document, request.operation_name.as_deref());
             // A query runs on one connection held for the request (on SQLite, from the
             // read-only pool); a mutation borrows from the pool per statement, as its
             // transactions need (see `db::RequestDb`). Request data comes before the schema's
@@ -195,6 +196,7 @@ async fn execute(
         }
     });
     let mut responses = join_all(runs).await;
+    crate::http::access::note_responses(&responses);
     let graphql_response = wants_graphql_response(headers);
     let status = if graphql_response && single && is_request_error(&responses[0]) {
         StatusCode::BAD_REQUEST

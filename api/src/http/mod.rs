@@ -1,9 +1,11 @@
 //! The HTTP face: the axum router, GraphQL over HTTP and WebSocket, health checks.
 
+pub mod access;
 pub mod client_addr;
 pub mod files;
 pub mod graphql;
 pub mod health;
+pub mod metrics;
 pub mod persisted;
 pub mod webhooks;
 pub mod ws;
@@ -58,6 +60,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let cors = cors(&state.cors_origins);
+    let metrics = state.metrics.clone();
     // GraphQL answers are never stored by browsers or proxies unless the handler says so
     // (anonymous GET answers may be revalidated): `login` returns a token, and every answer
     // depends on who asks.
@@ -80,23 +83,28 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::ready))
         .route("/webhooks/{kind}/{channel}", get(webhooks::verify).post(webhooks::receive))
         .route("/files/{attachment}", get(files::attachment))
-        .route("/files/contacts/{contact}/photo", get(files::contact_photo))
-        .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
-        .with_state(state);
+        .route("/files/contacts/{contact}/photo", get(files::contact_photo));
+    let app = if state.serve_metrics { app.route("/metrics", get(metrics::scrape)) } else { app };
+    let app = app.layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes)).with_state(state);
     let app = match cors {
         Some(cors) => app.layer(cors),
         None => app,
     };
     hygiene(app)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(axum::middleware::from_fn_with_state(metrics, access::observe))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let request_id = request
-                .headers()
-                .get(&REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
+            let request_id =
+                request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
             // The path only: query strings may carry variables, and nothing secret is logged.
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            // `operation` is recorded by the GraphQL handler (see `access::note_operation`).
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id,
+                operation = tracing::field::Empty
+            )
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }

@@ -15,7 +15,7 @@ use axum::extract::ws::{CloseFrame, Message};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 
 use super::graphql::{bearer, caller_for_token};
 use crate::db::RequestDb;
@@ -52,6 +52,7 @@ pub async fn upgrade(
     let upgrade =
         upgrade.read_buffer_size(2 * 1024).write_buffer_size(2 * 1024).max_message_size(1024 * 1024);
     upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        let open = state.metrics.websocket_opened();
         let schema = state.schema.ws.clone();
         // async-graphql closes a refused connection_init with 1002; graphql-transport-ws
         // says 4403 Forbidden, so the sink rewrites that one close when auth refused it.
@@ -98,6 +99,7 @@ pub async fn upgrade(
                 Ok(data)
             })
             .serve()
+            .map(move |()| drop(open))
     })
 }
 

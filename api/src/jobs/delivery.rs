@@ -227,7 +227,14 @@ async fn deliver(ctx: &JobContext, claimed: &Claimed) -> Result<(), DbErr> {
         // SYSTEM messages in the outbox are control actions; the only one is the hand-back.
         hand_back: message.author_kind == AuthorKind::System,
     };
-    match send(ctx, &route.channel, &outbound).await {
+    let result = send(ctx, &route.channel, &outbound).await;
+    let outcome = match &result {
+        Ok(_) => "sent",
+        Err(SendError::Retryable { .. }) if (claimed.attempts as u32) < ctx.retry.max_attempts => "retry",
+        Err(_) => "failed",
+    };
+    ctx.metrics.delivery(crate::metrics::provider(route.channel.kind), outcome);
+    match result {
         Ok(provider_id) => sent(ctx, claimed, &message, &route.chat, provider_id).await,
         Err(SendError::Retryable { reason, retry_after })
             if (claimed.attempts as u32) < ctx.retry.max_attempts =>

@@ -53,6 +53,8 @@ pub struct JobContext {
     pub poll: Duration,
     /// How long a claimed delivery stays ours; renewed while its provider call runs.
     pub lease: Duration,
+    /// The server's metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Starts every worker; they stop when `cancel` fires.
