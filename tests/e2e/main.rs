@@ -14,6 +14,7 @@ mod lifecycle;
 mod limits;
 mod matrix;
 mod outbound;
+mod panel_example;
 mod persisted;
 mod presence;
 mod server;
