@@ -113,6 +113,8 @@ export class EventStream {
   private client: Client | undefined;
   private closed = false;
   private attempt = 0;
+  private open = false;
+  private readonly openWaiters: (() => void)[] = [];
 
   constructor(
     private readonly wsUrl: string,
@@ -131,6 +133,16 @@ export class EventStream {
   /** Opens the connection and keeps it open until {@link close}. */
   start(): void {
     void this.run();
+  }
+
+  /**
+   * Resolves once the server has acknowledged a connection; the subscription is sent right
+   * after. (The protocol has no acknowledgement for the subscription itself: to be sure it
+   * is live, wait for an event, e.g. the AGENT_STATUS_CHANGED that going ACTIVE causes.)
+   */
+  connected(): Promise<void> {
+    if (this.open) return Promise.resolve();
+    return new Promise((resolve) => this.openWaiters.push(resolve));
   }
 
   /** Drops the connection as a network failure would (the stream reconnects and resumes). */
@@ -156,6 +168,15 @@ export class EventStream {
         connectionParams: { Authorization: `Bearer ${this.token}` },
         lazy: true,
         retryAttempts: 0,
+        on: {
+          connected: () => {
+            this.open = true;
+            for (const resolve of this.openWaiters.splice(0)) resolve();
+          },
+          closed: () => {
+            this.open = false;
+          },
+        },
       });
       this.client = client;
       const after = this.lastEventId;

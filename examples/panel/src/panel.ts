@@ -136,10 +136,11 @@ async function main(): Promise<void> {
     log,
   });
   stream.start();
+  await stream.connected();
 
   // Going ACTIVE produces an AGENT_STATUS_CHANGED event about me: once it arrives, the
   // subscription is live. (A subscription has no acknowledgement of its own in the
-  // protocol; if the first change raced the subscription, toggle once more.)
+  // protocol; if the change raced the subscription, toggle once more.)
   const setStatus = (status: AgentStatus) => http.request(SetMyStatus, { status });
   for (let attempt = 0; ; attempt += 1) {
     if (attempt > 0 || me.status === 'ACTIVE') {
