@@ -18,6 +18,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
 fi
 log "using node $(node --version), npm $(npm --version)"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  log "Node.js 20 or newer is needed (graphql-ws 6 requires it); this is $(node --version)."
+  log "Debian 13's nodejs package is 20; on Debian 12 install a newer Node.js first."
+  exit 1
+fi
 
 dir=examples/panel
 marker="$dir/node_modules/.installed-from-package-lock.json"
