@@ -68,7 +68,13 @@ export class HttpClient {
       body: JSON.stringify({ query: print(document), variables }),
       signal: AbortSignal.timeout(10_000),
     });
-    const body = (await response.json()) as GraphQLResponseBody<TResult>;
+    const text = await response.text();
+    let body: GraphQLResponseBody<TResult>;
+    try {
+      body = JSON.parse(text) as GraphQLResponseBody<TResult>;
+    } catch {
+      throw new GraphQLRequestError(`HTTP ${response.status}: ${text.slice(0, 200)}`, undefined);
+    }
     if (body.errors !== undefined && body.errors.length > 0) {
       throw toError(body.errors);
     }
