@@ -1,18 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every end-to-end test on SQLite and on a throwaway PostgreSQL
-# cluster (see with-postgres.sh). Extra arguments go to `cargo test`.
+# cluster (see with-postgres.sh), the TypeScript client example included. Extra arguments go
+# to `cargo test`.
 #
-# Some end-to-end tests drive Node.js tools (the graphql-http audit, front-end examples):
-# Debian's nodejs and npm are installed when missing, as PostgreSQL is.
+# Some end-to-end tests drive Node.js tools (the graphql-http audit, the TypeScript example):
+# panel-example.sh installs Debian's nodejs and npm when missing, as with-postgres.sh does
+# PostgreSQL, and the example's dependencies with npm ci.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "test.sh: node or npm not found; installing Debian's nodejs and npm" >&2
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
-fi
-
+scripts/panel-example.sh
 exec scripts/with-postgres.sh cargo test --workspace "$@"

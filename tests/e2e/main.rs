@@ -17,6 +17,7 @@ mod matrix;
 mod node;
 mod operations;
 mod outbound;
+mod panel_example;
 mod persisted;
 mod presence;
 mod server;
