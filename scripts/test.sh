@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every end-to-end test on SQLite and on a throwaway PostgreSQL
-# cluster (see with-postgres.sh). Extra arguments go to `cargo test`.
+# cluster (see with-postgres.sh), with Chromium and Node.js for the browser tests (see
+# with-chromium.sh). Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec scripts/with-postgres.sh cargo test --workspace "$@"
+exec scripts/with-chromium.sh scripts/with-postgres.sh cargo test --workspace "$@"

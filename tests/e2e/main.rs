@@ -7,6 +7,7 @@ mod auth;
 mod capacity;
 mod cli;
 mod errors;
+mod graphiql;
 mod introspection;
 mod lifecycle;
 mod limits;
