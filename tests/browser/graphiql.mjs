@@ -188,7 +188,9 @@ try {
   step("all checks passed");
 } catch (error) {
   console.error(`graphiql.mjs: FAILED: ${error.stack || error}`);
-  if (problems.length) console.error(`graphiql.mjs: also seen:\n  ${problems.join("\n  ")}`);
+  if (problems.length && !String(error.message).includes(problems[0])) {
+    console.error(`graphiql.mjs: also seen:\n  ${problems.join("\n  ")}`);
+  }
   process.exitCode = 1;
 } finally {
   await browser.close();

@@ -14,14 +14,10 @@
   // the empty "Bearer " is left out of requests, so signing in works from the start.
   var defaultHeaders = JSON.stringify({ Authorization: BEARER }, null, 2);
   var defaultQuery = [
-    "# Welcome to Switchboard. Sign in first:",
-    "#",
-    "#   mutation {",
-    '#     login(email: "admin@demo.switchboard", password: "…") { token }',
-    "#   }",
-    "#",
-    '# then paste the token after "Bearer " in the Headers tab below: it is',
-    "# kept in this browser and sent with every request and subscription.",
+    "# Sign in:",
+    '#   mutation { login(email: "…", password: "…") { token } }',
+    '# then put the token after "Bearer " in Headers below:',
+    "# it is kept in this browser and sent with every request.",
     "",
     "query Me {",
     "  me { id name email role }",
