@@ -9,6 +9,7 @@ mod cli;
 mod cors;
 mod errors;
 mod faults;
+mod graphiql;
 mod http_audit;
 mod introspection;
 mod lifecycle;

@@ -1,17 +1,17 @@
-//! GraphQL over HTTP: POST for everything, GET for queries only, GraphiQL at `/`.
+//! GraphQL over HTTP: POST for everything, GET for queries only.
 //!
 //! Follows the GraphQL-over-HTTP spec: a body that is not a GraphQL request gets 400, an
 //! unsupported media type 415, an oversized body 413, a mutation over GET 405. A client that
 //! accepts `application/graphql-response+json` also gets 400 for documents that fail to parse
 //! or validate; `application/json` clients get 200 with the errors, as the spec says.
 
-use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use futures_util::future::join_all;
 
 use crate::db::RequestDb;
@@ -27,11 +27,6 @@ use super::persisted;
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 /// Most operations one batched request may carry.
 const MAX_BATCH: usize = 20;
-
-/// GraphiQL, pointed at this server.
-pub async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
-}
 
 /// The bearer token in an `Authorization` value, if it is one.
 pub fn bearer(value: &str) -> Option<&str> {

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod client_addr;
 pub mod files;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
@@ -67,18 +68,20 @@ pub fn router(state: AppState) -> Router {
     let graphql = Router::new().route("/graphql", get(graphql::get).post(graphql::post)).layer(
         SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     );
-    // The HTML page may not be framed (clickjacking).
+    // The HTML page loads nothing from elsewhere and may not be framed (clickjacking).
     let page = Router::new()
-        .route("/", get(graphql::graphiql))
+        .route("/", get(graphiql::page))
+        .route("/graphiql", get(graphiql::page))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
+            HeaderValue::from_static(graphiql::CSP),
         ))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")));
     let app = Router::new()
         .merge(page)
         .merge(graphql)
         .route("/graphql/ws", get(ws::upgrade))
+        .route("/graphiql/assets/{version}/{file}", get(graphiql::asset))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/webhooks/{kind}/{channel}", get(webhooks::verify).post(webhooks::receive))
