@@ -21,6 +21,7 @@ impl Agent {
     }
 }
 
+/// A person (or bot) who signs in: agent, supervisor, administrator, analyst or bot.
 #[Object]
 impl Agent {
     /// Global id.

@@ -15,6 +15,7 @@ use crate::graphql::loaders::loader;
 #[derive(Clone, Debug)]
 pub struct Channel(pub channels::Model);
 
+/// One connected provider account: a WhatsApp number, a Facebook page or a Telegram bot.
 #[Object]
 impl Channel {
     /// Global id.

@@ -10,6 +10,7 @@ use crate::graphql::ids;
 #[derive(Clone, Debug)]
 pub struct Contact(pub contacts::Model);
 
+/// A customer, known by one or more channel identities.
 #[Object]
 impl Contact {
     /// Global id.

@@ -14,6 +14,7 @@ use crate::graphql::loaders::{AttachmentsOf, loader};
 #[derive(Clone, Debug)]
 pub struct Message(pub messages::Model);
 
+/// One message in a chat, from the customer or to them.
 #[Object]
 impl Message {
     /// Global id.

@@ -3,6 +3,7 @@
 use async_graphql::{ID, Interface};
 
 use super::agent::Agent;
+use super::attachment::Attachment;
 use super::channel::Channel;
 use super::chat::Chat;
 use super::contact::Contact;
@@ -26,6 +27,8 @@ pub enum Node {
     Chat(Chat),
     /// A message.
     Message(Message),
+    /// A file sent with a message.
+    Attachment(Attachment),
     /// A quick-reply template (for agents, supervisors and admins).
     ReplyTemplate(ReplyTemplate),
 }

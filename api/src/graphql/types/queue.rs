@@ -14,6 +14,7 @@ use crate::graphql::loaders::{MembersOf, load_many, loader};
 #[derive(Clone, Debug)]
 pub struct Queue(pub queues::Model);
 
+/// A queue of chats served by a set of agents.
 #[Object]
 impl Queue {
     /// Global id.

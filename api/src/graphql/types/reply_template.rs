@@ -10,6 +10,7 @@ use crate::graphql::ids;
 #[derive(Clone, Debug)]
 pub struct ReplyTemplate(pub reply_templates::Model);
 
+/// A quick reply: a canned text agents insert into their replies.
 #[Object]
 impl ReplyTemplate {
     /// Global id.
