@@ -27,7 +27,7 @@ pub struct Attachment(pub attachments::Model);
 /// chat; download it from `url` once `status` is STORED.
 #[Object]
 impl Attachment {
-    /// Global id.
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
     pub async fn id(&self) -> ID {
         ids::encode("Attachment", self.0.id)
     }

@@ -45,7 +45,7 @@ impl From<crate::domain::chats::WithContact> for Chat {
 /// does), so `contact` needs no second query; otherwise it is loaded in a batch.
 #[Object]
 impl Chat {
-    /// Global id.
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
     pub async fn id(&self) -> ID {
         ids::encode("Chat", self.0.id)
     }

@@ -13,7 +13,7 @@ pub struct Contact(pub contacts::Model);
 /// A customer, known by one or more channel identities.
 #[Object]
 impl Contact {
-    /// Global id.
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
     pub async fn id(&self) -> ID {
         ids::encode("Contact", self.0.id)
     }

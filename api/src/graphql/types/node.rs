@@ -13,7 +13,11 @@ use super::reply_template::ReplyTemplate;
 
 /// Anything with a global id, fetchable with `node(id:)`.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Global id."))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Global id: opaque, stable; fetch the object again with `node(id)`."
+))]
 pub enum Node {
     /// An agent.
     Agent(Agent),
