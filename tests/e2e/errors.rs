@@ -1,7 +1,7 @@
 //! Bad input at the transport and GraphQL layers: each gets a clear error and a stable code.
 
 use entity::enums::Role;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::on_both_databases;
 use crate::support::TestApp;
@@ -18,11 +18,20 @@ async fn graphql_errors_have_stable_codes(app: TestApp) {
     );
     let missing = "query($id: ID!) { node(id: $id) { id } }";
     assert_eq!(app.error_code(t, missing, json!({})).await, "BAD_USER_INPUT");
+    // An unknown (well-formed) id is null, as Relay expects; a malformed one is an error.
     let unknown = api::graphql::ids::encode("Chat", 987_654).0;
-    assert_eq!(
-        app.error_code(t, "query($id: ID!) { node(id: $id) { id } }", json!({ "id": unknown })).await,
-        "NOT_FOUND"
-    );
+    for query in ["query($id: ID!) { node(id: $id) { id } }", "query($id: ID!) { chat(id: $id) { id } }"] {
+        let body = app.gql(t, query, json!({ "id": unknown })).await;
+        assert!(body.get("errors").is_none(), "{body:#}");
+        assert!(body["data"].as_object().unwrap().values().all(Value::is_null), "{body:#}");
+    }
+    let unknown_contact = api::graphql::ids::encode("Contact", 987_654).0;
+    let body =
+        app.gql(t, "query($id: ID!) { contact(id: $id) { id } }", json!({ "id": unknown_contact })).await;
+    assert_eq!(body, json!({ "data": { "contact": null } }));
+    for query in ["{ chat(id: \"garbage\") { id } }", "{ contact(id: \"garbage\") { id } }"] {
+        assert_eq!(app.error_code(t, query, json!({})).await, "BAD_USER_INPUT", "{query}");
+    }
     assert_eq!(app.error_code(t, "{ node(id: \"garbage\") { id } }", json!({})).await, "BAD_USER_INPUT");
     assert_eq!(
         app.error_code(t, "{ agents(first: 1000) { edges { cursor } } }", json!({})).await,

@@ -474,7 +474,7 @@ async fn media_files_in_and_out(backend: Backend) {
     .await;
     assert_eq!(stored.content_type.as_deref(), Some("image/jpeg"));
     let data = app
-        .ok(Some(&owner), "query($id: ID!) { chat(id: $id) { messages { edges { node { attachments { url status } } } } } }", json!({ "id": chat }))
+        .ok(Some(&owner), "query($id: ID!) { chat(id: $id) { messages { edges { node { attachments { id url status } } } } } }", json!({ "id": chat }))
         .await;
     let url =
         data["chat"]["messages"]["edges"][0]["node"]["attachments"][0]["url"].as_str().unwrap().to_owned();
@@ -488,6 +488,15 @@ async fn media_files_in_and_out(backend: Backend) {
         app.http.get(format!("{}{url}", app.base)).bearer_auth(&stranger).send().await.unwrap().status(),
         403
     );
+
+    // The attachment is a Node: its owner fetches it by id, an agent who may not read the
+    // chat gets null.
+    let attachment = &data["chat"]["messages"]["edges"][0]["node"]["attachments"][0];
+    let node = "query($id: ID!) { node(id: $id) { id ... on Attachment { url status } } }";
+    let fetched = app.ok(Some(&owner), node, json!({ "id": attachment["id"] })).await;
+    assert_eq!(fetched["node"], *attachment);
+    let hidden = app.gql(Some(&stranger), node, json!({ "id": attachment["id"] })).await;
+    assert_eq!(hidden, json!({ "data": { "node": null } }));
 
     // A Messenger file over the limit is refused, and the attachment says so.
     let mut file: Value = json_fixture("messenger/attachment_file.json");

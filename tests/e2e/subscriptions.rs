@@ -8,7 +8,7 @@ use crate::on_both_backends;
 use crate::support::{Backend, TestApp};
 use crate::websocket::{Socket, connect, next, send};
 
-const MY_EVENTS: &str = "subscription($after: ID) { myChatEvents(after: $after) { id kind at agent { email } chat { id status } details } }";
+const MY_EVENTS: &str = "subscription($after: ID) { myChatEvents(after: $after) { id kind at agent { id email } chat { id status } message { id } details } }";
 
 /// A Telegram private message from customer `user`.
 fn telegram(user: i64, message: i64) -> Vec<u8> {
@@ -107,6 +107,8 @@ async fn inbound_messages_reach_the_right_agents(backend: Backend) {
     assert_eq!((kind_a.as_str(), kind_b.as_str()), ("CHAT_OFFERED", "CHAT_OFFERED"));
     assert_eq!(offer_a["chat"]["status"], "WAITING");
     assert_eq!(offer_a["agent"]["email"], "a@example.com");
+    // `details` names objects by their global ids, as `id` fields do.
+    assert_eq!(offer_a["details"]["agentId"], offer_a["agent"]["id"], "{offer_a:#}");
     assert_eq!(offer_a["chat"]["id"], offer_b["chat"]["id"]);
     let chat = offer_a["chat"]["id"].as_str().unwrap().to_owned();
     let created = event(&mut queue_watch).await;
@@ -122,7 +124,18 @@ async fn inbound_messages_reach_the_right_agents(backend: Backend) {
 
     // A new message in A's chat reaches A only.
     assert_eq!(app.webhook(&telegram_path, &telegram(77, 2)).await, 200);
-    assert_eq!(kind(&mut sa).await.0, "MESSAGE_RECEIVED");
+    let (received, data) = kind(&mut sa).await;
+    assert_eq!(received, "MESSAGE_RECEIVED");
+    assert!(data["message"]["id"].is_string(), "{data:#}");
+    assert_eq!(data["details"]["messageId"], data["message"]["id"], "{data:#}");
+    let by_node = app
+        .ok(
+            Some(&a),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": data["details"]["messageId"] }),
+        )
+        .await;
+    assert_eq!(by_node["node"]["id"], data["message"]["id"]);
 
     // The outsider heard none of it: their first event is their own.
     app.ok(Some(&outsider), "mutation { setMyStatus(status: ACTIVE) { status } }", json!({})).await;

@@ -53,6 +53,31 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind.
+    pub const ALL: [Self; 16] = [
+        Self::AgentStatusChanged,
+        Self::SettingsChanged,
+        Self::ChatCreated,
+        Self::ChatCompleted,
+        Self::MessageReceived,
+        Self::MessageSent,
+        Self::MessageEdited,
+        Self::MessageReaction,
+        Self::DeliveryStatusChanged,
+        Self::ChatOffered,
+        Self::ChatDirected,
+        Self::ChatAccepted,
+        Self::ChatTaken,
+        Self::ChatTransferred,
+        Self::TemplateChanged,
+        Self::AccessChanged,
+    ];
+
+    /// The kind with this stored name.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {

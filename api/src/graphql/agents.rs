@@ -60,7 +60,13 @@ impl AgentsQuery {
     async fn agents(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "How many to return, from 0 to the server's page-size limit (default 20, limit 100 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`)."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Agent>> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
@@ -77,7 +83,11 @@ pub struct AgentsMutation;
 impl AgentsMutation {
     /// Creates an agent (ADMIN). New agents start INACTIVE.
     #[graphql(guard = "RoleGuard::new(ADMINS)")]
-    async fn create_agent(&self, ctx: &Context<'_>, input: CreateAgentInput) -> async_graphql::Result<Agent> {
+    async fn create_agent(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new agent.")] input: CreateAgentInput,
+    ) -> async_graphql::Result<Agent> {
         let new = NewAgent {
             name: input.name,
             email: input.email,
@@ -90,7 +100,12 @@ impl AgentsMutation {
 
     /// Changes an agent (ADMIN).
     #[graphql(guard = "RoleGuard::new(ADMINS)")]
-    async fn update_agent(&self, ctx: &Context<'_>, input: UpdateAgentInput) -> async_graphql::Result<Agent> {
+    async fn update_agent(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The agent and the changes; omitted fields stay as they are.")]
+        input: UpdateAgentInput,
+    ) -> async_graphql::Result<Agent> {
         let id = AgentId(ids::decode(&input.id, "Agent")?);
         let change = AgentChange {
             name: input.name,

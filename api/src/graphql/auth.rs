@@ -90,7 +90,11 @@ impl AuthMutation {
 
     /// Sets the caller's status: ACTIVE to receive new chats, INACTIVE to stop.
     #[graphql(guard = "RoleGuard::new(STAFF)")]
-    async fn set_my_status(&self, ctx: &Context<'_>, status: AgentStatus) -> async_graphql::Result<Agent> {
+    async fn set_my_status(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The status to take.")] status: AgentStatus,
+    ) -> async_graphql::Result<Agent> {
         let principal = principal(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let agent = agents::set_status(db, principal.agent_id, status.into()).await.gql()?;

@@ -102,7 +102,13 @@ impl ChannelsQuery {
     async fn channels(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "How many to return, from 0 to the server's page-size limit (default 20, limit 100 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`)."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Channel>> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
@@ -122,7 +128,7 @@ impl ChannelsMutation {
     async fn create_channel(
         &self,
         ctx: &Context<'_>,
-        input: CreateChannelInput,
+        #[graphql(desc = "The new channel and its provider credentials.")] input: CreateChannelInput,
     ) -> async_graphql::Result<Channel> {
         let new = NewChannel {
             kind: input.kind.into(),
@@ -140,6 +146,7 @@ impl ChannelsMutation {
     async fn update_channel(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The channel and the changes; omitted fields stay as they are.")]
         input: UpdateChannelInput,
     ) -> async_graphql::Result<Channel> {
         let id = ChannelId(ids::decode(&input.id, "Channel")?);

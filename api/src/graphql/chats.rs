@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object};
 
 use super::connection;
 use super::context::{READERS, RoleGuard, db, principal};
-use super::error::{ResultExt, coded};
+use super::error::ResultExt;
 use super::ids;
 use super::types::chat::Chat;
 use super::types::contact::Contact;
@@ -30,7 +30,13 @@ impl ChatsQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only chats in this status.")] status: Option<ChatStatus>,
+        #[graphql(
+            desc = "How many to return, from 0 to the server's page-size limit (default 20, limit 100 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`)."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Chat>> {
         let principal = principal(ctx)?;
@@ -40,22 +46,33 @@ impl ChatsQuery {
         Ok(connection::build(page, found, |row| row.id, Chat::from))
     }
 
-    /// One chat, if the caller may read it.
+    /// One chat, or null when no chat has this id or the caller may not read it (an agent
+    /// reads the chats they own and those offered or directed to them; supervisors, admins
+    /// and analysts read all). A string that is not a `Chat` id gives BAD_USER_INPUT.
     #[graphql(guard = "RoleGuard::new(READERS)")]
-    async fn chat(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Chat> {
+    async fn chat(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The chat's global id.")] id: ID,
+    ) -> async_graphql::Result<Option<Chat>> {
         let chat_id = ChatId(ids::decode(&id, "Chat")?);
         let db = db(ctx)?;
         let chat = chats::get_visible_with_contact(db, principal(ctx)?, chat_id).await.gql()?;
-        chat.map(Chat::from).ok_or_else(|| coded("NOT_FOUND", "chat not found"))
+        Ok(chat.map(Chat::from))
     }
 
-    /// One contact, if the caller may read it: supervisors, admins and analysts read every
-    /// contact; an agent reads a contact only while they may read one of its chats (owned,
-    /// directed or offered to them). Otherwise NOT_FOUND.
+    /// One contact, or null when no contact has this id or the caller may not read it:
+    /// supervisors, admins and analysts read every contact; an agent reads a contact only
+    /// while they may read one of its chats (owned, directed or offered to them). A string
+    /// that is not a `Contact` id gives BAD_USER_INPUT.
     #[graphql(guard = "RoleGuard::new(READERS)")]
-    async fn contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Contact> {
+    async fn contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The contact's global id.")] id: ID,
+    ) -> async_graphql::Result<Option<Contact>> {
         let contact_id = ContactId(ids::decode(&id, "Contact")?);
         let contact = contacts::get_visible(db(ctx)?, principal(ctx)?, contact_id).await.gql()?;
-        contact.map(Contact).ok_or_else(|| coded("NOT_FOUND", "contact not found"))
+        Ok(contact.map(Contact))
     }
 }

@@ -20,3 +20,32 @@ pub fn build<R, T: OutputType>(
         .extend(found.items.into_iter().map(|row| Edge::new(ids::cursor(id_of(&row)), wrap(row))));
     connection
 }
+
+/// Describes the connection types async-graphql generates (it gives them no description).
+pub fn describe<Q, M, S>(
+    builder: async_graphql::SchemaBuilder<Q, M, S>,
+) -> async_graphql::SchemaBuilder<Q, M, S> {
+    use super::types::{
+        agent::Agent, channel::Channel, chat::Chat, message::Message, queue::Queue,
+        reply_template::ReplyTemplate,
+    };
+    builder
+        .override_output_type_description::<Connection<String, Agent>>(
+            "A page of agents (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
+        )
+        .override_output_type_description::<Connection<String, Queue>>(
+            "A page of queues (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
+        )
+        .override_output_type_description::<Connection<String, Channel>>(
+            "A page of channels (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
+        )
+        .override_output_type_description::<Connection<String, Chat>>(
+            "A page of chats (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
+        )
+        .override_output_type_description::<Connection<String, Message>>(
+            "A page of messages, oldest first within the page (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next (or, with `last`, the previous) page.",
+        )
+        .override_output_type_description::<Connection<String, ReplyTemplate>>(
+            "A page of reply templates (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
+        )
+}

@@ -65,7 +65,7 @@ impl LifecycleQuery {
     async fn transfer_targets(
         &self,
         ctx: &Context<'_>,
-        chat_id: ID,
+        #[graphql(desc = "The chat to transfer (a `Chat` id).")] chat_id: ID,
     ) -> async_graphql::Result<TransferTargets> {
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);
         let (agents, queues) = lifecycle::transfer_targets(db(ctx)?, principal(ctx)?, chat).await.gql()?;
@@ -85,7 +85,11 @@ impl LifecycleMutation {
     /// Accepts a waiting chat offered or directed to me (a supervisor may accept any): it
     /// becomes IN_PROGRESS with me as owner. When someone else was quicker: ALREADY_ACCEPTED.
     #[graphql(guard = "RoleGuard::new(STAFF)")]
-    async fn accept_chat(&self, ctx: &Context<'_>, chat_id: ID) -> async_graphql::Result<Chat> {
+    async fn accept_chat(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The chat offered or directed to you (a `Chat` id).")] chat_id: ID,
+    ) -> async_graphql::Result<Chat> {
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);
         let accepted =
             lifecycle::accept(ctx.data::<DatabaseConnection>()?, principal(ctx)?, chat).await.gql()?;
@@ -94,7 +98,11 @@ impl LifecycleMutation {
 
     /// Completes a chat (its owner, or a supervisor). A later customer message opens a new chat.
     #[graphql(guard = "RoleGuard::new(STAFF)")]
-    async fn complete_chat(&self, ctx: &Context<'_>, chat_id: ID) -> async_graphql::Result<Chat> {
+    async fn complete_chat(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The chat to complete (a `Chat` id).")] chat_id: ID,
+    ) -> async_graphql::Result<Chat> {
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);
         let done =
             lifecycle::complete(ctx.data::<DatabaseConnection>()?, principal(ctx)?, chat).await.gql()?;
@@ -107,7 +115,7 @@ impl LifecycleMutation {
     async fn transfer_chat(
         &self,
         ctx: &Context<'_>,
-        input: TransferChatInput,
+        #[graphql(desc = "The chat and where it goes: one agent or one queue.")] input: TransferChatInput,
     ) -> async_graphql::Result<Chat> {
         let chat = ChatId(ids::decode(&input.chat_id, "Chat")?);
         let target = match (&input.to_agent_id, &input.to_queue_id) {

@@ -40,7 +40,7 @@ impl MessagesMutation {
     async fn send_message(
         &self,
         ctx: &Context<'_>,
-        input: SendMessageInput,
+        #[graphql(desc = "The chat, the text and the files to send.")] input: SendMessageInput,
     ) -> async_graphql::Result<Message> {
         let principal = principal(ctx)?;
         let chat_id = ChatId(ids::decode(&input.chat_id, "Chat")?);

@@ -28,7 +28,8 @@ use sea_orm::DatabaseConnection;
 use crate::db::RequestDb;
 use crate::state::{Limits, SignInConfig};
 
-/// Every query field.
+/// Reads. Every field needs a bearer token (`Authorization: Bearer <token>`, from the
+/// `login` mutation); what each role may read is said on each field.
 #[derive(MergedObject, Default)]
 pub struct Query(
     node::NodeQuery,
@@ -42,7 +43,8 @@ pub struct Query(
     templates::TemplatesQuery,
 );
 
-/// Every mutation.
+/// Changes. Sign in with `login` to get a bearer token; every other mutation needs it, and
+/// says which roles may call it.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     auth::AuthMutation,
@@ -114,19 +116,23 @@ fn build_one(
     validation: ValidationMode,
 ) -> AppSchema {
     let document_limits = config.document_limits();
-    let builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
-        .data(RequestDb::shared(db.clone()))
-        .data(db)
-        .data(config.bus)
-        .data(config.streams)
-        .data(config.limits)
-        .data(config.sign_in)
-        .data(config.jobs)
-        .data(config.sessions)
-        .validation_mode(validation)
-        // Depth is measured by `limits` alone (it measures introspection apart, which
-        // async-graphql's depth limit cannot); complexity with page sizes by async-graphql.
-        .limit_complexity(config.max_complexity);
+    let builder = connection::describe(Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscriptions::Subscription,
+    ))
+    .data(RequestDb::shared(db.clone()))
+    .data(db)
+    .data(config.bus)
+    .data(config.streams)
+    .data(config.limits)
+    .data(config.sign_in)
+    .data(config.jobs)
+    .data(config.sessions)
+    .validation_mode(validation)
+    // Depth is measured by `limits` alone (it measures introspection apart, which
+    // async-graphql's depth limit cannot); complexity with page sizes by async-graphql.
+    .limit_complexity(config.max_complexity);
     let builder = if config.introspection { builder } else { builder.disable_introspection() };
     if with_error_codes {
         // WebSocket requests are measured here, and checked for several logins; HTTP ones by
@@ -153,10 +159,28 @@ impl SchemaConfig {
     }
 }
 
-/// The SDL, as `switchboard schema` prints it and `schema.graphql` stores it.
+/// The schema's description as introspection serves it (`__schema { description }`):
+/// async-graphql answers this fixed text for every schema.
+pub const SCHEMA_DESCRIPTION: &str = "A GraphQL Schema defines the capabilities of a GraphQL server. It exposes all available types and directives on the server, as well as the entry points for query, mutation, and subscription operations.";
+
+/// The SDL, as `switchboard schema` prints it and `schema.graphql` stores it: what
+/// introspection serves, the schema's description and `@specifiedBy` URLs included.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
+    let body = sdl_without_schema_description();
+    // async-graphql's export has no schema description; the one served goes before `schema {`.
+    match body.rfind("\nschema {") {
+        Some(at) => format!("{}\n\"\"\"\n{SCHEMA_DESCRIPTION}\n\"\"\"{}", &body[..at], &body[at..]),
+        None => body,
+    }
+}
+
+/// The SDL without the schema's description, which async-graphql's parser does not read.
+fn sdl_without_schema_description() -> String {
+    connection::describe(Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription))
         .register_output_type::<types::node::Node>()
         .finish()
-        .sdl()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
+
+#[cfg(test)]
+mod descriptions;

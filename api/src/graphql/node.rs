@@ -1,13 +1,14 @@
 //! The root `node(id:)` field: any object by its global id.
 
 use async_graphql::{Context, ID, Object};
-use entity::messages;
+use entity::{attachments, messages};
 use sea_orm::EntityTrait;
 
 use super::context::{READERS, RoleGuard, db, principal};
 use super::error::{ResultExt, coded, codes};
 use super::ids;
 use super::loaders::loader;
+use super::types::attachment::Attachment;
 use super::types::{agent::Agent, channel::Channel, chat::Chat, contact::Contact, message::Message};
 use super::types::{node::Node, queue::Queue, reply_template::ReplyTemplate};
 use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, QueueId};
@@ -18,16 +19,18 @@ use crate::domain::{chats, contacts};
 #[derive(Default)]
 pub struct NodeQuery;
 
-fn not_found() -> async_graphql::Error {
-    coded("NOT_FOUND", "no object with this id")
-}
-
 #[Object]
 impl NodeQuery {
-    /// Fetches any object by its global id. Unknown ids, and objects the caller may not
-    /// read, give NOT_FOUND; a string that is not a global id gives BAD_USER_INPUT.
+    /// Fetches any object by its global id (Relay's object identification). Null when no
+    /// object has this id or the caller may not read it (chats, contacts, messages and
+    /// attachments follow the rules of `chat(id)` and `contact(id)`; reply templates are for
+    /// agents, supervisors and admins); a string that is not a global id gives BAD_USER_INPUT.
     #[graphql(guard = "RoleGuard::new(READERS)")]
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Node> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id, as any object's `id` field gives it.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         let (type_name, row) = ids::decode_any(&id)
             .ok_or_else(|| coded(codes::BAD_USER_INPUT, format!("{:?} is not a valid id", id.as_str())))?;
         let loader = loader(ctx)?;
@@ -57,6 +60,22 @@ impl NodeQuery {
                     None => None,
                 }
             }
+            "Attachment" => {
+                let found = attachments::Entity::find_by_id(row)
+                    .find_also_related(messages::Entity)
+                    .one(db)
+                    .await
+                    .map_err(|e| super::error::from_domain(e.into()))?;
+                match found {
+                    Some((attachment, Some(message))) => {
+                        chats::get_visible(db, principal, ChatId(message.chat_id))
+                            .await
+                            .gql()?
+                            .map(|_| Node::Attachment(Attachment(attachment)))
+                    }
+                    _ => None,
+                }
+            }
             "ReplyTemplate" if principal.has_any(super::context::STAFF) => {
                 templates::get(db, TemplateId(row))
                     .await
@@ -65,6 +84,6 @@ impl NodeQuery {
             }
             _ => None,
         };
-        node.ok_or_else(not_found)
+        Ok(node)
     }
 }

@@ -61,7 +61,13 @@ impl QueuesQuery {
     async fn queues(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "How many to return, from 0 to the server's page-size limit (default 20, limit 100 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`)."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Queue>> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
@@ -78,7 +84,11 @@ pub struct QueuesMutation;
 impl QueuesMutation {
     /// Creates a queue with its members (ADMIN).
     #[graphql(guard = "RoleGuard::new(ADMINS)")]
-    async fn create_queue(&self, ctx: &Context<'_>, input: CreateQueueInput) -> async_graphql::Result<Queue> {
+    async fn create_queue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new queue.")] input: CreateQueueInput,
+    ) -> async_graphql::Result<Queue> {
         let new = NewQueue {
             name: input.name,
             routing_rule: input.routing_rule.map_or(entity::enums::RoutingRule::ToAllAgents, Into::into),
@@ -90,7 +100,12 @@ impl QueuesMutation {
 
     /// Changes a queue (ADMIN); `agentIds` replaces the members.
     #[graphql(guard = "RoleGuard::new(ADMINS)")]
-    async fn update_queue(&self, ctx: &Context<'_>, input: UpdateQueueInput) -> async_graphql::Result<Queue> {
+    async fn update_queue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The queue and the changes; omitted fields stay as they are.")]
+        input: UpdateQueueInput,
+    ) -> async_graphql::Result<Queue> {
         let id = QueueId(ids::decode(&input.id, "Queue")?);
         let change = QueueChange {
             name: input.name,

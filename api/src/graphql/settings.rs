@@ -42,7 +42,7 @@ impl SettingsMutation {
     async fn update_settings(
         &self,
         ctx: &Context<'_>,
-        input: UpdateSettingsInput,
+        #[graphql(desc = "The changes; omitted fields stay as they are.")] input: UpdateSettingsInput,
     ) -> async_graphql::Result<Settings> {
         let change = SettingsChange {
             simultaneous_chats: input.simultaneous_chats,

@@ -324,6 +324,9 @@ async fn stream(
 #[derive(Default)]
 pub struct Subscription;
 
+/// Live event streams over WebSocket (graphql-transport-ws). Every stream yields `Event`s
+/// with increasing ids; pass the last id you saw as `after` when you resubscribe to be sent
+/// what you missed first.
 #[Subscription]
 impl Subscription {
     /// The signed-in agent's events: chats offered, directed, assigned or transferred to me;
@@ -349,7 +352,7 @@ impl Subscription {
     async fn queue_chat_events(
         &self,
         ctx: &Context<'_>,
-        queue_id: ID,
+        #[graphql(desc = "The queue to watch (a `Queue` id).")] queue_id: ID,
         #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
         let queue = QueueId(ids::decode(&queue_id, "Queue")?);
@@ -378,7 +381,7 @@ impl Subscription {
     async fn chat_messages(
         &self,
         ctx: &Context<'_>,
-        chat_id: ID,
+        #[graphql(desc = "The chat to watch (a `Chat` id).")] chat_id: ID,
         #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);

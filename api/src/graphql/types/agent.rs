@@ -21,9 +21,10 @@ impl Agent {
     }
 }
 
+/// A person (or bot) who signs in: agent, supervisor, administrator, analyst or bot.
 #[Object]
 impl Agent {
-    /// Global id.
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
     pub async fn id(&self) -> ID {
         ids::encode("Agent", self.0.id)
     }

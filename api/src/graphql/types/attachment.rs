@@ -23,10 +23,12 @@ pub enum AttachmentStatus {
 #[derive(Clone, Debug)]
 pub struct Attachment(pub attachments::Model);
 
+/// A file sent with a message. Fetchable with `node(id)` by whoever may read the message's
+/// chat; download it from `url` once `status` is STORED.
 #[Object]
 impl Attachment {
-    /// Global id.
-    async fn id(&self) -> ID {
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
+    pub async fn id(&self) -> ID {
         ids::encode("Attachment", self.0.id)
     }
 

@@ -15,9 +15,10 @@ use crate::graphql::loaders::loader;
 #[derive(Clone, Debug)]
 pub struct Channel(pub channels::Model);
 
+/// One connected provider account: a WhatsApp number, a Facebook page or a Telegram bot.
 #[Object]
 impl Channel {
-    /// Global id.
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
     pub async fn id(&self) -> ID {
         ids::encode("Channel", self.0.id)
     }

@@ -39,9 +39,13 @@ impl From<crate::domain::chats::WithContact> for Chat {
     }
 }
 
+/// A conversation with a contact on one channel, from arrival to completion.
+///
+/// The second field is the contact when it was read together with the chat (the agent panel
+/// does), so `contact` needs no second query; otherwise it is loaded in a batch.
 #[Object]
 impl Chat {
-    /// Global id.
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
     pub async fn id(&self) -> ID {
         ids::encode("Chat", self.0.id)
     }
@@ -113,9 +117,19 @@ impl Chat {
     async fn messages(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "How many of the oldest messages (after `after`) to return, up to the page-size limit."
+        )]
         first: Option<i32>,
+        #[graphql(desc = "Return the messages after this cursor (going forward, to newer ones).")]
         after: Option<String>,
+        #[graphql(
+            desc = "How many of the newest messages (before `before`) to return, up to the page-size limit; not with `first`/`after`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the messages before this cursor (going back, to older ones); not with `first`/`after`."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Message>> {
         let limits = ctx.data::<Limits>()?;

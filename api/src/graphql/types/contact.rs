@@ -10,9 +10,10 @@ use crate::graphql::ids;
 #[derive(Clone, Debug)]
 pub struct Contact(pub contacts::Model);
 
+/// A customer, known by one or more channel identities.
 #[Object]
 impl Contact {
-    /// Global id.
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
     pub async fn id(&self) -> ID {
         ids::encode("Contact", self.0.id)
     }

@@ -8,6 +8,7 @@ use entity::drafts;
 #[derive(Clone, Debug)]
 pub struct Draft(pub drafts::Model);
 
+/// The reply the signed-in agent is writing in a chat, kept until they send or clear it.
 #[Object]
 impl Draft {
     /// The unsent text.

@@ -14,9 +14,10 @@ use crate::graphql::loaders::{AttachmentsOf, loader};
 #[derive(Clone, Debug)]
 pub struct Message(pub messages::Model);
 
+/// One message in a chat, from the customer or to them.
 #[Object]
 impl Message {
-    /// Global id.
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
     pub async fn id(&self) -> ID {
         ids::encode("Message", self.0.id)
     }

@@ -3,6 +3,7 @@
 use async_graphql::{ID, Interface};
 
 use super::agent::Agent;
+use super::attachment::Attachment;
 use super::channel::Channel;
 use super::chat::Chat;
 use super::contact::Contact;
@@ -12,7 +13,11 @@ use super::reply_template::ReplyTemplate;
 
 /// Anything with a global id, fetchable with `node(id:)`.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Global id."))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Global id: opaque, stable; fetch the object again with `node(id)`."
+))]
 pub enum Node {
     /// An agent.
     Agent(Agent),
@@ -26,6 +31,8 @@ pub enum Node {
     Chat(Chat),
     /// A message.
     Message(Message),
+    /// A file sent with a message.
+    Attachment(Attachment),
     /// A quick-reply template (for agents, supervisors and admins).
     ReplyTemplate(ReplyTemplate),
 }

@@ -14,9 +14,10 @@ use crate::graphql::loaders::{MembersOf, load_many, loader};
 #[derive(Clone, Debug)]
 pub struct Queue(pub queues::Model);
 
+/// A queue of chats served by a set of agents.
 #[Object]
 impl Queue {
-    /// Global id.
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
     pub async fn id(&self) -> ID {
         ids::encode("Queue", self.0.id)
     }

@@ -10,9 +10,10 @@ use crate::graphql::ids;
 #[derive(Clone, Debug)]
 pub struct ReplyTemplate(pub reply_templates::Model);
 
+/// A quick reply: a canned text agents insert into their replies.
 #[Object]
 impl ReplyTemplate {
-    /// Global id.
+    /// Global id: opaque, stable; fetch the object again with `node(id)`.
     pub async fn id(&self) -> ID {
         ids::encode("ReplyTemplate", self.0.id)
     }
