@@ -49,6 +49,10 @@ async fn graphql_errors_have_stable_codes(app: TestApp) {
         .collect();
     let costly = format!("{{ {costly} }}");
     assert_eq!(app.error_code(t, &costly, json!({})).await, "QUERY_TOO_COMPLEX");
+    // The refusal says what the query costs and what the limit is.
+    let refusal = app.gql(t, &costly, json!({})).await;
+    let message = refusal["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("it costs ") && message.contains("the limit is 5000"), "{message}");
 
     // Parsed documents are kept by their text, and so is which variables passed validation
     // with them (`missing` and `unknown` above share `wrong_type`'s document): validation

@@ -25,9 +25,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
+};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensions, Request, ServerError, ServerResult};
+use async_graphql::{ErrorExtensions, Request, ServerError, ServerResult, ValidationResult};
 
 use super::error::codes;
 
@@ -407,6 +409,63 @@ impl Extension for MeasureExtension {
         let document = parse_off_runtime(&request.query, self.0).await?;
         request.set_parsed_query(document);
         next.run(ctx, request).await
+    }
+}
+
+/// The message async-graphql gives a document over the complexity limit.
+const TOO_COMPLEX: &str = "Query is too complex.";
+/// The extension key [`StopAfterValidation`] reports the measured complexity under.
+const MEASURED: &str = "measuredComplexity";
+
+/// Stops every request after validation, reporting its complexity as an error: the
+/// measuring schema's only extension (see [`explain_complexity`]).
+pub struct StopAfterValidation;
+
+impl ExtensionFactory for StopAfterValidation {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(StopAfterValidation)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for StopAfterValidation {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        let mut stop = ServerError::new("measured, not run", None);
+        stop.extensions.get_or_insert_with(Default::default).set(MEASURED, result.complexity as u64);
+        Err(vec![stop])
+    }
+}
+
+/// When async-graphql refused a document for its complexity, says how much it costs and what
+/// the limit is: the document is validated again, without a limit and without running, on
+/// the measuring schema. `request` is a copy of the refused one (text, operation, variables).
+pub async fn explain_complexity(
+    schemas: &super::Schemas,
+    request: Request,
+    response: &mut async_graphql::Response,
+) {
+    if !response.errors.iter().any(|err| err.message == TOO_COMPLEX) {
+        return;
+    }
+    let measured = schemas.measure.execute(request).await;
+    let cost = measured.errors.iter().find_map(|err| match err.extensions.as_ref()?.get(MEASURED)? {
+        async_graphql::Value::Number(n) => n.as_u64(),
+        _ => None,
+    });
+    for err in response.errors.iter_mut().filter(|err| err.message == TOO_COMPLEX) {
+        err.message = match cost {
+            Some(cost) => format!(
+                "the query is too complex: it costs {cost} (a list field costs its page size times its selection); the limit is {}",
+                schemas.max_complexity
+            ),
+            None => format!("the query is too complex; the limit is {}", schemas.max_complexity),
+        };
+        err.extensions.get_or_insert_with(Default::default).set("code", codes::QUERY_TOO_COMPLEX);
     }
 }
 

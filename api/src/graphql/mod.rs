@@ -98,21 +98,42 @@ pub struct Schemas {
     pub http_validated: AppSchema,
     /// For WebSocket subscriptions: with the error-code extension.
     pub ws: AppSchema,
+    /// Measures a document's complexity without running it (no complexity limit; an
+    /// extension stops every request after validation), to tell a client refused for
+    /// complexity by how much (see `limits::explain_complexity`).
+    pub measure: AppSchema,
+    /// The complexity limit the other schemas enforce.
+    pub max_complexity: usize,
 }
 
 /// Builds both schemas with their long-lived services.
 pub fn build(db: DatabaseConnection, config: SchemaConfig) -> Schemas {
+    let max_complexity = config.max_complexity;
+    let unlimited = SchemaConfig { max_complexity: usize::MAX, ..config.clone() };
     Schemas {
-        http: build_one(db.clone(), config.clone(), false, ValidationMode::Strict),
-        http_validated: build_one(db.clone(), config.clone(), false, ValidationMode::Fast),
-        ws: build_one(db, config, true, ValidationMode::Strict),
+        http: build_one(db.clone(), config.clone(), Flavor::Http, ValidationMode::Strict),
+        http_validated: build_one(db.clone(), config.clone(), Flavor::Http, ValidationMode::Fast),
+        ws: build_one(db.clone(), config, Flavor::WebSocket, ValidationMode::Strict),
+        measure: build_one(db, unlimited, Flavor::Measure, ValidationMode::Strict),
+        max_complexity,
     }
+}
+
+/// What a schema is built for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    /// HTTP: no extensions (async-graphql's per-field fast path).
+    Http,
+    /// WebSocket: limits, error codes and the one-login check as extensions.
+    WebSocket,
+    /// Complexity measurement only: nothing runs.
+    Measure,
 }
 
 fn build_one(
     db: DatabaseConnection,
     config: SchemaConfig,
-    with_error_codes: bool,
+    flavor: Flavor,
     validation: ValidationMode,
 ) -> AppSchema {
     let document_limits = config.document_limits();
@@ -134,16 +155,16 @@ fn build_one(
     // async-graphql's depth limit cannot); complexity with page sizes by async-graphql.
     .limit_complexity(config.max_complexity);
     let builder = if config.introspection { builder } else { builder.disable_introspection() };
-    if with_error_codes {
+    match flavor {
+        Flavor::Http => builder.finish(),
         // WebSocket requests are measured here, and checked for several logins; HTTP ones by
         // the document cache and `sign_in_limits::check_requests`.
-        builder
+        Flavor::WebSocket => builder
             .extension(limits::Measure(document_limits))
             .extension(error::ErrorCodes)
             .extension(sign_in_limits::OneLogin)
-            .finish()
-    } else {
-        builder.finish()
+            .finish(),
+        Flavor::Measure => builder.extension(limits::StopAfterValidation).finish(),
     }
 }
 

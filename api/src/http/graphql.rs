@@ -177,10 +177,21 @@ async fn execute(
             };
             // Remember a first validation only if it passes (known after execution).
             let remember = inputs.filter(|_| !validated).map(|inputs| (request.query.clone(), inputs));
+            // A document validated before passed the complexity limit with these inputs; any
+            // other may be refused for it, and then the refusal says by how much.
+            let unvalidated = (!validated).then(|| {
+                let mut copy = Request::new(request.query.clone()).variables(request.variables.clone());
+                copy.operation_name = request.operation_name.clone();
+                copy.set_parsed_query(document.clone());
+                copy
+            });
             request.set_parsed_query(document);
             let request = request.data(caller).data(loaders::for_request(db.clone())).data(db);
             let schema = if validated { &state.schema.http_validated } else { &state.schema.http };
             let mut response = schema.execute(request).await;
+            if let Some(copy) = unvalidated {
+                crate::graphql::limits::explain_complexity(&state.schema, copy, &mut response).await;
+            }
             error::assign_codes(&mut response);
             if let Some((query, inputs)) = remember
                 && !is_request_error(&response)
