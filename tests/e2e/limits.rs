@@ -107,6 +107,18 @@ async fn fragment_bombs_are_refused_over_websocket(app: TestApp) {
     assert_eq!(reply["type"], "next", "{reply:#}");
     assert_eq!(reply["payload"]["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{reply:#}");
     assert_eq!(next(&mut socket).await.unwrap().unwrap()["type"], "complete");
+    // Refused for complexity with page sizes (async-graphql's count): the cost and the limit.
+    let costly: String = (0..10)
+        .map(|n| format!("a{n}: agents(first: 100) {{ edges {{ node {{ queues {{ agents {{ queues {{ name }} }} }} }} }} }} "))
+        .collect();
+    let costly = format!("{{ {costly} }}");
+    send(&mut socket, json!({ "id": "3", "type": "subscribe", "payload": { "query": costly } })).await;
+    let reply = next(&mut socket).await.unwrap().unwrap();
+    let error = &reply["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "QUERY_TOO_COMPLEX", "{reply:#}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("it costs ") && message.contains("the limit is 5000"), "{message}");
+    assert_eq!(next(&mut socket).await.unwrap().unwrap()["type"], "complete");
     // The connection still serves.
     send(&mut socket, json!({ "id": "2", "type": "subscribe", "payload": { "query": "{ __typename }" } }))
         .await;

@@ -23,7 +23,7 @@
 //! later walk (async-graphql's validation, complexity with page sizes, execution).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
@@ -387,29 +387,64 @@ pub async fn parse_off_runtime(
 
 /// Measures WebSocket requests' documents before async-graphql parses them (HTTP requests
 /// are measured by the document cache): the document is parsed and measured here and handed
-/// on parsed.
-pub struct Measure(pub DocumentLimits);
+/// on parsed. A request async-graphql then refuses for its complexity is told by how much.
+pub struct Measure(pub DocumentLimits, pub Measuring);
 
 impl ExtensionFactory for Measure {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(MeasureExtension(self.0))
+        Arc::new(MeasureExtension { limits: self.0, measuring: self.1.clone(), copy: Mutex::new(None) })
     }
 }
 
-struct MeasureExtension(DocumentLimits);
+struct MeasureExtension {
+    limits: DocumentLimits,
+    measuring: Measuring,
+    /// The request as it came (a copy), to measure it again if it is refused for complexity.
+    copy: Mutex<Option<Request>>,
+}
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for MeasureExtension {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let mut errors = match next.run(ctx).await {
+            Ok(result) => return Ok(result),
+            Err(errors) => errors,
+        };
+        let copy = self.copy.lock().expect("request copy lock").take();
+        if let Some(copy) = copy {
+            explain(&self.measuring, copy, &mut errors).await;
+        }
+        Err(errors)
+    }
+
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        let document = parse_off_runtime(&request.query, self.0).await?;
+        let document = parse_off_runtime(&request.query, self.limits).await?;
+        let mut copy = Request::new(request.query.clone()).variables(request.variables.clone());
+        copy.operation_name = request.operation_name.clone();
+        copy.set_parsed_query(document.clone());
+        *self.copy.lock().expect("request copy lock") = Some(copy);
         request.set_parsed_query(document);
         next.run(ctx, request).await
     }
+}
+
+/// A schema that measures complexity without running anything, and the limit the serving
+/// schemas enforce.
+#[derive(Clone)]
+pub struct Measuring {
+    /// No complexity limit; [`StopAfterValidation`] its only extension.
+    pub schema: super::AppSchema,
+    /// The complexity limit of the serving schemas.
+    pub max_complexity: usize,
 }
 
 /// The message async-graphql gives a document over the complexity limit.
@@ -445,25 +480,30 @@ impl Extension for StopAfterValidation {
 /// the limit is: the document is validated again, without a limit and without running, on
 /// the measuring schema. `request` is a copy of the refused one (text, operation, variables).
 pub async fn explain_complexity(
-    schemas: &super::Schemas,
+    measuring: &Measuring,
     request: Request,
     response: &mut async_graphql::Response,
 ) {
-    if !response.errors.iter().any(|err| err.message == TOO_COMPLEX) {
+    explain(measuring, request, &mut response.errors).await;
+}
+
+/// [`explain_complexity`] on a list of errors.
+async fn explain(measuring: &Measuring, request: Request, errors: &mut [ServerError]) {
+    if !errors.iter().any(|err| err.message == TOO_COMPLEX) {
         return;
     }
-    let measured = schemas.measure.execute(request).await;
+    let measured = measuring.schema.execute(request).await;
     let cost = measured.errors.iter().find_map(|err| match err.extensions.as_ref()?.get(MEASURED)? {
         async_graphql::Value::Number(n) => n.as_u64(),
         _ => None,
     });
-    for err in response.errors.iter_mut().filter(|err| err.message == TOO_COMPLEX) {
+    for err in errors.iter_mut().filter(|err| err.message == TOO_COMPLEX) {
         err.message = match cost {
             Some(cost) => format!(
                 "the query is too complex: it costs {cost} (a list field costs its page size times its selection); the limit is {}",
-                schemas.max_complexity
+                measuring.max_complexity
             ),
-            None => format!("the query is too complex; the limit is {}", schemas.max_complexity),
+            None => format!("the query is too complex; the limit is {}", measuring.max_complexity),
         };
         err.extensions.get_or_insert_with(Default::default).set("code", codes::QUERY_TOO_COMPLEX);
     }

@@ -98,34 +98,34 @@ pub struct Schemas {
     pub http_validated: AppSchema,
     /// For WebSocket subscriptions: with the error-code extension.
     pub ws: AppSchema,
-    /// Measures a document's complexity without running it (no complexity limit; an
-    /// extension stops every request after validation), to tell a client refused for
-    /// complexity by how much (see `limits::explain_complexity`).
-    pub measure: AppSchema,
-    /// The complexity limit the other schemas enforce.
-    pub max_complexity: usize,
+    /// Measures refused documents' complexity (see `limits::explain_complexity`).
+    pub measuring: limits::Measuring,
 }
 
 /// Builds both schemas with their long-lived services.
 pub fn build(db: DatabaseConnection, config: SchemaConfig) -> Schemas {
-    let max_complexity = config.max_complexity;
+    // Measures a document's complexity without running it: no complexity limit, and an
+    // extension that stops every request after validation.
     let unlimited = SchemaConfig { max_complexity: usize::MAX, ..config.clone() };
+    let measuring = limits::Measuring {
+        schema: build_one(db.clone(), unlimited, Flavor::Measure, ValidationMode::Strict),
+        max_complexity: config.max_complexity,
+    };
     Schemas {
         http: build_one(db.clone(), config.clone(), Flavor::Http, ValidationMode::Strict),
         http_validated: build_one(db.clone(), config.clone(), Flavor::Http, ValidationMode::Fast),
-        ws: build_one(db.clone(), config, Flavor::WebSocket, ValidationMode::Strict),
-        measure: build_one(db, unlimited, Flavor::Measure, ValidationMode::Strict),
-        max_complexity,
+        ws: build_one(db, config, Flavor::WebSocket(measuring.clone()), ValidationMode::Strict),
+        measuring,
     }
 }
 
 /// What a schema is built for.
-#[derive(Clone, Copy, PartialEq, Eq)]
 enum Flavor {
     /// HTTP: no extensions (async-graphql's per-field fast path).
     Http,
-    /// WebSocket: limits, error codes and the one-login check as extensions.
-    WebSocket,
+    /// WebSocket: limits (explaining complexity refusals with the measuring schema), error
+    /// codes and the one-login check as extensions.
+    WebSocket(limits::Measuring),
     /// Complexity measurement only: nothing runs.
     Measure,
 }
@@ -159,8 +159,8 @@ fn build_one(
         Flavor::Http => builder.finish(),
         // WebSocket requests are measured here, and checked for several logins; HTTP ones by
         // the document cache and `sign_in_limits::check_requests`.
-        Flavor::WebSocket => builder
-            .extension(limits::Measure(document_limits))
+        Flavor::WebSocket(measuring) => builder
+            .extension(limits::Measure(document_limits, measuring))
             .extension(error::ErrorCodes)
             .extension(sign_in_limits::OneLogin)
             .finish(),

@@ -190,7 +190,8 @@ async fn execute(
             let schema = if validated { &state.schema.http_validated } else { &state.schema.http };
             let mut response = schema.execute(request).await;
             if let Some(copy) = unvalidated {
-                crate::graphql::limits::explain_complexity(&state.schema, copy, &mut response).await;
+                crate::graphql::limits::explain_complexity(&state.schema.measuring, copy, &mut response)
+                    .await;
             }
             error::assign_codes(&mut response);
             if let Some((query, inputs)) = remember
