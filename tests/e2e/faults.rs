@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use entity::enums::{DeliveryStatus, Role};
 use entity::messages;
@@ -18,7 +18,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::on_both_backends;
 use crate::outbound::newest_chat_to_agent;
 use crate::support::{
-    APP_SECRET, Backend, JWT_SECRET, TestApp, eventually, fixture, fresh_database, providers_at,
+    APP_SECRET, Backend, JWT_SECRET, TestApp, eventually, eventually_within, fixture, fresh_database,
+    providers_at,
 };
 
 /// A request that takes longer than this is hung (the hang detector; nothing here is timed).
@@ -29,23 +30,6 @@ const TELEGRAM_SEND: &str = "/bot7012345678:bot-token/sendMessage";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().unwrap().port()
-}
-
-/// Polls `check` until it returns `Some`, for up to `limit` (for waits longer than
-/// [`eventually`]'s).
-async fn within<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A PostgreSQL cluster of this test's own, to stop and start at will (the shared one named
@@ -183,7 +167,7 @@ impl Binary {
             .kill_on_drop(true);
         let child = command.spawn().expect("start the switchboard binary");
         let http = reqwest::Client::new();
-        within(Duration::from_secs(60), "the binary to be ready", || async {
+        eventually_within(Duration::from_secs(60), "the binary to be ready", || async {
             let ready = http.get(format!("http://127.0.0.1:{port}/readyz")).send().await;
             ready.ok().filter(|r| r.status() == 200).map(|_| ())
         })
@@ -250,7 +234,9 @@ impl Traffic {
                     let outcome = post_webhook(&http, &base, &path, whatsapp_message(n)).await;
                     outcomes.lock().unwrap().push(outcome);
                     if outcome.is_none() {
-                        // Nobody listening (a killed server): do not spin.
+                        // Nobody listening (a killed server): pace the load generator rather
+                        // than spin on refused connections. Not a wait for a condition: the
+                        // test waits on rows and answers (eventually_within).
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                 }
@@ -349,22 +335,22 @@ async fn postgres_outage_fails_fast_and_recovers_without_a_restart() {
         assert!(!body.to_string().contains("SELECT"), "no SQL reaches a client: {body:#}");
     }
     // Webhooks are answered 503 (the provider redelivers), not left hanging.
-    within(Duration::from_secs(30), "a webhook answered 503 during the outage", || async {
+    eventually_within(Duration::from_secs(30), "a webhook answered 503 during the outage", || async {
         (traffic.count(Some(503)) >= 2).then_some(())
     })
     .await;
 
     cluster.start().await;
-    within(Duration::from_secs(30), "/readyz to recover", || async {
+    eventually_within(Duration::from_secs(30), "/readyz to recover", || async {
         (readyz(&http, &app).await == 200).then_some(())
     })
     .await;
-    within(Duration::from_secs(30), "GraphQL to recover", || async {
+    eventually_within(Duration::from_secs(30), "GraphQL to recover", || async {
         list_queues(&http, &app, &admin).await.get("errors").is_none().then_some(())
     })
     .await;
     let acknowledged = traffic.count(Some(200));
-    within(Duration::from_secs(30), "webhooks to be acknowledged again", || async {
+    eventually_within(Duration::from_secs(30), "webhooks to be acknowledged again", || async {
         (traffic.count(Some(200)) >= acknowledged + 5).then_some(())
     })
     .await;
@@ -413,7 +399,7 @@ async fn reply_queued(app: &TestApp) -> i64 {
 }
 
 async fn delivered(app: &TestApp, id: i64) {
-    within(Duration::from_secs(40), "the reply to be sent", || async {
+    eventually_within(Duration::from_secs(40), "the reply to be sent", || async {
         let row = messages::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
         (row.delivery_status == Some(DeliveryStatus::Sent)).then_some(())
     })

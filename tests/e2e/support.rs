@@ -332,12 +332,21 @@ impl TestApp {
 }
 
 /// Polls `check` until it returns `Some`, for up to 10 seconds.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    eventually_within(std::time::Duration::from_secs(10), what, check).await
+}
+
+/// [`eventually`] with another deadline (a binary starting, a database coming back).
+pub async fn eventually_within<T, F, Fut>(limit: std::time::Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + limit;
     loop {
         if let Some(value) = check().await {
             return value;
