@@ -20,6 +20,8 @@ pub struct Model {
     pub mobile_phone: Option<String>,
     /// Business phone number.
     pub business_phone: Option<String>,
+    /// Home phone number.
+    pub home_phone: Option<String>,
     /// Job title.
     pub job_title: Option<String>,
     /// Account the contact belongs to.
@@ -28,6 +30,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last update time.
     pub updated_at: DateTimeUtc,
+    /// The contact this one was merged into; a merged contact is a tombstone.
+    pub merged_into_id: Option<i64>,
+    /// Version of the normalisation its `contact_keys` were made with (0: none yet).
+    pub keys_version: i32,
 }
 
 /// Relations of `contacts`.
@@ -45,6 +51,9 @@ pub enum Relation {
     /// `contact_identities` rows whose `contact_id` points here.
     #[sea_orm(has_many = "super::contact_identities::Entity")]
     ContactIdentities,
+    /// `contact_keys` rows whose `contact_id` points here.
+    #[sea_orm(has_many = "super::contact_keys::Entity")]
+    ContactKeys,
     /// `chats` rows whose `contact_id` points here.
     #[sea_orm(has_many = "super::chats::Entity")]
     Chats,

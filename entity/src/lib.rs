@@ -8,6 +8,7 @@ pub mod cases;
 pub mod channels;
 pub mod chats;
 pub mod contact_identities;
+pub mod contact_keys;
 pub mod contacts;
 pub mod drafts;
 pub mod duplicate_rules;

@@ -8,6 +8,7 @@ pub use super::cases::Entity as Cases;
 pub use super::channels::Entity as Channels;
 pub use super::chats::Entity as Chats;
 pub use super::contact_identities::Entity as ContactIdentities;
+pub use super::contact_keys::Entity as ContactKeys;
 pub use super::contacts::Entity as Contacts;
 pub use super::drafts::Entity as Drafts;
 pub use super::duplicate_rules::Entity as DuplicateRules;

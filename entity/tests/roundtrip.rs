@@ -53,10 +53,13 @@ async fn exercise(db: &DatabaseConnection) {
             email: Set(Some("ada@example.com".into())),
             mobile_phone: Set(Some("+100".into())),
             business_phone: Set(None),
+            home_phone: Set(None),
             job_title: Set(Some("CTO".into())),
             account_id: Set(Some(account.id)),
             created_at: Set(t),
             updated_at: Set(t),
+            merged_into_id: Set(None),
+            keys_version: Set(0),
             ..Default::default()
         },
     )
@@ -67,6 +70,8 @@ async fn exercise(db: &DatabaseConnection) {
             name: Set("Bob".into()),
             created_at: Set(t),
             updated_at: Set(t),
+            merged_into_id: Set(None),
+            keys_version: Set(0),
             ..Default::default()
         },
     )

@@ -6,6 +6,7 @@ mod m20261124_000001_create_domain;
 mod m20261124_000002_open_chat_unique;
 mod m20261124_000003_panel_indexes;
 mod m20261130_000004_persisted_queries;
+mod m20261130_000005_contact_keys;
 
 /// Runs every migration of the crate, in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_open_chat_unique::Migration),
             Box::new(m20261124_000003_panel_indexes::Migration),
             Box::new(m20261130_000004_persisted_queries::Migration),
+            Box::new(m20261130_000005_contact_keys::Migration),
         ]
     }
 }

@@ -91,10 +91,13 @@ async fn give_chats(app: &TestApp, agent: i64, count: usize) {
             email: Set(None),
             mobile_phone: Set(None),
             business_phone: Set(None),
+            home_phone: Set(None),
             job_title: Set(None),
             account_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            merged_into_id: Set(None),
+            keys_version: Set(0),
         }
         .insert(&app.db)
         .await

@@ -110,10 +110,13 @@ impl ByIndex for contacts::Model {
             email: opt(row, at(C::Email))?,
             mobile_phone: opt(row, at(C::MobilePhone))?,
             business_phone: opt(row, at(C::BusinessPhone))?,
+            home_phone: opt(row, at(C::HomePhone))?,
             job_title: opt(row, at(C::JobTitle))?,
             account_id: opt(row, at(C::AccountId))?,
             created_at: get(row, at(C::CreatedAt))?,
             updated_at: get(row, at(C::UpdatedAt))?,
+            merged_into_id: opt(row, at(C::MergedIntoId))?,
+            keys_version: get(row, at(C::KeysVersion))?,
         })
     }
 }

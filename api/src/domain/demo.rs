@@ -144,10 +144,13 @@ pub async fn seed_if_empty(db: &(impl ConnectionTrait + TransactionTrait)) -> Do
             email: Set(None),
             mobile_phone: Set((kind == ChannelKind::Whatsapp).then(|| format!("+{external_id}"))),
             business_phone: Set(None),
+            home_phone: Set(None),
             job_title: Set(None),
             account_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            merged_into_id: Set(None),
+            keys_version: Set(0),
         }
         .insert(&txn)
         .await?;

@@ -199,10 +199,13 @@ async fn resolve_contact(
         email: Set(None),
         mobile_phone: Set(customer.phone.clone()),
         business_phone: Set(None),
+        home_phone: Set(None),
         job_title: Set(None),
         account_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        merged_into_id: Set(None),
+        keys_version: Set(0),
     }
     .insert(db)
     .await?;

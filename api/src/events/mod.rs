@@ -47,6 +47,12 @@ pub enum EventKind {
     ChatTransferred,
     /// A quick-reply template was created, changed or deleted.
     TemplateChanged,
+    /// A contact's details changed (an agent edited them, or enrichment filled them in).
+    ContactUpdated,
+    /// Contacts were merged into one; recorded on the chats of every contact involved.
+    ContactsMerged,
+    /// A case was created from a chat.
+    CaseCreated,
     /// An agent signed out, had their sessions ended or their role changed: instances forget
     /// the sign-ins they remember for that agent. Internal; never sent to subscribers.
     AccessChanged,
@@ -54,7 +60,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 19] = [
         Self::AgentStatusChanged,
         Self::SettingsChanged,
         Self::ChatCreated,
@@ -70,6 +76,9 @@ impl EventKind {
         Self::ChatTaken,
         Self::ChatTransferred,
         Self::TemplateChanged,
+        Self::ContactUpdated,
+        Self::ContactsMerged,
+        Self::CaseCreated,
         Self::AccessChanged,
     ];
 
@@ -96,6 +105,9 @@ impl EventKind {
             Self::ChatTaken => "CHAT_TAKEN",
             Self::ChatTransferred => "CHAT_TRANSFERRED",
             Self::TemplateChanged => "TEMPLATE_CHANGED",
+            Self::ContactUpdated => "CONTACT_UPDATED",
+            Self::ContactsMerged => "CONTACTS_MERGED",
+            Self::CaseCreated => "CASE_CREATED",
             Self::AccessChanged => "ACCESS_CHANGED",
         }
     }

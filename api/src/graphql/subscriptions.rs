@@ -39,13 +39,32 @@ const MY_KINDS: &[&str] = &[
     "MESSAGE_SENT",
     "DELIVERY_STATUS_CHANGED",
     "AGENT_STATUS_CHANGED",
+    "CONTACT_UPDATED",
+    "CONTACTS_MERGED",
+    "CASE_CREATED",
 ];
 /// Chats entering and leaving a queue's waiting list.
-const QUEUE_KINDS: &[&str] =
-    &["CHAT_CREATED", "CHAT_DIRECTED", "CHAT_ACCEPTED", "CHAT_COMPLETED", "CHAT_TRANSFERRED"];
+const QUEUE_KINDS: &[&str] = &[
+    "CHAT_CREATED",
+    "CHAT_DIRECTED",
+    "CHAT_ACCEPTED",
+    "CHAT_COMPLETED",
+    "CHAT_TRANSFERRED",
+    "CONTACT_UPDATED",
+    "CONTACTS_MERGED",
+    "CASE_CREATED",
+];
 /// Messages and their delivery in one chat.
-const CHAT_KINDS: &[&str] =
-    &["MESSAGE_RECEIVED", "MESSAGE_SENT", "MESSAGE_EDITED", "MESSAGE_REACTION", "DELIVERY_STATUS_CHANGED"];
+const CHAT_KINDS: &[&str] = &[
+    "MESSAGE_RECEIVED",
+    "MESSAGE_SENT",
+    "MESSAGE_EDITED",
+    "MESSAGE_REACTION",
+    "DELIVERY_STATUS_CHANGED",
+    "CONTACT_UPDATED",
+    "CONTACTS_MERGED",
+    "CASE_CREATED",
+];
 /// Agents' availability.
 const STATUS_KINDS: &[&str] = &["AGENT_STATUS_CHANGED"];
 

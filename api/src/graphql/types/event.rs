@@ -59,6 +59,18 @@ pub enum EventKind {
     /// A quick-reply template was created, changed or deleted; `details`: `templateId`,
     /// `action`.
     TemplateChanged,
+    /// A contact's details changed: an agent edited them (`updateContact`), a contact was
+    /// linked to an account, or the provider's profile filled them in. Recorded on each open
+    /// chat of the contact (`chat` is one of them); `details`: `contactId`, `changed` (field
+    /// names), `similarContacts` (how many similar contacts the rules find now). Refetch the
+    /// contact.
+    ContactUpdated,
+    /// Contacts were merged: recorded on each open chat of every contact involved; `details`:
+    /// `keptContactId`, `mergedContactIds`. A panel showing any of them refetches the chat's
+    /// contact (now the kept one).
+    ContactsMerged,
+    /// A case was created from the chat; `details`: `caseId`, `number`.
+    CaseCreated,
     /// Internal (an agent's sessions or role changed); never sent to subscribers.
     AccessChanged,
 }
@@ -142,7 +154,7 @@ impl Event {
 
 /// The global-id type of a payload key holding a database id, if it holds one.
 fn id_type(key: &str) -> Option<&'static str> {
-    let stem = key.strip_suffix("Id")?;
+    let stem = key.strip_suffix("Ids").or_else(|| key.strip_suffix("Id"))?;
     // `messageId`, `fromChatId`, `parentChatId`, `toQueueId`...: the word before `Id`.
     let word = stem.rfind(|c: char| c.is_ascii_uppercase()).map_or(stem, |at| &stem[at..]);
     Some(match word.to_ascii_lowercase().as_str() {
@@ -154,6 +166,8 @@ fn id_type(key: &str) -> Option<&'static str> {
         "channel" => "Channel",
         "template" => "ReplyTemplate",
         "attachment" => "Attachment",
+        "case" => "Case",
+        "account" => "Account",
         _ => return None,
     })
 }
@@ -165,10 +179,15 @@ fn global_ids(payload: &serde_json::Value) -> serde_json::Value {
             fields
                 .iter()
                 .map(|(key, value)| {
-                    let value = match (id_type(key), value.as_i64()) {
-                        (Some(type_name), Some(row)) => {
-                            serde_json::Value::String(ids::encode(type_name, row).0)
-                        }
+                    let encode = |type_name, value: &serde_json::Value| match value.as_i64() {
+                        Some(row) => serde_json::Value::String(ids::encode(type_name, row).0),
+                        None => value.clone(),
+                    };
+                    let value = match (id_type(key), value) {
+                        (Some(type_name), serde_json::Value::Array(items)) => serde_json::Value::Array(
+                            items.iter().map(|item| encode(type_name, item)).collect(),
+                        ),
+                        (Some(type_name), serde_json::Value::Number(_)) => encode(type_name, value),
                         _ => global_ids(value),
                     };
                     (key.clone(), value)
@@ -189,6 +208,7 @@ mod tests {
         let stored = serde_json::json!({
             "messageId": 7, "fromChatId": 3, "parentChatId": null, "toAgentId": 2, "toQueueId": 4,
             "contactId": 5, "templateId": 6, "status": "SENT", "changed": ["simultaneous_chats"],
+            "mergedContactIds": [8, 9], "caseId": 10,
         });
         let shown = global_ids(&stored);
         assert_eq!(shown["messageId"], ids::encode("Message", 7).0);
@@ -200,6 +220,9 @@ mod tests {
         assert_eq!(shown["templateId"], ids::encode("ReplyTemplate", 6).0);
         assert_eq!(shown["status"], "SENT");
         assert_eq!(shown["changed"], serde_json::json!(["simultaneous_chats"]));
+        let merged = [ids::encode("Contact", 8).0, ids::encode("Contact", 9).0];
+        assert_eq!(shown["mergedContactIds"], serde_json::json!(merged));
+        assert_eq!(shown["caseId"], ids::encode("Case", 10).0);
     }
 
     #[test]
