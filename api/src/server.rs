@@ -56,6 +56,12 @@ impl Server {
         } else {
             false
         };
+        // Contacts keyed by an older normalisation (or none: rows from before contact keys
+        // existed, the demo's) are re-keyed before requests are served.
+        let rekeyed = domain::contacts::keys::rekey_outdated(&db).await.context("cannot re-key contacts")?;
+        if rekeyed > 0 {
+            tracing::info!(contacts = rekeyed, "contacts re-keyed for search");
+        }
         let keys = match &config.jwt_secret {
             Some(secret) => TokenKeys::new(secret.expose().as_bytes()),
             None => {

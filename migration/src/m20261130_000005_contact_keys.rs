@@ -65,6 +65,15 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Keys are compared byte-wise (prefix searches are ranges), as SQLite's BINARY
+        // collation does; on PostgreSQL the column gets the "C" collation so a database created
+        // with a language collation orders (and indexes) them the same way.
+        if manager.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(r#"ALTER TABLE contact_keys ALTER COLUMN value TYPE varchar COLLATE "C""#)
+                .await?;
+        }
         manager
             .create_index(
                 Index::create()

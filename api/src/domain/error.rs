@@ -32,6 +32,31 @@ pub enum DomainError {
     /// A unique value is already taken.
     #[error("{0}")]
     Conflict(String),
+    /// The contact was merged into another: use that one.
+    #[error("this contact was merged into another contact; use that one")]
+    ContactMerged {
+        /// The contact asked for.
+        contact: i64,
+        /// The contact it was merged into.
+        into: i64,
+    },
+    /// A merge that cannot be done as asked because one of its contacts is already merged
+    /// (perhaps by a merge that ran at the same moment); nothing was changed.
+    #[error("{message}")]
+    MergeConflict {
+        /// What conflicts.
+        message: String,
+        /// The merged contact.
+        contact: i64,
+        /// The contact it was merged into.
+        into: i64,
+    },
+    /// Merging would leave a contact with two open chats on one channel: complete one first.
+    #[error("the contacts have open chats on the same channel; complete all but one of them first")]
+    OpenChatsConflict(
+        /// The open chats, several per channel.
+        Vec<i64>,
+    ),
     /// The database failed; details are logged, never shown. Its code tells an outage
     /// (DATABASE_UNAVAILABLE, retryable) from any other failure (see [`crate::db::unavailable`]).
     #[error("database error: {0}")]
@@ -68,6 +93,9 @@ impl DomainError {
             Self::InvalidState(_) => "INVALID_STATE",
             Self::Conflict(_) => "CONFLICT",
             Self::AlreadyAccepted => "ALREADY_ACCEPTED",
+            Self::ContactMerged { .. } => "CONTACT_MERGED",
+            Self::MergeConflict { .. } => "MERGE_CONFLICT",
+            Self::OpenChatsConflict(_) => "OPEN_CHATS_CONFLICT",
             Self::TargetUnavailable(_) => "TARGET_UNAVAILABLE",
             Self::Database(err) if crate::db::unavailable(err) => "DATABASE_UNAVAILABLE",
             Self::Database(_) => "INTERNAL_SERVER_ERROR",

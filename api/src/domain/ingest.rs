@@ -3,9 +3,7 @@
 
 use chrono::Utc;
 use entity::enums::{AttachmentStatus, AuthorKind, ChatStatus, CompletionReason, DeliveryStatus, Direction};
-use entity::{
-    attachments, channels, chats, contact_identities, contacts, message_edits, message_reactions, messages,
-};
+use entity::{attachments, channels, chats, contact_identities, message_edits, message_reactions, messages};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
@@ -169,58 +167,6 @@ async fn find_message(
         .await
 }
 
-/// The contact behind a customer identity, created when unknown.
-async fn resolve_contact(
-    db: &impl ConnectionTrait,
-    channel: &channels::Model,
-    customer: &Customer,
-) -> Result<(contacts::Model, bool), sea_orm::DbErr> {
-    let identity = contact_identities::Entity::find()
-        .filter(contact_identities::Column::ChannelKind.eq(channel.kind))
-        .filter(contact_identities::Column::ExternalId.eq(customer.external_id.as_str()))
-        .find_also_related(contacts::Entity)
-        .one(db)
-        .await?;
-    if let Some((_, Some(contact))) = identity {
-        return Ok((contact, false));
-    }
-    let now = Utc::now();
-    let name = customer
-        .name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .or_else(|| customer.username.as_ref().map(|u| format!("@{u}")))
-        .or_else(|| customer.phone.clone())
-        .unwrap_or_else(|| format!("{} {}", channel.kind.as_str().to_lowercase(), customer.external_id));
-    let contact = contacts::ActiveModel {
-        id: NotSet,
-        name: Set(name),
-        photo_url: Set(None),
-        email: Set(None),
-        mobile_phone: Set(customer.phone.clone()),
-        business_phone: Set(None),
-        home_phone: Set(None),
-        job_title: Set(None),
-        account_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        merged_into_id: Set(None),
-        keys_version: Set(0),
-    }
-    .insert(db)
-    .await?;
-    contact_identities::ActiveModel {
-        id: NotSet,
-        contact_id: Set(contact.id),
-        channel_kind: Set(channel.kind),
-        external_id: Set(customer.external_id.clone()),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok((contact, true))
-}
-
 /// The contact's open chat on the channel.
 pub async fn open_chat(
     db: &impl ConnectionTrait,
@@ -243,10 +189,27 @@ pub async fn create_chat(
     status: ChatStatus,
     parent: Option<ChatId>,
 ) -> Result<chats::Model, sea_orm::DbErr> {
+    let contact = entity::contacts::Entity::find_by_id(contact.0)
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("contact {contact}")))?;
+    create_chat_for(db, &contact, channel, status, parent).await
+}
+
+/// Opens a chat for `contact` and records it. The similar-contact search runs here, when a
+/// chat starts: CHAT_CREATED says how many similar contacts the rules found
+/// (`similarContacts`), so the panel can show it at once.
+pub async fn create_chat_for(
+    db: &impl ConnectionTrait,
+    contact: &entity::contacts::Model,
+    channel: &channels::Model,
+    status: ChatStatus,
+    parent: Option<ChatId>,
+) -> Result<chats::Model, sea_orm::DbErr> {
     let now = Utc::now();
     let chat = chats::ActiveModel {
         id: NotSet,
-        contact_id: Set(contact.0),
+        contact_id: Set(contact.id),
         channel_id: Set(channel.id),
         queue_id: Set(channel.queue_id),
         owner_id: Set(None),
@@ -264,9 +227,15 @@ pub async fn create_chat(
     }
     .insert(db)
     .await?;
+    let similar = super::contacts::similar::find(db, contact, super::contacts::similar::LIMIT).await?.len();
     let subjects =
         Subjects { chat: Some(ChatId(chat.id)), queue: Some(QueueId(chat.queue_id)), ..Default::default() };
-    let payload = serde_json::json!({ "status": status.as_str(), "contactId": contact.0, "parentChatId": parent.map(|p| p.0) });
+    let payload = serde_json::json!({
+        "status": status.as_str(),
+        "contactId": contact.id,
+        "parentChatId": parent.map(|p| p.0),
+        "similarContacts": similar,
+    });
     events::record(db, EventKind::ChatCreated, subjects, payload).await?;
     Ok(chat)
 }
@@ -280,14 +249,14 @@ async fn try_store_message(
     if find_message(&txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some() {
         return Ok(None);
     }
-    let (contact, new_contact) = resolve_contact(&txn, channel, &message.customer).await?;
+    let (contact, new_contact) = super::contacts::identities::resolve(&txn, channel, &message.customer).await?;
     let (chat, new_chat) = match open_chat(&txn, ContactId(contact.id), ChannelId(channel.id)).await? {
         Some(chat) => (chat, false),
         None => {
             // Messages arriving while a chatbot owns the thread belong to a bot chat: stored,
             // never routed.
             let status = if message.standby { ChatStatus::BotProcessing } else { ChatStatus::Waiting };
-            (create_chat(&txn, ContactId(contact.id), channel, status, None).await?, true)
+            (create_chat_for(&txn, &contact, channel, status, None).await?, true)
         }
     };
     let now = Utc::now();
@@ -528,7 +497,7 @@ async fn apply_handover(
     };
     let txn = crate::db::write(db).await?;
     let customer = Customer { external_id: customer.clone(), ..Customer::default() };
-    let (contact, new_contact) = resolve_contact(&txn, channel, &customer).await?;
+    let (contact, new_contact) = super::contacts::identities::resolve(&txn, channel, &customer).await?;
     let open = open_chat(&txn, ContactId(contact.id), ChannelId(channel.id)).await?;
     let parent = match open {
         Some(chat) if chat.status == ChatStatus::BotProcessing => {
@@ -539,7 +508,7 @@ async fn apply_handover(
         Some(_) => return Ok(None),
         None => None,
     };
-    let child = create_chat(&txn, ContactId(contact.id), channel, ChatStatus::Waiting, parent).await?;
+    let child = create_chat_for(&txn, &contact, channel, ChatStatus::Waiting, parent).await?;
     txn.commit().await?;
     Ok(Some(Stored {
         message: MessageId(0),

@@ -26,7 +26,7 @@ pub fn describe<Q, M, S>(
     builder: async_graphql::SchemaBuilder<Q, M, S>,
 ) -> async_graphql::SchemaBuilder<Q, M, S> {
     use super::types::{
-        agent::Agent, channel::Channel, chat::Chat, message::Message, queue::Queue,
+        agent::Agent, channel::Channel, chat::Chat, contact::Contact, message::Message, queue::Queue,
         reply_template::ReplyTemplate,
     };
     builder
@@ -44,6 +44,9 @@ pub fn describe<Q, M, S>(
         )
         .override_output_type_description::<Connection<String, Message>>(
             "A page of messages, oldest first within the page (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next (or, with `last`, the previous) page.",
+        )
+        .override_output_type_description::<Connection<String, Contact>>(
+            "A page of contacts (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
         )
         .override_output_type_description::<Connection<String, ReplyTemplate>>(
             "A page of reply templates (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",

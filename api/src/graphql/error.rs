@@ -60,6 +60,17 @@ pub fn from_domain(err: DomainError) -> async_graphql::Error {
             tracing::error!(error = %cause, "database error");
             coded(codes::INTERNAL, "internal error; it has been logged")
         }
+        DomainError::ContactMerged { contact, into } | DomainError::MergeConflict { contact, into, .. } => {
+            let (contact, into) = (super::ids::encode("Contact", *contact).0, super::ids::encode("Contact", *into).0);
+            coded(err.code(), err.to_string()).extend_with(move |_, ext| {
+                ext.set("contactId", contact.clone());
+                ext.set("mergedIntoId", into.clone());
+            })
+        }
+        DomainError::OpenChatsConflict(chats) => {
+            let chats: Vec<String> = chats.iter().map(|chat| super::ids::encode("Chat", *chat).0).collect();
+            coded(err.code(), err.to_string()).extend_with(move |_, ext| ext.set("chatIds", chats.clone()))
+        }
         other => {
             let err = coded(other.code(), other.to_string());
             match other.retry_after() {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod channels;
 pub mod chats;
 pub mod connection;
+pub mod contacts;
 pub mod context;
 pub mod document_cache;
 pub mod drafts;
@@ -41,6 +42,7 @@ pub struct Query(
     chats::ChatsQuery,
     lifecycle::LifecycleQuery,
     templates::TemplatesQuery,
+    contacts::ContactsQuery,
 );
 
 /// Changes. Sign in with `login` to get a bearer token; every other mutation needs it, and
@@ -56,6 +58,7 @@ pub struct Mutation(
     lifecycle::LifecycleMutation,
     drafts::DraftsMutation,
     templates::TemplatesMutation,
+    contacts::ContactsMutation,
 );
 
 /// The schema type.

@@ -2,15 +2,15 @@
 //! profile photo) from the provider's API, after the message is stored. Failures are logged
 //! and never affect ingestion.
 
-use chrono::Utc;
 use entity::enums::ChannelKind;
 use entity::{channels, contact_identities, contacts};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tracing::instrument;
 
 use super::JobContext;
 use crate::channels::{self as adapters, MediaSource, Profile};
 use crate::domain::channels::Credentials;
+use crate::domain::contacts::identities;
 use crate::domain::ids::ContactId;
 
 /// Prefix of `contacts.photo_url` values that name a stored file rather than a URL.
@@ -45,7 +45,7 @@ pub async fn enrich(
     ctx: &JobContext,
     channel: &channels::Model,
     contact: ContactId,
-) -> Result<(), sea_orm::DbErr> {
+) -> Result<(), crate::domain::DomainError> {
     let Some(row) = contacts::Entity::find_by_id(contact.0).one(&ctx.db).await? else { return Ok(()) };
     let Some(identity) = contact_identities::Entity::find()
         .filter(contact_identities::Column::ContactId.eq(contact.0))
@@ -56,19 +56,10 @@ pub async fn enrich(
         return Ok(());
     };
     let Some(profile) = profile(ctx, channel, &identity.external_id).await else { return Ok(()) };
-    let placeholder_name = format!("{} {}", channel.kind.as_str().to_lowercase(), identity.external_id);
-    let mut update: contacts::ActiveModel = row.clone().into();
-    let mut changed = false;
-    if let Some(name) = profile.name.filter(|n| !n.trim().is_empty())
-        && row.name == placeholder_name
-    {
-        update.name = Set(name);
-        changed = true;
-    }
+    let mut found = identities::Profile { name: profile.name, photo_url: None };
     if row.photo_url.is_none() {
         if let Some(url) = profile.photo_url {
-            update.photo_url = Set(Some(url));
-            changed = true;
+            found.photo_url = Some(url);
         } else if let Some(source @ MediaSource::TelegramFile(_)) = profile.photo_file
             && let Ok(downloaded) = super::media::fetch(ctx, channel, &source).await
             && ctx
@@ -80,18 +71,13 @@ pub async fn enrich(
                 .is_ok()
         {
             match ctx.files.put(&downloaded.bytes).await {
-                Ok(key) => {
-                    update.photo_url = Set(Some(format!("{STORED_PHOTO}{key}")));
-                    changed = true;
-                }
+                Ok(key) => found.photo_url = Some(format!("{STORED_PHOTO}{key}")),
                 Err(err) => tracing::warn!(error = %err, "cannot store a profile photo"),
             }
         }
     }
-    if changed {
-        update.updated_at = Set(Utc::now());
-        update.update(&ctx.db).await?;
-    }
+    // What to fill in, and the event that tells open panels, is the contacts' rule.
+    identities::fill_in(&ctx.db, contact, channel.kind, &identity.external_id, found).await?;
     Ok(())
 }
 

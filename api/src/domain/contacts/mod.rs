@@ -1,13 +1,33 @@
-//! Contacts: the customers behind the chats, and who may read them.
+//! Contacts: the customers behind the chats — who they are on each channel, who may read
+//! them, how they are found, compared, changed and merged. Every rule about contacts lives
+//! here or in the modules beside it:
+//!
+//! - `identities`: the contact behind a channel identity, created on first contact, and the
+//!   provider's profile filling in what is missing (enrichment);
+//! - `normalize` and `keys`: values as compared, kept indexed in `contact_keys`;
+//! - `search`: `contacts(search)` by name, phone or e-mail;
+//! - `rules` and `similar`: duplicate rules and similar contacts;
+//! - `update`, `merge`: changing and merging contacts, with their events.
 
-use entity::contacts;
-use entity::enums::Role;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+pub mod identities;
+pub mod keys;
+pub mod merge;
+pub mod normalize;
+pub mod rules;
+pub mod search;
+pub mod similar;
+pub mod update;
+
+use entity::enums::{ChatStatus, Role};
+use entity::{chats, contacts};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::chats::readable_by_agent;
-use super::error::DomainResult;
-use super::ids::ContactId;
+use super::error::{DomainError, DomainResult};
+use super::ids::{AgentId, ChatId, ContactId, QueueId};
+use super::pagination::{Page, PageOf};
 use super::sessions::Principal;
+use crate::events::{self, EventKind, Subjects};
 
 /// Whether `principal` may read the contact: supervisors, admins and analysts read every
 /// contact; an agent reads a contact only while they may read one of its chats (owned,
@@ -41,4 +61,55 @@ pub async fn get_visible(
         return Ok(None);
     }
     Ok(contacts::Entity::find_by_id(id.0).one(db).await?)
+}
+
+/// One contact by id for a change: NOT_FOUND when unknown or unreadable, MERGE_CONFLICT-style
+/// `Merged` when it was merged into another.
+pub async fn get_for_change(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: ContactId,
+) -> DomainResult<contacts::Model> {
+    let contact = get_visible(db, principal, id).await?.ok_or(DomainError::NotFound("contact"))?;
+    if let Some(into) = contact.merged_into_id {
+        return Err(DomainError::ContactMerged { contact: id.0, into });
+    }
+    Ok(contact)
+}
+
+/// The contact's timeline: every chat on every channel, completed ones included, newest
+/// first; `page.after` is the id of the last chat of the previous page.
+pub async fn timeline(db: &impl ConnectionTrait, id: ContactId, page: Page) -> DomainResult<PageOf<chats::Model>> {
+    let mut query =
+        chats::Entity::find().filter(chats::Column::ContactId.eq(id.0)).order_by_desc(chats::Column::Id);
+    if let Some(after) = page.after {
+        query = query.filter(chats::Column::Id.lt(after));
+    }
+    let rows = query.limit(page.limit + 1).all(db).await?;
+    Ok(PageOf::from_overfetch(rows, page.limit))
+}
+
+/// Records `kind` on every open chat of `contacts` (each with its queue and owner, so the
+/// chat, queue and agent streams showing it hear of it); returns how many were recorded.
+pub async fn record_on_open_chats(
+    db: &impl ConnectionTrait,
+    kind: EventKind,
+    contacts: &[i64],
+    payload: serde_json::Value,
+) -> Result<usize, sea_orm::DbErr> {
+    let open = chats::Entity::find()
+        .filter(chats::Column::ContactId.is_in(contacts.iter().copied()))
+        .filter(chats::Column::Status.ne(ChatStatus::Completed))
+        .order_by_asc(chats::Column::Id)
+        .all(db)
+        .await?;
+    for chat in &open {
+        let subjects = Subjects {
+            chat: Some(ChatId(chat.id)),
+            queue: Some(QueueId(chat.queue_id)),
+            agent: chat.owner_id.or(chat.directed_agent_id).map(AgentId),
+        };
+        events::record(db, kind, subjects, payload.clone()).await?;
+    }
+    Ok(open.len())
 }

@@ -188,4 +188,22 @@ impl Chat {
         let key = crate::graphql::loaders::DraftOf(ChatId(self.0.id), principal.agent_id);
         Ok(loader(ctx)?.load_one(key).await?.map(crate::graphql::types::draft::Draft))
     }
+
+    /// Contacts the active duplicate rules find for the chat's contact, with the chat's
+    /// contact first, marked as the current one; `count` is what the panel shows. An agent
+    /// merges them with `mergeContacts` or keeps them apart with `markNotDuplicates`.
+    #[graphql(complexity = "crate::domain::contacts::similar::LIMIT * child_complexity + 1")]
+    async fn similar_contacts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::contact::SimilarContacts>> {
+        let contact = match &self.1 {
+            Some(contact) => Some(contact.clone()),
+            None => loader(ctx)?.load_one(ContactId(self.0.contact_id)).await?,
+        };
+        match contact {
+            Some(contact) => Ok(Some(super::contact::SimilarContacts::of(ctx, contact).await?)),
+            None => Ok(None),
+        }
+    }
 }
