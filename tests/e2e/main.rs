@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod capacity;
 mod cli;
+mod contacts;
 mod cors;
 mod errors;
 mod faults;

@@ -249,7 +249,8 @@ async fn try_store_message(
     if find_message(&txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some() {
         return Ok(None);
     }
-    let (contact, new_contact) = super::contacts::identities::resolve(&txn, channel, &message.customer).await?;
+    let (contact, new_contact) =
+        super::contacts::identities::resolve(&txn, channel, &message.customer).await?;
     let (chat, new_chat) = match open_chat(&txn, ContactId(contact.id), ChannelId(channel.id)).await? {
         Some(chat) => (chat, false),
         None => {

@@ -120,14 +120,14 @@ impl ContactsQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "A name, phone number or e-mail (or its start); omitted: every contact.")]
         search: Option<String>,
-        #[graphql(desc = "How many contacts to return (default 20, up to the page-size limit).")] first: Option<
-            i32,
-        >,
+        #[graphql(desc = "How many contacts to return (default 20, up to the page-size limit).")]
+        first: Option<i32>,
         #[graphql(desc = "Return the contacts after this cursor.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Contact>> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
-        let found =
-            search::contacts(db(ctx)?, principal(ctx)?, &Search::parse(search.as_deref()), page).await.gql()?;
+        let found = search::contacts(db(ctx)?, principal(ctx)?, &Search::parse(search.as_deref()), page)
+            .await
+            .gql()?;
         Ok(connection::build(page, found, |row| row.id, Contact))
     }
 

@@ -61,7 +61,8 @@ pub fn from_domain(err: DomainError) -> async_graphql::Error {
             coded(codes::INTERNAL, "internal error; it has been logged")
         }
         DomainError::ContactMerged { contact, into } | DomainError::MergeConflict { contact, into, .. } => {
-            let (contact, into) = (super::ids::encode("Contact", *contact).0, super::ids::encode("Contact", *into).0);
+            let (contact, into) =
+                (super::ids::encode("Contact", *contact).0, super::ids::encode("Contact", *into).0);
             coded(err.code(), err.to_string()).extend_with(move |_, ext| {
                 ext.set("contactId", contact.clone());
                 ext.set("mergedIntoId", into.clone());

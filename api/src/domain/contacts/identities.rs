@@ -7,8 +7,8 @@ use chrono::Utc;
 use entity::enums::ChannelKind;
 use entity::{channels, chats, contact_identities, contacts};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, NotSet, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, NotSet,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::{keys, normalize};
@@ -106,7 +106,8 @@ pub async fn of_contact(db: &impl ConnectionTrait, contact: ContactId) -> Domain
     Ok(rows
         .into_iter()
         .map(|row| {
-            let channels = used.iter().filter(|(_, kind)| *kind == row.channel_kind).map(|(id, _)| *id).collect();
+            let channels =
+                used.iter().filter(|(_, kind)| *kind == row.channel_kind).map(|(id, _)| *id).collect();
             Identity { row, channels }
         })
         .collect())
@@ -158,7 +159,8 @@ pub async fn fill_in(
     let updated = update.update(&txn).await?;
     keys::write(&txn, &updated).await?;
     let similar = super::similar::find(&txn, &updated, super::similar::LIMIT).await?.len();
-    let payload = serde_json::json!({ "contactId": contact.0, "changed": changed, "similarContacts": similar });
+    let payload =
+        serde_json::json!({ "contactId": contact.0, "changed": changed, "similarContacts": similar });
     super::record_on_open_chats(&txn, EventKind::ContactUpdated, &[contact.0], payload).await?;
     txn.commit().await?;
     Ok(true)

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use entity::{contact_keys, contacts};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use super::normalize;
@@ -82,7 +82,10 @@ pub fn values(keys: &Keys, field: KeyField) -> impl Iterator<Item = &str> {
 /// Replaces the contact's stored keys with those of its current values and stamps the
 /// version; call it in the transaction that writes the contact.
 pub async fn write(db: &impl ConnectionTrait, contact: &contacts::Model) -> Result<(), DbErr> {
-    contact_keys::Entity::delete_many().filter(contact_keys::Column::ContactId.eq(contact.id)).exec(db).await?;
+    contact_keys::Entity::delete_many()
+        .filter(contact_keys::Column::ContactId.eq(contact.id))
+        .exec(db)
+        .await?;
     let rows: Vec<contact_keys::ActiveModel> = of(contact)
         .into_iter()
         .map(|(field, value)| contact_keys::ActiveModel {

@@ -19,7 +19,8 @@ use entity::enums::{ChatStatus, Role};
 use entity::{cases, chats, contact_identities, contacts, not_duplicate_pairs};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    Set,
 };
 use tracing::instrument;
 
@@ -102,7 +103,8 @@ async fn lock_all(
     if let Some(row) = rows.iter().find(|row| row.merged_into_id.is_some()) {
         let into = row.merged_into_id.unwrap_or_default();
         return Err(DomainError::MergeConflict {
-            message: "a contact was already merged into another (perhaps just now); nothing was changed".into(),
+            message: "a contact was already merged into another (perhaps just now); nothing was changed"
+                .into(),
             contact: row.id,
             into,
         });
@@ -116,7 +118,11 @@ async fn lock_all(
 /// An agent may merge or separate contacts when they may read one of them and all the others
 /// are its similar contacts (what `Chat.similarContacts` showed them); unknown to them
 /// otherwise (NOT_FOUND).
-async fn may_act_on(db: &impl ConnectionTrait, principal: &Principal, rows: &[contacts::Model]) -> DomainResult<()> {
+async fn may_act_on(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    rows: &[contacts::Model],
+) -> DomainResult<()> {
     for row in rows {
         if super::may_read(db, principal, ContactId(row.id)).await? {
             let others: Vec<i64> = rows.iter().filter(|o| o.id != row.id).map(|o| o.id).collect();
@@ -212,7 +218,10 @@ pub async fn merge(db: &DatabaseConnection, principal: &Principal, request: Requ
     }
     let ids = distinct(&all, "the merge")?;
     if let Some((_, pick)) = request.values.iter().find(|(_, pick)| !ids.contains(&pick.0)) {
-        return Err(DomainError::invalid(format!("values may only be taken from the merged contacts, not {}", pick.0)));
+        return Err(DomainError::invalid(format!(
+            "values may only be taken from the merged contacts, not {}",
+            pick.0
+        )));
     }
 
     let txn = crate::db::write(db).await?;
@@ -274,7 +283,11 @@ pub async fn merge(db: &DatabaseConnection, principal: &Principal, request: Requ
 
 /// Re-points the merged contacts' "not duplicates" pairs at the kept contact (pairs among the
 /// merged contacts themselves go).
-async fn move_not_duplicates(db: &impl ConnectionTrait, keep: i64, merged: &[i64]) -> Result<(), sea_orm::DbErr> {
+async fn move_not_duplicates(
+    db: &impl ConnectionTrait,
+    keep: i64,
+    merged: &[i64],
+) -> Result<(), sea_orm::DbErr> {
     use not_duplicate_pairs::Column as C;
     let involved: Vec<i64> = merged.iter().copied().chain([keep]).collect();
     let pairs = not_duplicate_pairs::Entity::find()
@@ -287,7 +300,8 @@ async fn move_not_duplicates(db: &impl ConnectionTrait, keep: i64, merged: &[i64
         .await?;
     let mut moved = BTreeSet::new();
     for pair in &pairs {
-        for (this, other) in [(pair.contact_a_id, pair.contact_b_id), (pair.contact_b_id, pair.contact_a_id)] {
+        for (this, other) in [(pair.contact_a_id, pair.contact_b_id), (pair.contact_b_id, pair.contact_a_id)]
+        {
             if merged.contains(&this) && !involved.contains(&other) {
                 moved.insert((keep.min(other), keep.max(other)));
             }

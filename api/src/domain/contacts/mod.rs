@@ -79,7 +79,11 @@ pub async fn get_for_change(
 
 /// The contact's timeline: every chat on every channel, completed ones included, newest
 /// first; `page.after` is the id of the last chat of the previous page.
-pub async fn timeline(db: &impl ConnectionTrait, id: ContactId, page: Page) -> DomainResult<PageOf<chats::Model>> {
+pub async fn timeline(
+    db: &impl ConnectionTrait,
+    id: ContactId,
+    page: Page,
+) -> DomainResult<PageOf<chats::Model>> {
     let mut query =
         chats::Entity::find().filter(chats::Column::ContactId.eq(id.0)).order_by_desc(chats::Column::Id);
     if let Some(after) = page.after {

@@ -91,11 +91,11 @@ pub fn is_email_shaped(email: &str) -> bool {
 /// `-`, `.`, `(`, `)`), an optional extension, and at least seven digits.
 pub fn is_phone_shaped(phone: &str) -> bool {
     let folded = fold(phone);
-    let number = match ['x', '#', ';'].iter().filter_map(|mark| folded.find(*mark)).chain(folded.find("ext")).min()
-    {
-        Some(at) => &folded[..at],
-        None => folded.as_str(),
-    };
+    let number =
+        match ['x', '#', ';'].iter().filter_map(|mark| folded.find(*mark)).chain(folded.find("ext")).min() {
+            Some(at) => &folded[..at],
+            None => folded.as_str(),
+        };
     number.chars().all(|c| c.is_ascii_digit() || " +-.()/".contains(c))
         && phone_digits(phone).is_some()
         && phone.len() <= 40

@@ -14,7 +14,9 @@
 use std::collections::BTreeMap;
 
 use entity::{contacts, not_duplicate_pairs};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement, Value};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement, Value,
+};
 
 use super::keys::{self, KeyField, Keys};
 use super::rules::{self, Field, Rule};
@@ -128,7 +130,10 @@ fn field_condition(sql: &mut Sql, field: Field, keys: &Keys) -> bool {
 /// Appends one rule's arm; false when the contact cannot match it (a field is empty).
 fn rule_arm(sql: &mut Sql, rule: &Rule, keys: &Keys, contact: i64) -> bool {
     let mut arm = Sql::default();
-    arm.push(&format!("SELECT {} AS rule_id, contact_id FROM (SELECT DISTINCT contact_id FROM contact_keys WHERE ", rule.id));
+    arm.push(&format!(
+        "SELECT CAST({} AS BIGINT) AS rule_id, contact_id FROM (SELECT DISTINCT contact_id FROM contact_keys WHERE ",
+        rule.id
+    ));
     let Some((first, rest)) = rule.fields.split_first() else { return false };
     if !field_condition(&mut arm, *first, keys) {
         return false;
@@ -153,7 +158,11 @@ fn rule_arm(sql: &mut Sql, rule: &Rule, keys: &Keys, contact: i64) -> bool {
 
 /// The contacts similar to `contact` by the active rules, oldest first, at most `limit`,
 /// without those marked "not duplicates" of it.
-pub async fn find(db: &impl ConnectionTrait, contact: &contacts::Model, limit: usize) -> Result<Vec<Match>, DbErr> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    contact: &contacts::Model,
+    limit: usize,
+) -> Result<Vec<Match>, DbErr> {
     if contact.merged_into_id.is_some() {
         return Ok(Vec::new());
     }
@@ -239,7 +248,10 @@ pub struct Similar {
 }
 
 /// [`find`], with the contacts' rows and the rules' names.
-pub async fn of_contact(db: &impl ConnectionTrait, current: contacts::Model) -> crate::domain::DomainResult<Similar> {
+pub async fn of_contact(
+    db: &impl ConnectionTrait,
+    current: contacts::Model,
+) -> crate::domain::DomainResult<Similar> {
     let rules = rules::enabled(db).await?;
     let found = find_with(db, &current, &rules, LIMIT).await?;
     let rows: BTreeMap<i64, contacts::Model> = contacts::Entity::find()

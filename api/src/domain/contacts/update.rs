@@ -77,7 +77,9 @@ pub async fn update(
         return Err(DomainError::Forbidden("your role may not change contacts".into()));
     }
     let name = match changes.name {
-        Some(name) => Some(text("name", Some(name))?.ok_or_else(|| DomainError::invalid("name may not be empty"))?),
+        Some(name) => {
+            Some(text("name", Some(name))?.ok_or_else(|| DomainError::invalid("name may not be empty"))?)
+        }
         None => None,
     };
     let email = changes.email.map(|email| text("email", email)).transpose()?;
@@ -93,7 +95,10 @@ pub async fn update(
 
     let txn = crate::db::write(db).await?;
     super::get_for_change(&txn, principal, id).await?;
-    let row = locked(&txn, contacts::Entity::find_by_id(id.0)).one(&txn).await?.ok_or(DomainError::NotFound("contact"))?;
+    let row = locked(&txn, contacts::Entity::find_by_id(id.0))
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound("contact"))?;
     if let Some(Some(account)) = changes.account
         && accounts::Entity::find_by_id(account).one(&txn).await?.is_none()
     {
