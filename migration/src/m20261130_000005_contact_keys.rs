@@ -115,10 +115,9 @@ impl MigrationTrait for Migration {
                         Expr::cust(format!("CAST('{fields}' AS jsonb)"))
                     } else {
                         Expr::cust(format!("'{fields}'"))
-                    }
-                    .into(),
+                    },
                     true.into(),
-                    Expr::current_timestamp().into(),
+                    Expr::current_timestamp(),
                 ])
                 .on_conflict(OnConflict::column(DuplicateRules::Name).do_nothing().to_owned())
                 .to_owned();

@@ -265,15 +265,15 @@ async fn search_by_name_phone_and_email(backend: Backend) {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(search(admin.clone(), "perez alvarez").await, [a.clone()], "any word order, accents");
+    assert_eq!(search(admin.clone(), "perez alvarez").await, [a.as_str()], "any word order, accents");
     assert_eq!(search(admin.clone(), "JOSE").await, [a.clone(), b.clone()], "words starting so (joseph)");
-    assert_eq!(search(admin.clone(), "josé álvarez").await, [a.clone()]);
+    assert_eq!(search(admin.clone(), "josé álvarez").await, [a.as_str()]);
     assert_eq!(search(admin.clone(), "jos").await, [a.clone(), b.clone()], "word starts");
     assert_eq!(search(admin.clone(), "pérez").await, [a.clone(), c.clone()]);
-    assert_eq!(search(admin.clone(), "5550102000").await, [b.clone()], "phones on the last 10 digits");
-    assert_eq!(search(admin.clone(), "+1 555 010 2000").await, [b.clone()]);
-    assert_eq!(search(admin.clone(), "010-2000").await, [c.clone()], "fewer than 10: all digits");
-    assert_eq!(search(admin.clone(), "JOSE@example").await, [a.clone()], "e-mails");
+    assert_eq!(search(admin.clone(), "5550102000").await, [b.as_str()], "phones on the last 10 digits");
+    assert_eq!(search(admin.clone(), "+1 555 010 2000").await, [b.as_str()]);
+    assert_eq!(search(admin.clone(), "010-2000").await, [c.as_str()], "fewer than 10: all digits");
+    assert_eq!(search(admin.clone(), "JOSE@example").await, [a.as_str()], "e-mails");
     assert!(search(admin.clone(), "nobody").await.is_empty());
 
     // Keyset pages.
