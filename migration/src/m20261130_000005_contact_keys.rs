@@ -87,12 +87,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // JSON literals are written as text: a PostgreSQL `jsonb` column takes them cast, SQLite
-        // stores the text.
-        let json = match manager.get_database_backend() {
-            sea_orm_migration::sea_orm::DatabaseBackend::Postgres => "CAST(? AS jsonb)",
-            _ => "?",
-        };
+        // The rules' fields are constants (no quotes in them), written as SQL literals: text on
+        // SQLite, cast to `jsonb` on PostgreSQL.
+        let postgres = manager.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::Postgres;
         for (name, fields) in DEFAULT_RULES {
             let insert = Query::insert()
                 .into_table(DuplicateRules::Table)
@@ -104,7 +101,12 @@ impl MigrationTrait for Migration {
                 ])
                 .values_panic([
                     name.into(),
-                    Expr::cust_with_values(json, [fields]).into(),
+                    if postgres {
+                        Expr::cust(format!("CAST('{fields}' AS jsonb)"))
+                    } else {
+                        Expr::cust(format!("'{fields}'"))
+                    }
+                    .into(),
                     true.into(),
                     Expr::current_timestamp().into(),
                 ])
