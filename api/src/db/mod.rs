@@ -138,3 +138,17 @@ pub async fn write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Transactio
     })
     .await
 }
+
+/// `SELECT … FOR UPDATE` on PostgreSQL; SQLite's immediate transactions ([`write`]) already
+/// hold the database's single write lock.
+pub fn locked<E: sea_orm::EntityTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    select: sea_orm::Select<E>,
+) -> sea_orm::Select<E> {
+    use sea_orm::QuerySelect;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        select.lock_exclusive()
+    } else {
+        select
+    }
+}

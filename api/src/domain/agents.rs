@@ -12,7 +12,8 @@ use tracing::instrument;
 use super::error::{DomainError, DomainResult, classify};
 use super::ids::AgentId;
 use super::pagination::{Page, PageOf};
-use super::{presence, sessions};
+use super::reroute::{AfterCommit, Reroute};
+use super::{assignments, presence, sessions};
 use crate::auth::PasswordHashing;
 
 const EMAIL_TAKEN: &str = "an agent with this email already exists";
@@ -157,12 +158,12 @@ pub async fn set_status(
     db: &sea_orm::DatabaseConnection,
     id: AgentId,
     status: AgentStatus,
-) -> DomainResult<agents::Model> {
+) -> DomainResult<AfterCommit<agents::Model>> {
     let txn = crate::db::write(db).await?;
     let current = get(&txn, id).await?.ok_or(DomainError::NotFound("agent"))?;
     if current.status == status {
         txn.commit().await?;
-        return Ok(current);
+        return Ok(AfterCommit::nothing(current));
     }
     let mut row: agents::ActiveModel = current.into();
     row.status = Set(status);
@@ -171,15 +172,13 @@ pub async fn set_status(
     if presence::is_signed_in(&txn, id).await? {
         sessions::record_status(&txn, id, status, "CHOSEN").await?;
     }
-    let reroute = if status == AgentStatus::Inactive {
-        super::routing::withdraw_from(&txn, id).await?
-    } else {
-        Vec::new()
+    // Going INACTIVE releases what was directed to them; going ACTIVE may take waiting chats.
+    let reroute = match status {
+        AgentStatus::Inactive => assignments::withdraw_from(&txn, id).await?,
+        AgentStatus::Active => Reroute::agents([id]),
     };
     txn.commit().await?;
-    let freed = if status == AgentStatus::Active { vec![id] } else { Vec::new() };
-    super::routing::after_commit(db, &freed, &reroute).await;
-    Ok(updated)
+    Ok(AfterCommit::new(updated, reroute))
 }
 
 /// One agent by id.

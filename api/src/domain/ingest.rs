@@ -56,6 +56,11 @@ impl Report {
         self.stored.iter().filter(|s| s.new_waiting_chat).map(|s| s.chat)
     }
 
+    /// What this webhook's commits left to route: the chats it opened WAITING.
+    pub fn reroute(&self) -> super::reroute::Reroute {
+        super::reroute::Reroute::chats(self.new_waiting_chats())
+    }
+
     /// Counts a message stored now, or (`None`) one stored before.
     fn add(&mut self, stored: Option<Stored>) {
         match stored {

@@ -9,11 +9,13 @@ use sea_orm::{
 };
 use tracing::instrument;
 
+use super::assignments::record_assignment;
 use super::error::{DomainError, DomainResult};
 use super::ids::{AgentId, ChatId, QueueId};
-use super::routing::{self, locked, record_assignment};
+use super::reroute::{AfterCommit, Reroute};
 use super::sessions::Principal;
 use super::{ingest, presence, settings};
+use crate::db::locked;
 use crate::events::{self, EventKind, Subjects};
 
 /// Closes the open assignments of a chat: `agent`'s get `mine`, everyone else's `others`.
@@ -169,7 +171,7 @@ pub async fn complete(
     db: &DatabaseConnection,
     principal: &Principal,
     chat_id: ChatId,
-) -> DomainResult<chats::Model> {
+) -> DomainResult<AfterCommit<chats::Model>> {
     let txn = crate::db::write(db).await?;
     let chat =
         super::chats::get_visible(&txn, principal, chat_id).await?.ok_or(DomainError::NotFound("chat"))?;
@@ -184,9 +186,7 @@ pub async fn complete(
     finish(&txn, &chat, reason).await?;
     let done = chats::Entity::find_by_id(chat.id).one(&txn).await?.ok_or(DomainError::NotFound("chat"))?;
     txn.commit().await?;
-    let freed: Vec<AgentId> = chat.owner_id.map(AgentId).into_iter().collect();
-    routing::after_commit(db, &freed, &[]).await;
-    Ok(done)
+    Ok(AfterCommit::new(done, Reroute::agents(chat.owner_id.map(AgentId))))
 }
 
 /// Completes a chat row (compare-and-set on "not completed") and closes its assignments.
@@ -231,7 +231,7 @@ pub async fn transfer(
     principal: &Principal,
     chat_id: ChatId,
     target: TransferTarget,
-) -> DomainResult<chats::Model> {
+) -> DomainResult<AfterCommit<chats::Model>> {
     let me = principal.agent_id;
     let txn = crate::db::write(db).await?;
     let chat =
@@ -322,11 +322,9 @@ pub async fn transfer(
     events::record(&txn, EventKind::ChatTransferred, subjects, payload).await?;
     let child = chats::Entity::find_by_id(child.id).one(&txn).await?.ok_or(DomainError::NotFound("chat"))?;
     txn.commit().await?;
-    let freed: Vec<AgentId> = chat.owner_id.map(AgentId).into_iter().collect();
-    let to_route: Vec<ChatId> =
-        (child.status == ChatStatus::Waiting).then_some(ChatId(child.id)).into_iter().collect();
-    routing::after_commit(db, &freed, &to_route).await;
-    Ok(child)
+    let waiting = (child.status == ChatStatus::Waiting).then_some(ChatId(child.id));
+    let reroute = Reroute::chats(waiting).and(Reroute::agents(chat.owner_id.map(AgentId)));
+    Ok(AfterCommit::new(child, reroute))
 }
 
 /// Who and where a chat could be transferred to, by the rules of [`transfer`].
@@ -370,16 +368,16 @@ pub async fn transfer_targets(
 /// and the lapsing agent is switched to INACTIVE (and told). Returns whether it acted (each
 /// lapse is handled once, even with several instances).
 #[instrument(skip(db))]
-pub async fn lapse(db: &DatabaseConnection, assignment_id: i64) -> DomainResult<bool> {
+pub async fn lapse(db: &DatabaseConnection, assignment_id: i64) -> DomainResult<AfterCommit<bool>> {
     let txn = crate::db::write(db).await?;
     let now = Utc::now();
     let Some(row) = locked(&txn, assignments::Entity::find_by_id(assignment_id)).one(&txn).await? else {
-        return Ok(false);
+        return Ok(AfterCommit::nothing(false));
     };
     if row.ended_at.is_some() || row.deadline.is_none_or(|d| d > now) {
-        return Ok(false);
+        return Ok(AfterCommit::nothing(false));
     }
-    let Some(agent) = row.agent_id.map(AgentId) else { return Ok(false) };
+    let Some(agent) = row.agent_id.map(AgentId) else { return Ok(AfterCommit::nothing(false)) };
     let closed = assignments::Entity::update_many()
         .col_expr(assignments::Column::Outcome, Expr::value(AssignmentOutcome::Lapsed))
         .col_expr(assignments::Column::EndedAt, Expr::value(now))
@@ -388,7 +386,7 @@ pub async fn lapse(db: &DatabaseConnection, assignment_id: i64) -> DomainResult<
         .exec(&txn)
         .await?;
     if closed.rows_affected == 0 {
-        return Ok(false);
+        return Ok(AfterCommit::nothing(false));
     }
     let undirected = chats::Entity::update_many()
         .col_expr(chats::Column::DirectedAgentId, Expr::value(Option::<i64>::None))
@@ -412,29 +410,25 @@ pub async fn lapse(db: &DatabaseConnection, assignment_id: i64) -> DomainResult<
         }
     }
     txn.commit().await?;
-    if undirected.rows_affected > 0 {
-        routing::after_commit(db, &[], &[ChatId(row.chat_id)]).await;
-    }
-    Ok(true)
+    let released = (undirected.rows_affected > 0).then_some(ChatId(row.chat_id));
+    Ok(AfterCommit::new(true, Reroute::chats(released)))
 }
 
 /// Completion timeout: an IN_PROGRESS chat whose close deadline passed is completed (TIMEOUT).
 /// WAITING chats are never closed by time. Returns whether it acted (once per chat).
 #[instrument(skip(db))]
-pub async fn expire(db: &DatabaseConnection, chat_id: ChatId) -> DomainResult<bool> {
+pub async fn expire(db: &DatabaseConnection, chat_id: ChatId) -> DomainResult<AfterCommit<bool>> {
     let txn = crate::db::write(db).await?;
     let now = Utc::now();
     let Some(chat) = locked(&txn, chats::Entity::find_by_id(chat_id.0)).one(&txn).await? else {
-        return Ok(false);
+        return Ok(AfterCommit::nothing(false));
     };
     if chat.status != ChatStatus::InProgress || chat.close_deadline.is_none_or(|d| d > now) {
-        return Ok(false);
+        return Ok(AfterCommit::nothing(false));
     }
     finish(&txn, &chat, CompletionReason::Timeout).await?;
     txn.commit().await?;
-    let freed: Vec<AgentId> = chat.owner_id.map(AgentId).into_iter().collect();
-    routing::after_commit(db, &freed, &[]).await;
-    Ok(true)
+    Ok(AfterCommit::new(true, Reroute::agents(chat.owner_id.map(AgentId))))
 }
 
 /// Lapsed directions and expired chats, oldest first (ids only; each is re-checked under lock).

@@ -3,6 +3,7 @@
 //! the results.
 
 pub mod agents;
+pub mod assignments;
 pub mod channels;
 pub mod chats;
 pub mod contacts;
@@ -17,6 +18,7 @@ pub mod pagination;
 pub mod persisted_queries;
 pub mod presence;
 pub mod queues;
+pub mod reroute;
 pub mod routing;
 pub mod session_cache;
 pub mod sessions;

@@ -14,6 +14,7 @@ use tracing::instrument;
 use super::error::{DomainError, DomainResult, classify};
 use super::ids::{AgentId, QueueId};
 use super::pagination::{Page, PageOf};
+use super::reroute::{AfterCommit, Reroute};
 
 const NAME_TAKEN: &str = "a queue with this name already exists";
 
@@ -90,7 +91,7 @@ pub async fn update(
     db: &sea_orm::DatabaseConnection,
     id: QueueId,
     change: QueueChange,
-) -> DomainResult<queues::Model> {
+) -> DomainResult<AfterCommit<queues::Model>> {
     let name = change.name.as_deref().map(valid_name).transpose()?;
     let timeout = change.completion_timeout_minutes.map(valid_timeout).transpose()?;
     let txn = crate::db::write(db).await?;
@@ -112,10 +113,7 @@ pub async fn update(
     }
     txn.commit().await?;
     // New members or a new rule may take the chats that were waiting.
-    if let Err(err) = super::routing::route_queue(db, id).await {
-        tracing::error!(error = %err, "routing after a queue change failed");
-    }
-    Ok(updated)
+    Ok(AfterCommit::new(updated, Reroute::queue(id)))
 }
 
 /// Replaces a queue's members. Unknown agents are refused.

@@ -3,7 +3,11 @@
 //! `TO_ALL_AGENTS` offers a chat to every queue member who is signed in, ACTIVE and under
 //! capacity; `TO_AVAILABLE_AGENT` directs it to one of them — fewest open chats (directed +
 //! in progress), ties to whoever has gone longest without accepting. A chat nobody could take
-//! keeps waiting and is routed again when someone frees up ([`route_for_agent`]).
+//! keeps waiting and is routed again when someone frees up.
+//!
+//! Routing runs from one place, [`after_commit`]: writes that free or fill a capacity slot
+//! return what to route ([`Reroute`], inside an [`AfterCommit`]) and their callers take the
+//! result through [`AfterCommit::routed`], which runs it.
 //!
 //! Capacity holds under bursts: routing locks the chat row and the chosen agent's row (on
 //! PostgreSQL; SQLite write transactions are serialised already) and recounts before
@@ -16,14 +20,16 @@ use entity::enums::{AgentStatus, AssignmentKind, ChatStatus, Role, RoutingRule};
 use entity::{agents, assignments, chats, queue_agents, queues};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, NotSet,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use tracing::instrument;
 
+use super::assignments::record_assignment;
 use super::error::DomainResult;
 use super::ids::{AgentId, ChatId, QueueId};
+use super::reroute::{AfterCommit, Reroute};
 use super::{presence, queues as queue_rules, settings};
+use crate::db::locked;
 use crate::events::{self, EventKind, Subjects};
 
 /// What routing did with a chat.
@@ -37,12 +43,6 @@ pub enum Routed {
     Waiting,
     /// The chat is not waiting (accepted, completed) or already directed.
     Unchanged,
-}
-
-/// `SELECT … FOR UPDATE` on PostgreSQL; SQLite's immediate transactions already hold the
-/// database's single write lock.
-pub fn locked<E: EntityTrait>(db: &impl ConnectionTrait, select: Select<E>) -> Select<E> {
-    if db.get_database_backend() == DatabaseBackend::Postgres { select.lock_exclusive() } else { select }
 }
 
 /// A queue member who could take a chat now.
@@ -82,7 +82,7 @@ async fn candidates(db: &impl ConnectionTrait, queue: QueueId) -> DomainResult<V
 
 /// Routes one chat by its queue's rule, in one transaction.
 #[instrument(skip(db), fields(chat_id = chat.0))]
-pub async fn route_chat(db: &DatabaseConnection, chat: ChatId) -> DomainResult<Routed> {
+async fn route_chat(db: &DatabaseConnection, chat: ChatId) -> DomainResult<Routed> {
     let txn = crate::db::write(db).await?;
     let Some(row) = locked(&txn, chats::Entity::find_by_id(chat.0)).one(&txn).await? else {
         return Ok(Routed::Unchanged);
@@ -170,31 +170,8 @@ pub async fn route_chat(db: &DatabaseConnection, chat: ChatId) -> DomainResult<R
     Ok(routed)
 }
 
-/// Writes an assignment row.
-pub async fn record_assignment(
-    db: &impl ConnectionTrait,
-    chat: &chats::Model,
-    agent: Option<AgentId>,
-    kind: AssignmentKind,
-    deadline: Option<chrono::DateTime<Utc>>,
-) -> Result<assignments::Model, sea_orm::DbErr> {
-    assignments::ActiveModel {
-        id: NotSet,
-        chat_id: Set(chat.id),
-        agent_id: Set(agent.map(|a| a.0)),
-        queue_id: Set(Some(chat.queue_id)),
-        kind: Set(kind),
-        outcome: Set(None),
-        created_at: Set(Utc::now()),
-        deadline: Set(deadline),
-        ended_at: Set(None),
-    }
-    .insert(db)
-    .await
-}
-
 /// Routes the waiting chats of a queue, oldest first.
-pub async fn route_queue(db: &DatabaseConnection, queue: QueueId) -> DomainResult<()> {
+async fn route_queue(db: &DatabaseConnection, queue: QueueId) -> DomainResult<()> {
     let waiting: Vec<i64> = chats::Entity::find()
         .select_only()
         .column(chats::Column::Id)
@@ -213,70 +190,61 @@ pub async fn route_queue(db: &DatabaseConnection, queue: QueueId) -> DomainResul
     Ok(())
 }
 
-/// Routes waiting chats of every queue the agent serves: call it when an agent may have
-/// become free (went ACTIVE, signed in, completed or transferred a chat, joined a queue).
-pub async fn route_for_agent(db: &DatabaseConnection, agent: AgentId) -> DomainResult<()> {
-    let queues = queue_rules::queues_of(db, &[agent]).await?.remove(&agent).unwrap_or_default();
-    for queue in queues {
-        route_queue(db, queue).await?;
+/// The queues to route for `reroute`'s agents, queues and "every queue", each once, in order.
+async fn queues_to_route(db: &DatabaseConnection, reroute: &Reroute) -> DomainResult<Vec<QueueId>> {
+    let mut wanted = Vec::new();
+    let mut by_agent = queue_rules::queues_of(db, reroute.agent_ids()).await?;
+    for agent in reroute.agent_ids() {
+        wanted.extend(by_agent.remove(agent).unwrap_or_default());
     }
-    Ok(())
+    wanted.extend_from_slice(reroute.queue_ids());
+    if reroute.is_every_queue() {
+        let all: Vec<i64> = queues::Entity::find()
+            .select_only()
+            .column(queues::Column::Id)
+            .order_by_asc(queues::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        wanted.extend(all.into_iter().map(QueueId));
+    }
+    let mut seen = HashSet::new();
+    wanted.retain(|queue| seen.insert(*queue));
+    Ok(wanted)
 }
 
-/// Runs a routing pass after a commit; failures are logged (the chats keep waiting and the
-/// next trigger routes them).
-pub async fn after_commit(db: &DatabaseConnection, agents: &[AgentId], chats: &[ChatId]) {
-    for chat in chats {
+/// The after-commit step, the one place routing runs from: routes the chats a write opened or
+/// released, then the waiting chats of the queues it may have freed someone in. Failures are
+/// logged, not returned (the write has committed; the chats keep waiting and the next trigger
+/// routes them).
+pub async fn after_commit(db: &DatabaseConnection, reroute: Reroute) {
+    for chat in reroute.chat_ids() {
         if let Err(err) = route_chat(db, *chat).await {
             tracing::error!(error = %err, chat_id = chat.0, "routing failed");
         }
     }
-    for agent in agents {
-        if let Err(err) = route_for_agent(db, *agent).await {
-            tracing::error!(error = %err, agent_id = agent.0, "routing failed");
+    let queues = match queues_to_route(db, &reroute).await {
+        Ok(queues) => queues,
+        Err(err) => {
+            tracing::error!(error = %err, "routing failed: the queues to route could not be read");
+            return;
+        }
+    };
+    for queue in queues {
+        if let Err(err) = route_queue(db, queue).await {
+            tracing::error!(error = %err, queue_id = queue.0, "routing failed");
         }
     }
 }
 
-/// Withdraws what was offered or directed to an agent who stopped taking chats (went INACTIVE
-/// or signed out): open offers end WITHDRAWN (their panels drop them), directed chats are
-/// released without penalty. Returns the chats to route again after the commit.
-pub async fn withdraw_from(db: &impl ConnectionTrait, agent: AgentId) -> Result<Vec<ChatId>, sea_orm::DbErr> {
-    let open = assignments::Entity::find()
-        .filter(assignments::Column::AgentId.eq(agent.0))
-        .filter(assignments::Column::EndedAt.is_null())
-        .filter(assignments::Column::Kind.is_in([AssignmentKind::Offer, AssignmentKind::Direction]))
-        .all(db)
-        .await?;
-    let now = Utc::now();
-    let mut reroute = Vec::new();
-    for row in open {
-        assignments::Entity::update_many()
-            .col_expr(assignments::Column::Outcome, Expr::value(entity::enums::AssignmentOutcome::Withdrawn))
-            .col_expr(assignments::Column::EndedAt, Expr::value(now))
-            .filter(assignments::Column::Id.eq(row.id))
-            .exec(db)
-            .await?;
-        if row.kind == AssignmentKind::Direction {
-            let released = chats::Entity::update_many()
-                .col_expr(chats::Column::DirectedAgentId, Expr::value(Option::<i64>::None))
-                .col_expr(chats::Column::UpdatedAt, Expr::value(now))
-                .filter(chats::Column::Id.eq(row.chat_id))
-                .filter(chats::Column::Status.eq(ChatStatus::Waiting))
-                .filter(chats::Column::DirectedAgentId.eq(agent.0))
-                .exec(db)
-                .await?;
-            if released.rows_affected > 0 {
-                reroute.push(ChatId(row.chat_id));
-            }
+impl<T> AfterCommit<T> {
+    /// Runs the write's re-routing ([`after_commit`]) and gives its result: the only way to
+    /// take the result, so no caller can skip the routing.
+    pub async fn routed(self, db: &DatabaseConnection) -> T {
+        let (value, reroute) = self.take_for_routing();
+        if !reroute.is_empty() {
+            after_commit(db, reroute).await;
         }
-        let subjects = Subjects {
-            agent: Some(agent),
-            chat: Some(ChatId(row.chat_id)),
-            queue: row.queue_id.map(QueueId),
-        };
-        events::record(db, EventKind::ChatTaken, subjects, serde_json::json!({ "reason": "WITHDRAWN" }))
-            .await?;
+        value
     }
-    Ok(reroute)
 }

@@ -8,8 +8,9 @@ use tracing::instrument;
 
 use super::error::{DomainError, DomainResult};
 use super::ids::AgentId;
-use super::presence;
+use super::reroute::{AfterCommit, Reroute};
 use super::throttle::SignInThrottle;
+use super::{assignments, presence};
 use crate::auth::{self, HashingError, PasswordHashing, TokenKeys};
 use crate::events::{self, EventKind, Subjects};
 
@@ -95,7 +96,7 @@ pub async fn login(
     throttle: &SignInThrottle,
     attempt: LoginAttempt<'_>,
     ttl: std::time::Duration,
-) -> DomainResult<SignIn> {
+) -> DomainResult<AfterCommit<SignIn>> {
     let email = normalise_email(attempt.email);
     let throttled = throttle
         .begin(&email, attempt.client)
@@ -133,16 +134,23 @@ pub async fn login(
     }
     txn.commit().await?;
     tracing::info!(agent_id = agent.id, "agent signed in");
-    if agent.status == AgentStatus::Active {
-        super::routing::after_commit(db, &[AgentId(agent.id)], &[]).await;
-    }
-    Ok(SignIn { token: keys.issue(agent.id, &session_id, expires_at), expires_at, agent })
+    // Signing in ACTIVE may take waiting chats.
+    let reroute = if agent.status == AgentStatus::Active {
+        Reroute::agents([AgentId(agent.id)])
+    } else {
+        Reroute::none()
+    };
+    let signed_in = SignIn { token: keys.issue(agent.id, &session_id, expires_at), expires_at, agent };
+    Ok(AfterCommit::new(signed_in, reroute))
 }
 
 /// Ends a session; its token stops working at once. When it was the agent's last session
 /// they become INACTIVE for routing (their chosen status is kept for the next sign-in).
 #[instrument(skip_all, fields(agent_id = principal.agent_id.0))]
-pub async fn logout(db: &sea_orm::DatabaseConnection, principal: &Principal) -> DomainResult<()> {
+pub async fn logout(
+    db: &sea_orm::DatabaseConnection,
+    principal: &Principal,
+) -> DomainResult<AfterCommit<()>> {
     let txn = crate::db::write(db).await?;
     let ended = sessions::Entity::update_many()
         .col_expr(sessions::Column::EndedAt, sea_orm::sea_query::Expr::value(Utc::now()))
@@ -158,15 +166,14 @@ pub async fn logout(db: &sea_orm::DatabaseConnection, principal: &Principal) -> 
         .one(&txn)
         .await?
         .ok_or(DomainError::NotFound("agent"))?;
-    let mut reroute = Vec::new();
+    let mut reroute = Reroute::none();
     if agent.status == AgentStatus::Active && !presence::is_signed_in(&txn, principal.agent_id).await? {
         record_status(&txn, principal.agent_id, AgentStatus::Inactive, "SIGNED_OUT").await?;
-        reroute = super::routing::withdraw_from(&txn, principal.agent_id).await?;
+        reroute = assignments::withdraw_from(&txn, principal.agent_id).await?;
     }
     txn.commit().await?;
     tracing::info!("agent signed out");
-    super::routing::after_commit(db, &[], &reroute).await;
-    Ok(())
+    Ok(AfterCommit::new((), reroute))
 }
 
 /// Turns a bearer token into the principal behind it: the signature and expiry must check

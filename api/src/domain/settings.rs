@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, Set};
 use serde_json::Value;
 
 use super::error::{DomainError, DomainResult};
+use super::reroute::{AfterCommit, Reroute};
 use crate::events::{self, EventKind};
 
 /// Setting key: how many chats an agent may hold at once (0 = no limit).
@@ -115,7 +116,10 @@ fn bounded(name: &str, value: i64, min: i64, max: i64) -> DomainResult<Value> {
 }
 
 /// Validates and stores a change in one transaction, recording a `SETTINGS_CHANGED` event.
-pub async fn update(db: &sea_orm::DatabaseConnection, change: SettingsChange) -> DomainResult<Settings> {
+pub async fn update(
+    db: &sea_orm::DatabaseConnection,
+    change: SettingsChange,
+) -> DomainResult<AfterCommit<Settings>> {
     let mut values = Vec::new();
     if let Some(v) = change.simultaneous_chats {
         values.push((SIMULTANEOUS_CHATS, bounded("simultaneousChats", v, 0, 1000)?));
@@ -145,18 +149,7 @@ pub async fn update(db: &sea_orm::DatabaseConnection, change: SettingsChange) ->
     let current = load(&txn).await?;
     txn.commit().await?;
     // A higher capacity may free agents for waiting chats.
-    let queues: Vec<i64> = entity::queues::Entity::find()
-        .select_only()
-        .column(entity::queues::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for queue in queues {
-        if let Err(err) = super::routing::route_queue(db, super::ids::QueueId(queue)).await {
-            tracing::error!(error = %err, "routing after a settings change failed");
-        }
-    }
-    Ok(current)
+    Ok(AfterCommit::new(current, Reroute::every_queue()))
 }
 
 #[cfg(test)]

@@ -69,7 +69,9 @@ impl AuthMutation {
         let signed_in =
             sessions::login(db, &config.keys, &config.hashing, &config.throttle, attempt, config.token_ttl)
                 .await
-                .gql()?;
+                .gql()?
+                .routed(db)
+                .await;
         Ok(LoginPayload {
             token: signed_in.token,
             expires_at: signed_in.expires_at,
@@ -83,7 +85,7 @@ impl AuthMutation {
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let principal = principal(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        sessions::logout(db, principal).await.gql()?;
+        sessions::logout(db, principal).await.gql()?.routed(db).await;
         ctx.data::<Arc<SessionCache>>()?.forget_agent(principal.agent_id);
         Ok(true)
     }
@@ -97,7 +99,7 @@ impl AuthMutation {
     ) -> async_graphql::Result<Agent> {
         let principal = principal(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let agent = agents::set_status(db, principal.agent_id, status.into()).await.gql()?;
+        let agent = agents::set_status(db, principal.agent_id, status.into()).await.gql()?.routed(db).await;
         Ok(Agent(agent))
     }
 }

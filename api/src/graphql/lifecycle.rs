@@ -104,8 +104,8 @@ impl LifecycleMutation {
         #[graphql(desc = "The chat to complete (a `Chat` id).")] chat_id: ID,
     ) -> async_graphql::Result<Chat> {
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);
-        let done =
-            lifecycle::complete(ctx.data::<DatabaseConnection>()?, principal(ctx)?, chat).await.gql()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let done = lifecycle::complete(db, principal(ctx)?, chat).await.gql()?.routed(db).await;
         Ok(Chat::from(done))
     }
 
@@ -123,9 +123,8 @@ impl LifecycleMutation {
             (None, Some(queue)) => TransferTarget::Queue(QueueId(ids::decode(queue, "Queue")?)),
             _ => return Err(coded(codes::BAD_USER_INPUT, "give exactly one of toAgentId and toQueueId")),
         };
-        let child = lifecycle::transfer(ctx.data::<DatabaseConnection>()?, principal(ctx)?, chat, target)
-            .await
-            .gql()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let child = lifecycle::transfer(db, principal(ctx)?, chat, target).await.gql()?.routed(db).await;
         Ok(Chat::from(child))
     }
 }

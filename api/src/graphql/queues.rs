@@ -117,6 +117,7 @@ impl QueuesMutation {
             },
             agent_ids: input.agent_ids.as_deref().map(agent_ids).transpose()?,
         };
-        Ok(Queue(queues::update(ctx.data::<DatabaseConnection>()?, id, change).await.gql()?))
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(Queue(queues::update(db, id, change).await.gql()?.routed(db).await))
     }
 }

@@ -48,6 +48,7 @@ impl SettingsMutation {
             simultaneous_chats: input.simultaneous_chats,
             accept_chat_timeout_seconds: input.accept_chat_timeout_seconds,
         };
-        Ok(settings::update(ctx.data::<DatabaseConnection>()?, change).await.gql()?.into())
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(settings::update(db, change).await.gql()?.routed(db).await.into())
     }
 }

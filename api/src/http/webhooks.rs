@@ -157,10 +157,10 @@ pub async fn receive(
         "webhook ingested"
     );
     // Route the new WAITING chats without holding up the provider's request.
-    let waiting: Vec<_> = report.new_waiting_chats().collect();
-    if !waiting.is_empty() {
+    let reroute = report.reroute();
+    if !reroute.is_empty() {
         let db = state.db.clone();
-        tokio::spawn(async move { crate::domain::routing::after_commit(&db, &[], &waiting).await });
+        tokio::spawn(async move { crate::domain::routing::after_commit(&db, reroute).await });
     }
     let attachments: Vec<i64> =
         report.stored.iter().flat_map(|s| s.pending_attachments.iter().copied()).collect();

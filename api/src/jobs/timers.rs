@@ -13,10 +13,10 @@ pub async fn tick(ctx: &JobContext) -> crate::domain::DomainResult<usize> {
     let (lapsed, expired) = lifecycle::due(&ctx.db, 100).await?;
     let mut acted = 0;
     for assignment in lapsed {
-        acted += usize::from(lifecycle::lapse(&ctx.db, assignment).await?);
+        acted += usize::from(lifecycle::lapse(&ctx.db, assignment).await?.routed(&ctx.db).await);
     }
     for chat in expired {
-        acted += usize::from(lifecycle::expire(&ctx.db, chat).await?);
+        acted += usize::from(lifecycle::expire(&ctx.db, chat).await?.routed(&ctx.db).await);
     }
     Ok(acted)
 }
