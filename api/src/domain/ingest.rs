@@ -12,6 +12,7 @@ use sea_orm::{
 use tracing::instrument;
 
 use super::error::DomainResult;
+use super::reroute::AfterCommit;
 use super::ids::{ChannelId, ChatId, ContactId, MessageId, QueueId};
 use crate::channels::{
     Customer, Handover, InboundEvent, InboundMessage, MessageEdit, Reaction, StatusTarget, StatusUpdate,
@@ -57,7 +58,7 @@ impl Report {
     }
 
     /// What this webhook's commits left to route: the chats it opened WAITING.
-    pub fn reroute(&self) -> super::reroute::Reroute {
+    fn reroute(&self) -> super::reroute::Reroute {
         super::reroute::Reroute::chats(self.new_waiting_chats())
     }
 
@@ -82,7 +83,7 @@ pub async fn ingest(
     db: &DatabaseConnection,
     channel: &channels::Model,
     events: Vec<InboundEvent>,
-) -> DomainResult<Report> {
+) -> DomainResult<AfterCommit<Report>> {
     let mut report = Report::default();
     for event in events {
         match event {
@@ -124,7 +125,8 @@ pub async fn ingest(
             }
         }
     }
-    Ok(report)
+    let reroute = report.reroute();
+    Ok(AfterCommit::new(report, reroute))
 }
 
 /// Stores one message; `None` when it was stored before. Races between concurrent webhooks

@@ -247,4 +247,15 @@ impl<T> AfterCommit<T> {
         }
         value
     }
+
+    /// Gives the result at once and runs the re-routing on its own task: for answers that
+    /// must not wait for routing (a provider's webhook).
+    pub fn routed_in_background(self, db: &DatabaseConnection) -> T {
+        let (value, reroute) = self.take_for_routing();
+        if !reroute.is_empty() {
+            let db = db.clone();
+            tokio::spawn(async move { after_commit(&db, reroute).await });
+        }
+        value
+    }
 }

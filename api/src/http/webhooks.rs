@@ -138,8 +138,9 @@ pub async fn receive(
             return (StatusCode::BAD_REQUEST, err.to_string()).into_response();
         }
     };
+    // The new WAITING chats are routed without holding up the provider's request.
     let report = match ingest::ingest(&state.db, &channel, events).await {
-        Ok(report) => report,
+        Ok(committed) => committed.routed_in_background(&state.db),
         Err(err) => {
             tracing::error!(channel_id = channel.id, error = %err, "webhook ingestion failed");
             return match err {
@@ -156,12 +157,6 @@ pub async fn receive(
         ignored = report.ignored,
         "webhook ingested"
     );
-    // Route the new WAITING chats without holding up the provider's request.
-    let reroute = report.reroute();
-    if !reroute.is_empty() {
-        let db = state.db.clone();
-        tokio::spawn(async move { crate::domain::routing::after_commit(&db, reroute).await });
-    }
     let attachments: Vec<i64> =
         report.stored.iter().flat_map(|s| s.pending_attachments.iter().copied()).collect();
     media::spawn_downloads(&state.jobs, attachments);

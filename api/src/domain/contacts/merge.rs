@@ -27,7 +27,7 @@ use tracing::instrument;
 use super::{keys, similar};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::ContactId;
-use crate::domain::routing::locked;
+use crate::db::locked;
 use crate::domain::sessions::Principal;
 use crate::events::EventKind;
 

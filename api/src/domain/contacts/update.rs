@@ -10,7 +10,7 @@ use tracing::instrument;
 use super::{keys, normalize, similar};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::ContactId;
-use crate::domain::routing::locked;
+use crate::db::locked;
 use crate::domain::sessions::Principal;
 use crate::events::EventKind;
 
