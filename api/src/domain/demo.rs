@@ -150,10 +150,11 @@ pub async fn seed_if_empty(db: &(impl ConnectionTrait + TransactionTrait)) -> Do
             created_at: Set(now),
             updated_at: Set(now),
             merged_into_id: Set(None),
-            keys_version: Set(0),
+            keys_version: Set(super::contacts::normalize::VERSION),
         }
         .insert(&txn)
         .await?;
+        super::contacts::keys::write(&txn, &contact).await?;
         contact_identities::ActiveModel {
             id: NotSet,
             contact_id: Set(contact.id),
