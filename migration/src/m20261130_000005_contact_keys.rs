@@ -89,7 +89,8 @@ impl MigrationTrait for Migration {
             .await?;
         // The rules' fields are constants (no quotes in them), written as SQL literals: text on
         // SQLite, cast to `jsonb` on PostgreSQL.
-        let postgres = manager.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::Postgres;
+        let postgres =
+            manager.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::Postgres;
         for (name, fields) in DEFAULT_RULES {
             let insert = Query::insert()
                 .into_table(DuplicateRules::Table)

@@ -1,7 +1,9 @@
 //! The GraphQL face: schema, resolvers (one file per area, merged into the roots) and types.
 
+pub mod accounts;
 pub mod agents;
 pub mod auth;
+pub mod cases;
 pub mod channels;
 pub mod chats;
 pub mod connection;
@@ -41,6 +43,8 @@ pub struct Query(
     chats::ChatsQuery,
     lifecycle::LifecycleQuery,
     templates::TemplatesQuery,
+    accounts::AccountsQuery,
+    cases::CasesQuery,
 );
 
 /// Changes. Sign in with `login` to get a bearer token; every other mutation needs it, and
@@ -56,6 +60,8 @@ pub struct Mutation(
     lifecycle::LifecycleMutation,
     drafts::DraftsMutation,
     templates::TemplatesMutation,
+    accounts::AccountsMutation,
+    cases::CasesMutation,
 );
 
 /// The schema type.

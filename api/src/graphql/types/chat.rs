@@ -188,4 +188,9 @@ impl Chat {
         let key = crate::graphql::loaders::DraftOf(ChatId(self.0.id), principal.agent_id);
         Ok(loader(ctx)?.load_one(key).await?.map(crate::graphql::types::draft::Draft))
     }
+
+    /// The cases raised from this chat that the caller may read, newest first.
+    async fn cases(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::case::Case>> {
+        super::case::of_chat(ctx, ChatId(self.0.id)).await
+    }
 }
