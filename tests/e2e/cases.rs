@@ -277,6 +277,12 @@ async fn who_may_create_and_read_cases(backend: Backend) {
     let node = "query($id: ID!) { node(id: $id) { id } }";
     assert_eq!(app.ok(Some(other), node, json!({ "id": case["id"] })).await["node"], Value::Null);
     assert_eq!(app.ok(Some(&analyst), node, json!({ "id": case["id"] })).await["node"]["id"], case["id"]);
+    // Readers of every chat get the case's chat and contact (in one batch per list).
+    let links = "query { cases { nodes { chat { id } contact { id } } } }";
+    let listed = app.ok(Some(&analyst), links, json!({})).await;
+    assert_eq!(listed["cases"]["nodes"][0]["chat"]["id"], chat.as_str());
+    assert_eq!(listed["cases"]["nodes"][1]["chat"]["id"], waiting.as_str());
+    assert!(listed["cases"]["nodes"][0]["contact"]["id"].is_string());
 
     // Changing: a case the caller may not read is NOT_FOUND; analysts never write.
     let input = json!({ "input": { "id": case["id"], "status": "IN_PROGRESS" } });

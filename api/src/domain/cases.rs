@@ -221,6 +221,13 @@ pub async fn list(
     Ok(PageOf::from_overfetch(rows, page.limit))
 }
 
+/// Several chats by id (the chats cases were raised from); unknown ids are skipped. No read
+/// rule: for readers who read every chat.
+pub async fn chats(db: &impl ConnectionTrait, ids: &[ChatId]) -> DomainResult<Vec<chats::Model>> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    Ok(chats::Entity::find().filter(chats::Column::Id.is_in(ids)).all(db).await?)
+}
+
 /// The cases of several chats that `reader` may read, newest first within each chat.
 pub async fn of_chats(
     db: &impl ConnectionTrait,

@@ -128,7 +128,30 @@ impl Case {
     /// The chat the case was raised from, when the caller may read it (the rule of `chat(id)`).
     async fn chat(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Chat>> {
         let Some(id) = self.0.chat_id.map(ChatId) else { return Ok(None) };
-        Ok(chats::get_visible(db(ctx)?, principal(ctx)?, id).await.gql()?.map(Chat::from))
+        let principal = principal(ctx)?;
+        if principal.role == Role::Agent {
+            // An agent's rule depends on the chat's offers: checked per case.
+            return Ok(chats::get_visible(db(ctx)?, principal, id).await.gql()?.map(Chat::from));
+        }
+        Ok(loader(ctx)?.load_one(ChatOfCase(id)).await?.map(Chat::from))
+    }
+}
+
+/// Key: the chat a case was raised from, for readers who read every chat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChatOfCase(pub ChatId);
+
+impl Loader<ChatOfCase> for Db {
+    type Value = entity::chats::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[ChatOfCase],
+    ) -> async_graphql::Result<HashMap<ChatOfCase, entity::chats::Model>> {
+        let ids: Vec<ChatId> = keys.iter().map(|key| key.0).collect();
+        let rows = case_rules::chats(&self.0, &ids).await.gql()?;
+        Ok(rows.into_iter().map(|row| (ChatOfCase(ChatId(row.id)), row)).collect())
     }
 }
 
