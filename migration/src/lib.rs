@@ -7,6 +7,7 @@ mod m20261124_000002_open_chat_unique;
 mod m20261124_000003_panel_indexes;
 mod m20261130_000004_persisted_queries;
 mod m20261130_000005_contact_keys;
+mod m20261130_000006_cases;
 
 /// Runs every migration of the crate, in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_panel_indexes::Migration),
             Box::new(m20261130_000004_persisted_queries::Migration),
             Box::new(m20261130_000005_contact_keys::Migration),
+            Box::new(m20261130_000006_cases::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ mod access;
 mod admin;
 mod auth;
 mod capacity;
+mod cases;
 mod cli;
 mod contacts;
 mod cors;

@@ -12,8 +12,8 @@ use sea_orm::{
 use tracing::instrument;
 
 use super::error::DomainResult;
-use super::reroute::AfterCommit;
 use super::ids::{ChannelId, ChatId, ContactId, MessageId, QueueId};
+use super::reroute::AfterCommit;
 use crate::channels::{
     Customer, Handover, InboundEvent, InboundMessage, MessageEdit, Reaction, StatusTarget, StatusUpdate,
 };

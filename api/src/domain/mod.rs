@@ -2,8 +2,10 @@
 //! about GraphQL or HTTP; the faces in `graphql/` and `http/` parse input, call these and map
 //! the results.
 
+pub mod accounts;
 pub mod agents;
 pub mod assignments;
+pub mod cases;
 pub mod channels;
 pub mod chats;
 pub mod contacts;

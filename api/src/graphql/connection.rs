@@ -26,10 +26,19 @@ pub fn describe<Q, M, S>(
     builder: async_graphql::SchemaBuilder<Q, M, S>,
 ) -> async_graphql::SchemaBuilder<Q, M, S> {
     use super::types::{
-        agent::Agent, channel::Channel, chat::Chat, contact::Contact, message::Message, queue::Queue,
-        reply_template::ReplyTemplate,
+        account::Account, agent::Agent, case::Case, channel::Channel, chat::Chat, contact::Contact,
+        message::Message, queue::Queue, reply_template::ReplyTemplate,
     };
     builder
+        .override_output_type_description::<Connection<String, Account>>(
+            "A page of accounts (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
+        )
+        .override_output_type_description::<Connection<String, Case>>(
+            "A page of cases, newest first (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next (older) page.",
+        )
+        .override_output_type_description::<Connection<String, Contact>>(
+            "A page of contacts (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
+        )
         .override_output_type_description::<Connection<String, Agent>>(
             "A page of agents (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
         )
@@ -44,9 +53,6 @@ pub fn describe<Q, M, S>(
         )
         .override_output_type_description::<Connection<String, Message>>(
             "A page of messages, oldest first within the page (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next (or, with `last`, the previous) page.",
-        )
-        .override_output_type_description::<Connection<String, Contact>>(
-            "A page of contacts (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
         )
         .override_output_type_description::<Connection<String, ReplyTemplate>>(
             "A page of reply templates (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",

@@ -1,7 +1,9 @@
 //! The GraphQL face: schema, resolvers (one file per area, merged into the roots) and types.
 
+pub mod accounts;
 pub mod agents;
 pub mod auth;
+pub mod cases;
 pub mod channels;
 pub mod chats;
 pub mod connection;
@@ -43,6 +45,8 @@ pub struct Query(
     lifecycle::LifecycleQuery,
     templates::TemplatesQuery,
     contacts::ContactsQuery,
+    accounts::AccountsQuery,
+    cases::CasesQuery,
 );
 
 /// Changes. Sign in with `login` to get a bearer token; every other mutation needs it, and
@@ -59,6 +63,8 @@ pub struct Mutation(
     drafts::DraftsMutation,
     templates::TemplatesMutation,
     contacts::ContactsMutation,
+    accounts::AccountsMutation,
+    cases::CasesMutation,
 );
 
 /// The schema type.

@@ -8,9 +8,13 @@ use super::context::{READERS, RoleGuard, db, principal};
 use super::error::{ResultExt, coded, codes};
 use super::ids;
 use super::loaders::loader;
+use super::types::account::Account;
 use super::types::attachment::Attachment;
+use super::types::case::Case;
 use super::types::{agent::Agent, channel::Channel, chat::Chat, contact::Contact, message::Message};
 use super::types::{node::Node, queue::Queue, reply_template::ReplyTemplate};
+use crate::domain::accounts::AccountId;
+use crate::domain::cases::{self, CaseId};
 use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, QueueId};
 use crate::domain::templates::{self, TemplateId};
 use crate::domain::{chats, contacts};
@@ -24,7 +28,8 @@ impl NodeQuery {
     /// Fetches any object by its global id (Relay's object identification). Null when no
     /// object has this id or the caller may not read it (chats, contacts, messages and
     /// attachments follow the rules of `chat(id)` and `contact(id)`; reply templates are for
-    /// agents, supervisors and admins); a string that is not a global id gives BAD_USER_INPUT.
+    /// agents, supervisors and admins; cases follow the rule of `cases`); a string that is not
+    /// a global id gives BAD_USER_INPUT.
     #[graphql(guard = "RoleGuard::new(READERS)")]
     async fn node(
         &self,
@@ -81,6 +86,10 @@ impl NodeQuery {
                     .await
                     .gql()?
                     .map(|r| Node::ReplyTemplate(ReplyTemplate(r)))
+            }
+            "Account" => loader.load_one(AccountId(row)).await?.map(|r| Node::Account(Account(r))),
+            "Case" => {
+                cases::get_visible(db, principal, CaseId(row)).await.gql()?.map(|r| Node::Case(Case(r)))
             }
             _ => None,
         };

@@ -25,9 +25,9 @@ use sea_orm::{
 use tracing::instrument;
 
 use super::{keys, similar};
+use crate::db::locked;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::ContactId;
-use crate::db::locked;
 use crate::domain::sessions::Principal;
 use crate::events::EventKind;
 

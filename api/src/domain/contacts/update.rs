@@ -8,9 +8,9 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use tracing::instrument;
 
 use super::{keys, normalize, similar};
+use crate::db::locked;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::ContactId;
-use crate::db::locked;
 use crate::domain::sessions::Principal;
 use crate::events::EventKind;
 

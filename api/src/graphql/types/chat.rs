@@ -189,6 +189,11 @@ impl Chat {
         Ok(loader(ctx)?.load_one(key).await?.map(crate::graphql::types::draft::Draft))
     }
 
+    /// The cases raised from this chat that the caller may read, newest first.
+    async fn cases(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::case::Case>> {
+        super::case::of_chat(ctx, ChatId(self.0.id)).await
+    }
+
     /// Contacts the active duplicate rules find for the chat's contact, with the chat's
     /// contact first, marked as the current one; `count` is what the panel shows. An agent
     /// merges them with `mergeContacts` or keeps them apart with `markNotDuplicates`.

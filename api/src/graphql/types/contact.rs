@@ -74,6 +74,21 @@ impl Contact {
         self.0.created_at
     }
 
+    /// The account (customer organisation) the contact belongs to.
+    async fn account(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Option<super::account::Account>> {
+        let Some(id) = self.0.account_id.map(crate::domain::accounts::AccountId) else { return Ok(None) };
+        let loader = crate::graphql::loaders::loader(ctx)?;
+        Ok(loader.load_one(id).await?.map(super::account::Account))
+    }
+
+    /// The contact's cases the caller may read, newest first.
+    async fn cases(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Vec<super::case::Case>> {
+        super::case::of_contact(ctx, crate::domain::ids::ContactId(self.0.id)).await
+    }
+
     /// When the contact's details last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at

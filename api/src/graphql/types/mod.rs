@@ -1,7 +1,9 @@
 //! GraphQL types, one file per type; each wraps a row and never exposes the row itself.
 
+pub mod account;
 pub mod agent;
 pub mod attachment;
+pub mod case;
 pub mod channel;
 pub mod chat;
 pub mod contact;

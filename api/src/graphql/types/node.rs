@@ -2,8 +2,10 @@
 
 use async_graphql::{ID, Interface};
 
+use super::account::Account;
 use super::agent::Agent;
 use super::attachment::Attachment;
+use super::case::Case;
 use super::channel::Channel;
 use super::chat::Chat;
 use super::contact::Contact;
@@ -35,4 +37,8 @@ pub enum Node {
     Attachment(Attachment),
     /// A quick-reply template (for agents, supervisors and admins).
     ReplyTemplate(ReplyTemplate),
+    /// A customer organisation.
+    Account(Account),
+    /// A case.
+    Case(Case),
 }
