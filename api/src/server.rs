@@ -112,7 +112,10 @@ impl Server {
             max_complexity: config.max_query_complexity,
             max_aliases: config.max_query_aliases,
             introspection: !config.disable_introspection,
-            limits: Limits { max_page_size: config.max_page_size },
+            limits: Limits {
+                max_page_size: config.max_page_size,
+                max_history_page_size: config.max_history_page_size,
+            },
             sign_in: SignInConfig {
                 keys: keys.clone(),
                 token_ttl: config.token_ttl(),

@@ -11,6 +11,8 @@ use crate::auth::TokenKeys;
 pub struct Limits {
     /// Largest page a connection returns.
     pub max_page_size: usize,
+    /// Largest history page (`chats`) supervisors, admins and analysts may ask for.
+    pub max_history_page_size: usize,
 }
 
 /// Sign-in settings the resolvers need.

@@ -40,6 +40,9 @@ pub struct Model {
     pub last_message_at: Option<DateTimeUtc>,
     /// Last update time.
     pub updated_at: DateTimeUtc,
+    /// When the chat entered its queue WAITING; null for chats that never waited
+    /// (transferred straight to an agent, chatbot conversations).
+    pub queued_at: Option<DateTimeUtc>,
 }
 
 /// Relations of `chats`.

@@ -182,6 +182,7 @@ async fn exercise(db: &DatabaseConnection) {
             close_deadline: Set(Some(t + Duration::minutes(30))),
             last_message_at: Set(Some(t)),
             updated_at: Set(t),
+            queued_at: Set(None),
             ..Default::default()
         },
     )
@@ -197,6 +198,7 @@ async fn exercise(db: &DatabaseConnection) {
             completion_reason: Set(Some(CompletionReason::BotHandover)),
             created_at: Set(t),
             updated_at: Set(t),
+            queued_at: Set(None),
             ..Default::default()
         },
     )

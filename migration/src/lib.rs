@@ -8,6 +8,7 @@ mod m20261124_000003_panel_indexes;
 mod m20261130_000004_persisted_queries;
 mod m20261130_000005_contact_keys;
 mod m20261130_000006_cases;
+mod m20261130_000007_history;
 
 /// Runs every migration of the crate, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_persisted_queries::Migration),
             Box::new(m20261130_000005_contact_keys::Migration),
             Box::new(m20261130_000006_cases::Migration),
+            Box::new(m20261130_000007_history::Migration),
         ]
     }
 }

@@ -119,6 +119,7 @@ async fn give_chats(app: &TestApp, agent: i64, count: usize) {
             close_deadline: Set(None),
             last_message_at: Set(Some(now)),
             updated_at: Set(now),
+            queued_at: Set(None),
         }
         .insert(&app.db)
         .await

@@ -95,6 +95,7 @@ impl ByIndex for chats::Model {
             close_deadline: opt(row, at(C::CloseDeadline))?,
             last_message_at: opt(row, at(C::LastMessageAt))?,
             updated_at: get(row, at(C::UpdatedAt))?,
+            queued_at: opt(row, at(C::QueuedAt))?,
         })
     }
 }

@@ -189,6 +189,7 @@ pub async fn seed_if_empty(db: &(impl ConnectionTrait + TransactionTrait)) -> Do
             close_deadline: Set(None),
             last_message_at: Set(Some(created + Duration::minutes(2))),
             updated_at: Set(now),
+            queued_at: Set(Some(created)),
         }
         .insert(&txn)
         .await?;

@@ -231,6 +231,7 @@ pub async fn create_chat_for(
         close_deadline: Set(None),
         last_message_at: Set(None),
         updated_at: Set(now),
+        queued_at: Set((status == ChatStatus::Waiting).then_some(now)),
     }
     .insert(db)
     .await?;
@@ -536,10 +537,16 @@ pub async fn complete(
     reason: CompletionReason,
 ) -> Result<(), sea_orm::DbErr> {
     let now = Utc::now();
+    // A chat completed by its time limit is completed at its deadline, not when the worker
+    // noticed (docs/metrics.md).
+    let completed_at = match (reason, chat.close_deadline) {
+        (CompletionReason::Timeout, Some(deadline)) if deadline < now => deadline,
+        _ => now,
+    };
     let mut row: chats::ActiveModel = chat.clone().into();
     row.status = Set(ChatStatus::Completed);
     row.completion_reason = Set(Some(reason));
-    row.completed_at = Set(Some(now));
+    row.completed_at = Set(Some(completed_at));
     row.close_deadline = Set(None);
     row.directed_agent_id = Set(None);
     row.updated_at = Set(now);

@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod demo;
 pub mod drafts;
 pub mod error;
+pub mod history;
 pub mod ids;
 pub mod ingest;
 pub mod lifecycle;

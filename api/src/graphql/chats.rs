@@ -1,18 +1,14 @@
 //! Reading chats and contacts.
 
-use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 
-use super::connection;
 use super::context::{READERS, RoleGuard, db, principal};
 use super::error::ResultExt;
 use super::ids;
 use super::types::chat::Chat;
 use super::types::contact::Contact;
-use super::types::enums::ChatStatus;
 use crate::domain::ids::{ChatId, ContactId};
 use crate::domain::{chats, contacts};
-use crate::state::Limits;
 
 /// Chat and contact queries.
 #[derive(Default)]
@@ -20,32 +16,6 @@ pub struct ChatsQuery;
 
 #[Object]
 impl ChatsQuery {
-    /// The chats the caller may read, oldest first: all of them for supervisors, admins and
-    /// analysts; for an agent, the chats they own or that are directed to them.
-    #[graphql(
-        guard = "RoleGuard::new(READERS)",
-        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
-    )]
-    async fn chats(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Only chats in this status.")] status: Option<ChatStatus>,
-        #[graphql(
-            desc = "How many to return, from 0 to the server's page-size limit (default 20, limit 100 unless configured)."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Return the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`)."
-        )]
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Chat>> {
-        let principal = principal(ctx)?;
-        let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
-        let db = db(ctx)?;
-        let found = chats::list_visible(db, principal, status.map(Into::into), page).await.gql()?;
-        Ok(connection::build(page, found, |row| row.id, Chat::from))
-    }
-
     /// One chat, or null when no chat has this id or the caller may not read it (an agent
     /// reads the chats they own and those offered or directed to them; supervisors, admins
     /// and analysts read all). A string that is not a `Chat` id gives BAD_USER_INPUT.

@@ -35,6 +35,14 @@ pub struct AttachmentsOf(pub MessageId);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DraftOf(pub ChatId, pub AgentId);
 
+/// Key: how many messages a chat has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MessageCountOf(pub ChatId);
+
+/// Key: a chat's assignments (offers, directions, acceptances, transfers), oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AssignmentsOf(pub ChatId);
+
 /// Key: the settings in force (read once per request).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CurrentSettings;
@@ -156,6 +164,34 @@ impl Loader<AttachmentsOf> for Db {
         let mut out: HashMap<AttachmentsOf, Vec<_>> = keys.iter().map(|key| (*key, Vec::new())).collect();
         for row in rows {
             out.entry(AttachmentsOf(MessageId(row.message_id))).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<MessageCountOf> for Db {
+    type Value = i64;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MessageCountOf]) -> Loaded<MessageCountOf, i64> {
+        let ids: Vec<i64> = keys.iter().map(|key| key.0.0).collect();
+        let found = crate::domain::history::message_counts(&self.0, &ids).await.gql()?;
+        let mut out: HashMap<MessageCountOf, i64> = keys.iter().map(|key| (*key, 0)).collect();
+        out.extend(found.into_iter().map(|(chat, n)| (MessageCountOf(ChatId(chat)), n)));
+        Ok(out)
+    }
+}
+
+impl Loader<AssignmentsOf> for Db {
+    type Value = Vec<entity::assignments::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[AssignmentsOf]) -> Loaded<AssignmentsOf, Vec<entity::assignments::Model>> {
+        let ids: Vec<i64> = keys.iter().map(|key| key.0.0).collect();
+        let rows = crate::domain::history::assignments_of(&self.0, &ids).await.gql()?;
+        let mut out: HashMap<AssignmentsOf, Vec<_>> = keys.iter().map(|key| (*key, Vec::new())).collect();
+        for row in rows {
+            out.entry(AssignmentsOf(ChatId(row.chat_id))).or_default().push(row);
         }
         Ok(out)
     }

@@ -12,6 +12,7 @@ pub mod context;
 pub mod document_cache;
 pub mod drafts;
 pub mod error;
+pub mod history;
 pub mod ids;
 pub mod lifecycle;
 pub mod limits;
@@ -42,6 +43,7 @@ pub struct Query(
     channels::ChannelsQuery,
     settings::SettingsQuery,
     chats::ChatsQuery,
+    history::HistoryQuery,
     lifecycle::LifecycleQuery,
     templates::TemplatesQuery,
     contacts::ContactsQuery,

@@ -93,6 +93,12 @@ pub async fn timeline(
     Ok(PageOf::from_overfetch(rows, page.limit))
 }
 
+/// How many chats the contact's timeline holds.
+pub async fn timeline_count(db: &impl ConnectionTrait, id: ContactId) -> DomainResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(chats::Entity::find().filter(chats::Column::ContactId.eq(id.0)).count(db).await?)
+}
+
 /// Records `kind` on every open chat of `contacts` (each with its queue and owner, so the
 /// chat, queue and agent streams showing it hear of it); returns how many were recorded.
 pub async fn record_on_open_chats(

@@ -20,6 +20,41 @@ use crate::graphql::ids;
 use crate::graphql::loaders::loader;
 use crate::state::Limits;
 
+/// A page of chats with their count.
+pub type ChatConnection = Connection<String, Chat, ChatCount>;
+
+/// What a page of chats counts when `totalCount` is asked for.
+pub enum ChatCount {
+    /// The history matching a filter, as a principal may read it.
+    History {
+        /// The filter.
+        filter: Box<crate::domain::history::Filter>,
+        /// The order (ordering by a time lists only chats that have it).
+        order: crate::domain::history::Order,
+        /// Who reads.
+        principal: crate::domain::sessions::Principal,
+    },
+    /// Every chat of a contact (its timeline).
+    Contact(ContactId),
+}
+
+/// A page of chats (Relay connection): `edges` or `nodes`, `pageInfo` to fetch the next
+/// page, and `totalCount`.
+#[Object]
+impl ChatCount {
+    /// How many chats match, over every page (one count query, run only when asked for).
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let db = db(ctx)?;
+        let count = match self {
+            Self::History { filter, order, principal } => {
+                crate::domain::history::count(db, principal, filter, *order).await.gql()?
+            }
+            Self::Contact(contact) => crate::domain::contacts::timeline_count(db, *contact).await.gql()?,
+        };
+        Ok(i64::try_from(count).unwrap_or(i64::MAX))
+    }
+}
+
 /// A conversation with a contact on one channel, from arrival to completion.
 ///
 /// The second field is the contact when it was read together with the chat (the agent panel
@@ -109,6 +144,56 @@ impl Chat {
     /// When the chat completes by itself unless the customer writes (set by agent replies).
     async fn close_deadline(&self) -> Option<DateTime<Utc>> {
         self.0.close_deadline
+    }
+
+    /// When the chat entered its queue to wait for an agent; null for chats that never
+    /// waited (transferred straight to an agent, chatbot conversations).
+    async fn queued_at(&self) -> Option<DateTime<Utc>> {
+        self.0.queued_at
+    }
+
+    /// When the last message (either way) was written.
+    async fn last_message_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_message_at
+    }
+
+    /// How many messages the chat has (both ways, files included).
+    async fn message_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let key = crate::graphql::loaders::MessageCountOf(ChatId(self.0.id));
+        Ok(loader(ctx)?.load_one(key).await?.unwrap_or(0))
+    }
+
+    /// Seconds from entering the queue to being accepted; null for a chat that never waited
+    /// or was not accepted (docs/metrics.md).
+    async fn time_to_accept(&self) -> Option<f64> {
+        crate::domain::history::time_to_accept(&self.0)
+    }
+
+    /// Seconds from creation to the first agent message in this chat (bot and system messages
+    /// never count; a child chat after a transfer has its own); null until then.
+    async fn first_response_time(&self) -> Option<f64> {
+        crate::domain::history::first_response_time(&self.0)
+    }
+
+    /// Seconds from creation to completion; null while open.
+    async fn duration(&self) -> Option<f64> {
+        crate::domain::history::duration(&self.0)
+    }
+
+    /// Seconds from acceptance to completion (from creation for a chat that never waited);
+    /// null while open, and for a chat completed without being accepted.
+    async fn handling_time(&self) -> Option<f64> {
+        crate::domain::history::handling_time(&self.0)
+    }
+
+    /// Every offer, direction, acceptance and transfer of the chat, oldest first.
+    async fn assignments(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::assignment::Assignment>> {
+        let key = crate::graphql::loaders::AssignmentsOf(ChatId(self.0.id));
+        let rows = loader(ctx)?.load_one(key).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(super::assignment::Assignment).collect())
     }
 
     /// The chat's messages, oldest first. Page forward with `first`/`after`, or fetch the

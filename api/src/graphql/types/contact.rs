@@ -118,10 +118,18 @@ impl Contact {
             i32,
         >,
         #[graphql(desc = "Return the chats after this cursor (older ones).")] after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Chat>> {
+    ) -> async_graphql::Result<super::chat::ChatConnection> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
         let found = contact_rules::timeline(db(ctx)?, ContactId(self.0.id), page).await.gql()?;
-        Ok(crate::graphql::connection::build(page, found, |row| row.id, Chat::from))
+        let count = super::chat::ChatCount::Contact(ContactId(self.0.id));
+        let mut connection = Connection::with_additional_fields(page.after.is_some(), found.has_next, count);
+        connection.edges.extend(
+            found
+                .items
+                .into_iter()
+                .map(|row| async_graphql::connection::Edge::new(ids::cursor(row.id), Chat::from(row))),
+        );
+        Ok(connection)
     }
 
     /// Contacts the active duplicate rules find for this one (pairs marked "not duplicates"

@@ -157,3 +157,35 @@ pub enum DeliveryStatus {
     /// Could not be delivered; see `deliveryError`.
     Failed,
 }
+
+/// How an agent (or a queue) became involved with a chat.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "entity::enums::AssignmentKind")]
+pub enum AssignmentKind {
+    /// Offered to the agent by routing (TO_ALL_AGENTS); does not count toward their load.
+    Offer,
+    /// Directed to the agent by routing (TO_AVAILABLE_AGENT), with a deadline to accept.
+    Direction,
+    /// The agent accepted the chat.
+    Acceptance,
+    /// The chat was transferred away from its owner (to `agent`, or to `queue`).
+    Transfer,
+}
+
+/// How an assignment ended.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "entity::enums::AssignmentOutcome")]
+pub enum AssignmentOutcome {
+    /// The agent accepted the chat.
+    Accepted,
+    /// Another agent accepted it first.
+    TakenByOther,
+    /// The time to accept ran out.
+    Lapsed,
+    /// Withdrawn (the agent went inactive or signed out, the chat was completed).
+    Withdrawn,
+    /// The chat was transferred away.
+    Transferred,
+    /// The chat was completed.
+    Completed,
+}

@@ -32,6 +32,17 @@ impl Message {
         self.0.author_kind.into()
     }
 
+    /// The agent who sent an outgoing message; null for the customer's, bots' and system
+    /// messages.
+    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::agent::Agent>> {
+        match self.0.author_agent_id {
+            Some(id) => {
+                Ok(loader(ctx)?.load_one(crate::domain::ids::AgentId(id)).await?.map(super::agent::Agent))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// What it carries.
     async fn kind(&self) -> MessageKind {
         self.0.kind.into()

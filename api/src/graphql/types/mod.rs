@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod agent;
+pub mod assignment;
 pub mod attachment;
 pub mod case;
 pub mod channel;
