@@ -30,3 +30,4 @@ mod support;
 mod templates;
 mod webhooks;
 mod websocket;
+mod workload;

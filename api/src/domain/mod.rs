@@ -27,5 +27,6 @@ pub mod sessions;
 pub mod settings;
 pub mod templates;
 pub mod throttle;
+pub mod workload;
 
 pub use error::{DomainError, DomainResult};
