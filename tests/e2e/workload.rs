@@ -17,6 +17,7 @@ const CHANGED: &str = "subscription($q: ID, $after: ID) { agentWorkloadChanged(q
 const COMPLETE: &str = "mutation($id: ID!) { completeChat(chatId: $id) { status } }";
 const CAPACITY: &str =
     "mutation($n: Int!) { updateSettings(input: { simultaneousChats: $n }) { simultaneousChats } }";
+const TRANSFER: &str = "mutation($input: TransferChatInput!) { transferChat(input: $input) { id } }";
 const RULE: &str = "mutation($input: UpdateQueueInput!) { updateQueue(input: $input) { id } }";
 
 /// Every row of `agentWorkload`, by agent id.
@@ -95,9 +96,17 @@ async fn figures_follow_offers_directions_acceptance_and_completion(backend: Bac
         (Value::Null, json!("ACTIVE"))
     );
 
-    // Completion frees the slot.
-    app.ok(Some(&s.agents[0].2), COMPLETE, json!({ "id": first })).await;
+    // A transfer moves the load to the new owner; completion frees the slot.
+    let child = app
+        .ok(Some(&s.agents[0].2), TRANSFER, json!({ "input": { "chatId": first, "toAgentId": b } }))
+        .await["transferChat"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(figures(&row_of(&app, &supervisor, a).await), (0, 0, 0));
+    assert_eq!(figures(&row_of(&app, &supervisor, b).await), (2, 0, 2));
+    app.ok(Some(&s.agents[1].2), COMPLETE, json!({ "id": child })).await;
+    assert_eq!(figures(&row_of(&app, &supervisor, b).await), (1, 0, 1));
 
     // Signing out: INACTIVE for routing, chosen status kept, chats kept.
     app.ok(Some(&s.agents[1].2), "mutation { logout }", json!({})).await;
