@@ -207,6 +207,32 @@ async fn the_subscription_sends_the_new_rows(backend: Backend) {
     );
 }
 
+async fn unchanged_rows_are_not_sent_again(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let s = setup(&app, "TO_ALL_AGENTS", 2).await;
+    let (_, supervisor) = app.signed_in("sup@example.com", Role::Supervisor).await;
+    let (a, b) = (s.agents[0].0.as_str(), s.agents[1].0.as_str());
+    let after = newest_event(&app).await;
+    let mut socket = subscribe(&app, &supervisor, CHANGED, json!({ "q": s.queue, "after": after })).await;
+
+    // A takes the first chat: A's row, then B's (the offer B lost: B's first row on this stream).
+    let (first, _) = customer_writes(&app, &s, 2201, 1).await;
+    offered_to(&app, &s.agents[0].2, &first).await;
+    app.ok(Some(&s.agents[0].2), ACCEPT, json!({ "id": first })).await;
+    assert_eq!(figures(only_row(&change(&mut socket).await, a)), (1, 0, 1));
+    assert_eq!(figures(only_row(&change(&mut socket).await, b)), (0, 0, 0));
+
+    // B takes the second: B's row. A lost an offer, which changes nothing in A's row, so the
+    // next message is A's completion.
+    let (second, _) = customer_writes(&app, &s, 2202, 1).await;
+    offered_to(&app, &s.agents[1].2, &second).await;
+    app.ok(Some(&s.agents[1].2), ACCEPT, json!({ "id": second })).await;
+    assert_eq!(figures(only_row(&change(&mut socket).await, b)), (1, 0, 1));
+    app.ok(Some(&s.agents[0].2), COMPLETE, json!({ "id": first })).await;
+    let completed = change(&mut socket).await;
+    assert_eq!(figures(only_row(&completed, a)), (0, 0, 0), "{completed:#}");
+}
+
 async fn who_may_read_workload(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let s = setup(&app, "TO_ALL_AGENTS", 1).await;
@@ -225,5 +251,6 @@ async fn who_may_read_workload(backend: Backend) {
 on_both_backends!(
     figures_follow_offers_directions_acceptance_and_completion,
     the_subscription_sends_the_new_rows,
+    unchanged_rows_are_not_sent_again,
     who_may_read_workload,
 );
