@@ -31,3 +31,4 @@ mod support;
 mod templates;
 mod webhooks;
 mod websocket;
+mod workload;

@@ -28,5 +28,6 @@ pub mod sessions;
 pub mod settings;
 pub mod templates;
 pub mod throttle;
+pub mod workload;
 
 pub use error::{DomainError, DomainResult};

@@ -25,6 +25,7 @@ pub mod sign_in_limits;
 pub mod subscriptions;
 pub mod templates;
 pub mod types;
+pub mod workload;
 
 use async_graphql::{MergedObject, Schema, ValidationMode};
 use sea_orm::DatabaseConnection;
@@ -49,6 +50,7 @@ pub struct Query(
     contacts::ContactsQuery,
     accounts::AccountsQuery,
     cases::CasesQuery,
+    workload::WorkloadQuery,
 );
 
 /// Changes. Sign in with `login` to get a bearer token; every other mutation needs it, and

@@ -67,6 +67,19 @@ const CHAT_KINDS: &[&str] = &[
 ];
 /// Agents' availability.
 const STATUS_KINDS: &[&str] = &["AGENT_STATUS_CHANGED"];
+/// What changes an agent's workload row (see `super::workload`): their status, sign-in and
+/// access (ACCESS_CHANGED: signed out, disabled, role or queues changed), chats directed to,
+/// accepted by, taken from, transferred to or completed by them, and the capacity setting.
+const WORKLOAD_KINDS: &[&str] = &[
+    "AGENT_STATUS_CHANGED",
+    "SETTINGS_CHANGED",
+    "CHAT_DIRECTED",
+    "CHAT_ACCEPTED",
+    "CHAT_TAKEN",
+    "CHAT_TRANSFERRED",
+    "CHAT_COMPLETED",
+    "ACCESS_CHANGED",
+];
 
 /// Settings of the subscription streams.
 #[derive(Clone, Copy, Debug)]
@@ -82,6 +95,7 @@ enum Filter {
     Queue(i64),
     Chat(i64),
     Statuses,
+    Workload,
 }
 
 impl Filter {
@@ -91,6 +105,7 @@ impl Filter {
             Self::Queue(_) => QUEUE_KINDS,
             Self::Chat(_) => CHAT_KINDS,
             Self::Statuses => STATUS_KINDS,
+            Self::Workload => WORKLOAD_KINDS,
         }
     }
 
@@ -100,7 +115,7 @@ impl Filter {
             Self::Agent(id) => Topic::Agent(*id),
             Self::Queue(id) => Topic::Queue(*id),
             Self::Chat(id) => Topic::Chat(*id),
-            Self::Statuses => Topic::All,
+            Self::Statuses | Self::Workload => Topic::All,
         }
     }
 
@@ -114,7 +129,7 @@ impl Filter {
             Self::Agent(id) => query.filter(events::Column::AgentId.eq(*id)),
             Self::Queue(id) => query.filter(events::Column::QueueId.eq(*id)),
             Self::Chat(id) => query.filter(events::Column::ChatId.eq(*id)),
-            Self::Statuses => query,
+            Self::Statuses | Self::Workload => query,
         }
     }
 }
@@ -228,6 +243,27 @@ async fn stream(
     recheck: Option<Recheck>,
     reauthorize: Option<Reauthorize>,
 ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+    let published = published(ctx, filter, after, recheck, reauthorize).await?;
+    Ok(futures_util::StreamExt::map(published, |item| item.map(Event)))
+}
+
+/// The events that change agents' workload rows, with the resume, overflow and access
+/// re-checks of every stream (for `super::workload`).
+pub(super) async fn workload_events(
+    ctx: &Context<'_>,
+    after: Option<ID>,
+) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Arc<Published>>> + use<>> {
+    published(ctx, Filter::Workload, after, None, None).await
+}
+
+/// [`stream`]'s events as published.
+async fn published(
+    ctx: &Context<'_>,
+    filter: Filter,
+    after: Option<ID>,
+    recheck: Option<Recheck>,
+    reauthorize: Option<Reauthorize>,
+) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Arc<Published>>> + use<>> {
     let principal: Principal = principal(ctx)?.clone();
     let db = ctx.data::<DatabaseConnection>()?.clone();
     let bus = ctx.data::<EventBus>()?.clone();
@@ -273,7 +309,7 @@ async fn stream(
                             if let Some(recheck) = &recheck && !recheck(row.clone()).await {
                                 continue;
                             }
-                            yield Ok(Event(row));
+                            yield Ok(row);
                         }
                     }
                     Err(err) => {
@@ -316,7 +352,7 @@ async fn stream(
                         if let Some(recheck) = &recheck && !recheck(event.clone()).await {
                             continue;
                         }
-                        yield Ok(Event(event));
+                        yield Ok(event);
                     }
                     Err(RecvError::Lagged(missed)) => {
                         yield Err(coded(
@@ -427,5 +463,27 @@ impl Subscription {
         #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
         stream(ctx, Filter::Statuses, after, None, None).await
+    }
+
+    /// Agents' workload rows, kept current (SUPERVISOR, ADMIN, ANALYST): each message names
+    /// the event that caused it and carries the rows that changed: the event's agent after
+    /// AGENT_STATUS_CHANGED (status chosen, sign-in, sign-out, accept timeout), CHAT_DIRECTED,
+    /// CHAT_ACCEPTED, CHAT_TAKEN (a direction withdrawn or lapsed), CHAT_TRANSFERRED (to an
+    /// agent: the new owner), CHAT_COMPLETED (the owner; also the old owner of a transferred
+    /// chat), an access change (signed out, disabled, role or queue membership changed);
+    /// every agent after SETTINGS_CHANGED (capacity). Rows equal to the last ones sent on the
+    /// stream are left out. Fetch `agentWorkload` first, then subscribe; with `after`, the
+    /// events missed are replayed and each carries its agents' rows as they stand now.
+    #[graphql(guard = "RoleGuard::new(super::workload::WORKLOAD_READERS)")]
+    async fn agent_workload_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only the members of this queue (a `Queue` id); every agent when omitted.")]
+        queue_id: Option<ID>,
+        #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
+    ) -> async_graphql::Result<
+        impl Stream<Item = async_graphql::Result<super::workload::AgentWorkloadChange>> + use<>,
+    > {
+        super::workload::changes(ctx, queue_id, after).await
     }
 }
