@@ -152,6 +152,10 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_MAX_HISTORY_PAGE_SIZE", default_value_t = 1000)]
     pub max_history_page_size: usize,
 
+    /// Most groups a statistics answer (`chatStats`) may have (TOO_MANY_GROUPS beyond).
+    #[arg(long, env = "SWITCHBOARD_MAX_STATS_GROUPS", default_value_t = 1000)]
+    pub max_stats_groups: usize,
+
     /// Maximum database connections in the pool.
     #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -289,6 +293,7 @@ impl Config {
             cors_origins: Vec::new(),
             max_page_size: 100,
             max_history_page_size: 1000,
+            max_stats_groups: 1000,
             db_max_connections: 16,
             log_format: LogFormat::Pretty,
             shutdown_grace_seconds: 10,
@@ -353,6 +358,7 @@ impl Config {
             ("SWITCHBOARD_MAX_QUERY_ALIASES", self.max_query_aliases),
             ("SWITCHBOARD_MAX_PAGE_SIZE", self.max_page_size),
             ("SWITCHBOARD_MAX_HISTORY_PAGE_SIZE", self.max_history_page_size),
+            ("SWITCHBOARD_MAX_STATS_GROUPS", self.max_stats_groups),
             ("SWITCHBOARD_DB_MAX_CONNECTIONS", self.db_max_connections as usize),
             ("SWITCHBOARD_MAX_FILE_BYTES", self.max_file_bytes as usize),
             ("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS", self.delivery_max_attempts as usize),

@@ -115,6 +115,7 @@ impl Server {
             limits: Limits {
                 max_page_size: config.max_page_size,
                 max_history_page_size: config.max_history_page_size,
+                max_stats_groups: config.max_stats_groups,
             },
             sign_in: SignInConfig {
                 keys: keys.clone(),

@@ -13,6 +13,8 @@ pub struct Limits {
     pub max_page_size: usize,
     /// Largest history page (`chats`) supervisors, admins and analysts may ask for.
     pub max_history_page_size: usize,
+    /// Most groups a statistics answer may have.
+    pub max_stats_groups: usize,
 }
 
 /// Sign-in settings the resolvers need.

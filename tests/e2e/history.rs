@@ -228,4 +228,155 @@ async fn history_filters_orders_and_pages(backend: Backend) {
     assert_eq!(big["chats"]["nodes"].as_array().unwrap().len(), 7);
 }
 
-on_both_backends!(history_filters_orders_and_pages);
+const STATS: &str = "query($filter: ChatFilter, $by: [ChatGroupBy!], $tz: String) {
+  chatStats(filter: $filter, groupBy: $by, timeZone: $tz) {
+    bucketStart bucketEnd status agent { email } count
+    timeToAccept { count average median p90 }
+    firstResponseTime { count average median p90 }
+    duration { count average median p90 }
+    handlingTime { count average median p90 }
+  }
+}";
+
+/// Sets a chat's times to these instants (RFC 3339), by column.
+async fn set_instants(app: &TestApp, chat: &str, times: &[(&str, &str)]) {
+    let base = chrono::DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z").unwrap();
+    let seconds: Vec<(&str, i64)> = times
+        .iter()
+        .map(|(column, at)| {
+            (*column, (chrono::DateTime::parse_from_rfc3339(at).unwrap() - base).num_seconds())
+        })
+        .collect();
+    set_times(app, chat, &seconds).await;
+}
+
+async fn chat_stats_by_hand(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let s = setup(&app, "TO_ALL_AGENTS", 1).await;
+    let agent = s.agents[0].2.clone();
+    let (_, analyst) = app.signed_in("ann@example.com", Role::Analyst).await;
+    let mut chats = Vec::new();
+    for i in 0..4 {
+        let (chat, _) = customer_writes(&app, &s, 9300 + i, 1).await;
+        chats.push(chat);
+    }
+    for chat in &chats[..2] {
+        offered_to(&app, &agent, chat).await;
+        app.ok(Some(&agent), ACCEPT, json!({ "id": chat })).await;
+        app.ok(Some(&agent), SEND, json!({ "input": { "chatId": chat, "text": "hi" } })).await;
+        app.ok(Some(&agent), COMPLETE, json!({ "id": chat })).await;
+    }
+    // Berlin moves from 02:00 to 03:00 on 2026-03-29: that day runs 23:00Z on the 28th to
+    // 22:00Z on the 29th.
+    let at = |t: &str| format!("2026-03-{t}Z");
+    set_instants(
+        &app,
+        &chats[0],
+        &[
+            ("created_at", &at("28T22:30:00")),
+            ("queued_at", &at("28T22:30:00")),
+            ("accepted_at", &at("28T22:31:00")),
+            ("first_response_at", &at("28T22:32:00")),
+            ("completed_at", &at("28T22:40:00")),
+        ],
+    )
+    .await;
+    set_instants(
+        &app,
+        &chats[1],
+        &[
+            ("created_at", &at("29T12:00:00")),
+            ("queued_at", &at("29T12:00:00")),
+            ("accepted_at", &at("29T12:00:30")),
+            ("first_response_at", &at("29T12:01:30")),
+            ("completed_at", &at("29T12:05:00")),
+        ],
+    )
+    .await;
+    set_instants(&app, &chats[2], &[("created_at", &at("29T21:30:00")), ("queued_at", &at("29T21:30:00"))])
+        .await;
+    set_instants(&app, &chats[3], &[("created_at", &at("29T22:30:00")), ("queued_at", &at("29T22:30:00"))])
+        .await;
+    let range = json!({ "created": { "from": "2026-03-28T00:00:00Z", "to": "2026-03-31T00:00:00Z" } });
+
+    // Everything in one group: figures computed by hand.
+    let all = app.ok(Some(&analyst), STATS, json!({ "filter": range })).await;
+    let group = &all["chatStats"][0];
+    assert_eq!(group["count"], 4);
+    assert_eq!(group["timeToAccept"], json!({ "count": 2, "average": 45.0, "median": 45.0, "p90": 57.0 }));
+    assert_eq!(
+        group["firstResponseTime"],
+        json!({ "count": 2, "average": 105.0, "median": 105.0, "p90": 117.0 })
+    );
+    assert_eq!(group["duration"], json!({ "count": 2, "average": 450.0, "median": 450.0, "p90": 570.0 }));
+    assert_eq!(group["handlingTime"], json!({ "count": 2, "average": 405.0, "median": 405.0, "p90": 513.0 }));
+
+    // Days in Berlin, across the DST change.
+    let days =
+        app.ok(Some(&analyst), STATS, json!({ "filter": range, "by": ["DAY"], "tz": "Europe/Berlin" })).await;
+    let days: Vec<(String, String, i64)> = days["chatStats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["bucketStart"].as_str().unwrap().to_owned(),
+                g["bucketEnd"].as_str().unwrap().to_owned(),
+                g["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let instant = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
+    let expected = [
+        ("2026-03-27T23:00:00Z", "2026-03-28T23:00:00Z", 1),
+        ("2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z", 2),
+        ("2026-03-29T22:00:00Z", "2026-03-30T22:00:00Z", 1),
+    ];
+    assert_eq!(days.len(), 3, "{days:?}");
+    for ((start, end, n), (want_start, want_end, want_n)) in days.iter().zip(expected) {
+        assert_eq!(instant(start), instant(want_start));
+        assert_eq!(instant(end), instant(want_end));
+        assert_eq!(*n, want_n);
+    }
+    // The same chats in UTC days: 1 on the 28th, 3 on the 29th.
+    let utc = app.ok(Some(&analyst), STATS, json!({ "filter": range, "by": ["DAY"] })).await;
+    let counts: Vec<i64> =
+        utc["chatStats"].as_array().unwrap().iter().map(|g| g["count"].as_i64().unwrap()).collect();
+    assert_eq!(counts, [1, 3]);
+    // By status and by agent.
+    let by_status = app.ok(Some(&analyst), STATS, json!({ "filter": range, "by": ["STATUS"] })).await;
+    let statuses: Vec<(&str, i64)> = by_status["chatStats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["status"].as_str().unwrap(), g["count"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(statuses, [("COMPLETED", 2), ("WAITING", 2)]);
+    let by_agent = app.ok(Some(&analyst), STATS, json!({ "filter": range, "by": ["AGENT"] })).await;
+    let agents: Vec<(Value, i64)> = by_agent["chatStats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["agent"]["email"].clone(), g["count"].as_i64().unwrap()))
+        .collect();
+    assert!(
+        agents.contains(&(json!("agent0@example.com"), 2)) && agents.contains(&(Value::Null, 2)),
+        "{agents:?}"
+    );
+
+    // Bad input, refused before anything slow runs.
+    for (vars, code) in [
+        (json!({ "by": ["DAY"] }), "BAD_USER_INPUT"),
+        (json!({ "filter": range, "by": ["DAY", "HOUR"] }), "BAD_USER_INPUT"),
+        (json!({ "filter": range, "tz": "Mars/Olympus_Mons" }), "BAD_USER_INPUT"),
+        (
+            json!({ "filter": { "created": { "from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z" } }, "by": ["HOUR"] }),
+            "TOO_MANY_GROUPS",
+        ),
+    ] {
+        assert_eq!(app.error_code(Some(&analyst), STATS, vars.clone()).await, code, "{vars}");
+    }
+    assert_eq!(app.error_code(Some(&agent), STATS, json!({})).await, "FORBIDDEN");
+}
+
+on_both_backends!(history_filters_orders_and_pages, chat_stats_by_hand);

@@ -57,6 +57,13 @@ pub enum DomainError {
         /// The open chats, several per channel.
         Vec<i64>,
     ),
+    /// A statistics request would make more groups than allowed: narrow the range or group
+    /// by less.
+    #[error("the statistics would have more than {limit} groups; narrow the range or group by less")]
+    TooManyGroups {
+        /// The most groups allowed.
+        limit: usize,
+    },
     /// The database failed; details are logged, never shown. Its code tells an outage
     /// (DATABASE_UNAVAILABLE, retryable) from any other failure (see [`crate::db::unavailable`]).
     #[error("database error: {0}")]
@@ -96,6 +103,7 @@ impl DomainError {
             Self::ContactMerged { .. } => "CONTACT_MERGED",
             Self::MergeConflict { .. } => "MERGE_CONFLICT",
             Self::OpenChatsConflict(_) => "OPEN_CHATS_CONFLICT",
+            Self::TooManyGroups { .. } => "TOO_MANY_GROUPS",
             Self::TargetUnavailable(_) => "TARGET_UNAVAILABLE",
             Self::Database(err) if crate::db::unavailable(err) => "DATABASE_UNAVAILABLE",
             Self::Database(_) => "INTERNAL_SERVER_ERROR",

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod analytics;
 pub mod assignments;
 pub mod cases;
 pub mod channels;

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod analytics;
 pub mod auth;
 pub mod cases;
 pub mod channels;
@@ -45,6 +46,7 @@ pub struct Query(
     settings::SettingsQuery,
     chats::ChatsQuery,
     history::HistoryQuery,
+    analytics::AnalyticsQuery,
     lifecycle::LifecycleQuery,
     templates::TemplatesQuery,
     contacts::ContactsQuery,
