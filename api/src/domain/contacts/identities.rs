@@ -58,7 +58,7 @@ pub async fn resolve(
     }
     .insert(db)
     .await?;
-    keys::write(db, &contact).await?;
+    keys::insert(db, &contact).await?;
     contact_identities::ActiveModel {
         id: NotSet,
         contact_id: Set(contact.id),

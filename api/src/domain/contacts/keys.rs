@@ -86,6 +86,12 @@ pub async fn write(db: &impl ConnectionTrait, contact: &contacts::Model) -> Resu
         .filter(contact_keys::Column::ContactId.eq(contact.id))
         .exec(db)
         .await?;
+    insert(db, contact).await
+}
+
+/// Writes the keys of a contact that has none yet (just created): [`write`] without the
+/// delete, one statement.
+pub async fn insert(db: &impl ConnectionTrait, contact: &contacts::Model) -> Result<(), DbErr> {
     let rows: Vec<contact_keys::ActiveModel> = of(contact)
         .into_iter()
         .map(|(field, value)| contact_keys::ActiveModel {
