@@ -4,14 +4,14 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 
 use super::connection;
-use super::context::{READERS, RoleGuard, db, principal};
+use super::context::{READERS, RoleGuard, analytics_db, db, principal};
 use super::error::ResultExt;
 use super::ids;
 use super::types::chat::Chat;
 use super::types::contact::Contact;
 use super::types::enums::ChatStatus;
 use crate::domain::ids::{ChatId, ContactId};
-use crate::domain::{chats, contacts};
+use crate::domain::{chats, contacts, reads};
 use crate::state::Limits;
 
 /// Chat and contact queries.
@@ -21,7 +21,11 @@ pub struct ChatsQuery;
 #[Object]
 impl ChatsQuery {
     /// The chats the caller may read, oldest first: all of them for supervisors, admins and
-    /// analysts; for an agent, the chats they own or that are directed to them.
+    /// analysts; for an agent, the chats they own or that are directed to them. A history
+    /// read: it may run on the server's read replica, so a chat created or changed a moment
+    /// ago may show a moment later (use `chat(id)` or `myChats` for what was just done); a
+    /// read running longer than the server's analytics statement timeout fails with
+    /// QUERY_TIMEOUT.
     #[graphql(
         guard = "RoleGuard::new(READERS)",
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
@@ -41,8 +45,13 @@ impl ChatsQuery {
     ) -> async_graphql::Result<Connection<String, Chat>> {
         let principal = principal(ctx)?;
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
-        let db = db(ctx)?;
-        let found = chats::list_visible(db, principal, status.map(Into::into), page).await.gql()?;
+        let analytics = analytics_db(ctx)?;
+        let found = reads::timed(
+            analytics,
+            chats::list_visible(analytics.db(), principal, status.map(Into::into), page),
+        )
+        .await
+        .gql()?;
         Ok(connection::build(page, found, |row| row.id, Chat::from))
     }
 
