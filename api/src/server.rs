@@ -51,7 +51,7 @@ impl Server {
         let readers = db::connect_readers(&config.database_url, config.db_max_connections)
             .await
             .with_context(|| format!("cannot open read-only connections to {url}"))?;
-        let analytics = Self::analytics(&config, &db, readers.as_ref()).await?;
+        let analytics = Self::analytics(&config).await?;
         let seeded_demo = if config.demo {
             domain::demo::seed_if_empty(&db).await.context("cannot seed the demo data")?
         } else {
@@ -101,13 +101,8 @@ impl Server {
 
     /// Where history and analytics reads run (see `db::analytics`): on PostgreSQL a pool of
     /// their own, on the read replica when one is configured (all of `db_max_connections`),
-    /// else on the primary (half as many again); on SQLite the read-only pool, or the
-    /// primary's for an in-memory database.
-    async fn analytics(
-        config: &Config,
-        primary: &DatabaseConnection,
-        readers: Option<&DatabaseConnection>,
-    ) -> anyhow::Result<db::AnalyticsDb> {
+    /// else on the primary (half as many again); on SQLite each request's own handle.
+    async fn analytics(config: &Config) -> anyhow::Result<db::AnalyticsReads> {
         let timeout = config.analytics_statement_timeout();
         let replica = config.read_database_url.as_deref();
         let max_connections =
@@ -123,8 +118,7 @@ impl Server {
         if let Some(url) = replica {
             tracing::info!(replica = %redact_url(url), "history and analytics reads run on the read replica");
         }
-        let pool = pool.unwrap_or_else(|| readers.unwrap_or(primary).clone());
-        Ok(db::AnalyticsDb::new(pool, timeout, replica.is_some()))
+        Ok(db::AnalyticsReads::new(pool, timeout, replica.is_some()))
     }
 
     fn state(
@@ -132,7 +126,7 @@ impl Server {
         keys: TokenKeys,
         jobs: JobContext,
         bus: EventBus,
-        analytics: db::AnalyticsDb,
+        analytics: db::AnalyticsReads,
         config: &Config,
     ) -> AppState {
         let sessions = Arc::new(SessionCache::new(Duration::from_millis(config.session_cache_ms)));

@@ -10,19 +10,44 @@
 //! On PostgreSQL the reads get a pool of their own, on the replica or on the primary, whose
 //! connections are opened with `statement_timeout` (the server cancels a longer statement
 //! with SQLSTATE 57014, see [`super::query_canceled`]) and `default_transaction_read_only`
-//! (nothing is ever written through it, even by mistake). On SQLite they use the read-only
-//! pool (or the single connection of an in-memory database); SQLite has no server to cancel
-//! a statement, so `domain::reads::timed` stops waiting instead.
+//! (nothing is ever written through it, even by mistake). On SQLite they run on the request's
+//! own handle (a query's one read-only connection); SQLite has no server to cancel a
+//! statement, so `domain::reads::timed` stops waiting instead.
 //!
-//! The handle is a [`RequestDb::shared`] one: each statement borrows a connection and gives it
-//! back at once. A pinned handle would let a request hold an analytics connection while it
-//! waits for a primary one (and another request the reverse), which could deadlock the pools.
+//! The PostgreSQL handle is a [`RequestDb::shared`] one: each statement borrows a connection
+//! and gives it back at once. A pinned one would let a request hold an analytics connection
+//! while it waits for a primary one (and another request the reverse), which could deadlock
+//! the pools. On SQLite a second pool handle would be that very deadlock (a query holds its
+//! read-only connection, the pool may have only one), hence the request's own.
 
 use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 
 use super::{RequestDb, pool_options};
+
+/// How history and analytics reads get their handle, kept for the server's life: the pool of
+/// their own on PostgreSQL, nothing on SQLite (they use the request's handle).
+#[derive(Clone)]
+pub struct AnalyticsReads {
+    own: Option<RequestDb>,
+    timeout: Duration,
+    replica: bool,
+}
+
+impl AnalyticsReads {
+    /// Reads through `pool` when given (a pool opened by [`connect`]), else through each
+    /// request's handle, with `timeout`; `replica` says whether `pool` is a read replica.
+    pub fn new(pool: Option<DatabaseConnection>, timeout: Duration, replica: bool) -> Self {
+        Self { own: pool.map(RequestDb::shared), timeout, replica }
+    }
+
+    /// The handle for a request whose other statements run on `request`.
+    pub fn handle(&self, request: &RequestDb) -> AnalyticsDb {
+        let db = self.own.clone().unwrap_or_else(|| request.clone());
+        AnalyticsDb { db, timeout: self.timeout, replica: self.replica }
+    }
+}
 
 /// The handle history and analytics reads run through, with their time limit.
 #[derive(Clone)]
@@ -33,8 +58,8 @@ pub struct AnalyticsDb {
 }
 
 impl AnalyticsDb {
-    /// Reads through `pool` (a pool opened by [`connect`], the SQLite read-only pool, or the
-    /// primary's) with `timeout`; `replica` says whether `pool` is a read replica.
+    /// Reads through `pool`, a statement at a time, with `timeout`; `replica` says whether
+    /// `pool` is a read replica. (A server makes its handles with [`AnalyticsReads`].)
     pub fn new(pool: DatabaseConnection, timeout: Duration, replica: bool) -> Self {
         Self { db: RequestDb::shared(pool), timeout, replica }
     }
@@ -63,8 +88,8 @@ impl AnalyticsDb {
 
 /// On PostgreSQL, opens the analytics pool: on `read_url` (a replica) when given, else on
 /// `primary_url`, with up to `max_connections` connections, each opened with
-/// `statement_timeout` = `timeout` and read-only transactions. `None` on SQLite (its
-/// read-only pool serves these reads).
+/// `statement_timeout` = `timeout` and read-only transactions. `None` on SQLite (each
+/// request's handle serves these reads).
 pub async fn connect(
     primary_url: &str,
     read_url: Option<&str>,

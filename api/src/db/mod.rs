@@ -8,7 +8,7 @@ pub mod analytics;
 mod request;
 pub mod rows;
 pub mod shape;
-pub use analytics::AnalyticsDb;
+pub use analytics::{AnalyticsDb, AnalyticsReads};
 pub use request::RequestDb;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 

@@ -47,7 +47,7 @@ impl ChatsQuery {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
         let analytics = analytics_db(ctx)?;
         let found = reads::timed(
-            analytics,
+            &analytics,
             chats::list_visible(analytics.db(), principal, status.map(Into::into), page),
         )
         .await

@@ -4,7 +4,7 @@ use async_graphql::{Context, Guard};
 use entity::enums::Role;
 
 use super::error::{coded, codes};
-use crate::db::{AnalyticsDb, RequestDb};
+use crate::db::{AnalyticsDb, AnalyticsReads, RequestDb};
 use crate::domain::sessions::Principal;
 
 /// The caller of one request (or one WebSocket connection).
@@ -81,8 +81,8 @@ pub fn db<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a RequestDb> {
 /// `graphql/analytics.rs`. Never a mutation, a subscription, `myChats`, `chat(id)`, or any
 /// read that must see a write just made (docs/operations.md, "Read replica"); a test below
 /// keeps the callers to those files.
-pub fn analytics_db<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a AnalyticsDb> {
-    ctx.data::<AnalyticsDb>()
+pub fn analytics_db(ctx: &Context<'_>) -> async_graphql::Result<AnalyticsDb> {
+    Ok(ctx.data::<AnalyticsReads>()?.handle(db(ctx)?))
 }
 
 #[cfg(test)]

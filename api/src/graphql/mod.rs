@@ -94,7 +94,7 @@ pub struct SchemaConfig {
     /// Recently checked sessions, forgotten by the mutations that change access.
     pub sessions: std::sync::Arc<crate::domain::session_cache::SessionCache>,
     /// Where history and analytics reads run (see `context::analytics_db`).
-    pub analytics: crate::db::AnalyticsDb,
+    pub analytics: crate::db::AnalyticsReads,
 }
 
 /// The schemas a server runs: the same types and services, with and without extensions.
