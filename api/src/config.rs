@@ -57,6 +57,19 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://switchboard.db?mode=rwc")]
     pub database_url: String,
 
+    /// A PostgreSQL streaming replica of `DATABASE_URL` (`postgres://…`) for history and
+    /// analytics reads (see docs/operations.md, "Read replica"); nothing that must read its
+    /// own writes goes there. Unset: those reads run on the primary. Refused with a SQLite
+    /// database.
+    #[arg(long, env = "READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+
+    /// Longest a history or analytics read may run, in milliseconds; a longer one is
+    /// cancelled (by the PostgreSQL server; on SQLite the request stops waiting) and answered
+    /// QUERY_TIMEOUT.
+    #[arg(long, env = "SWITCHBOARD_ANALYTICS_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub analytics_statement_timeout_ms: u64,
+
     /// Secret (at least 32 bytes) that signs access tokens. Required outside dev mode.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<Secret>,
@@ -252,6 +265,11 @@ pub enum ConfigError {
     /// The database URL is not one we can use.
     #[error("DATABASE_URL must start with sqlite:// or postgres:// (got {0:?})")]
     DatabaseUrl(String),
+    /// A read replica that is not PostgreSQL, or beside a SQLite primary.
+    #[error(
+        "READ_DATABASE_URL must be a postgres:// URL of a streaming replica of a PostgreSQL DATABASE_URL (got {0:?}); SQLite has no replicas"
+    )]
+    ReadDatabaseUrl(String),
     /// No JWT secret outside dev mode.
     #[error("JWT_SECRET is required (at least 32 bytes); pass --dev or --demo to use a random one")]
     MissingSecret,
@@ -272,6 +290,8 @@ impl Config {
         Self {
             bind: "127.0.0.1:0".parse().expect("static address parses"),
             database_url: database_url.into(),
+            read_database_url: None,
+            analytics_statement_timeout_ms: 10_000,
             jwt_secret: None,
             dev: true,
             demo: false,
@@ -339,6 +359,12 @@ impl Config {
         if !known.iter().any(|prefix| url.starts_with(prefix)) {
             return Err(ConfigError::DatabaseUrl(redact_url(url)));
         }
+        if let Some(read) = &self.read_database_url {
+            let postgres = |url: &str| ["postgres://", "postgresql://"].iter().any(|p| url.starts_with(p));
+            if !postgres(read) || !postgres(url) {
+                return Err(ConfigError::ReadDatabaseUrl(redact_url(read)));
+            }
+        }
         match &self.jwt_secret {
             None if !self.dev_mode() => return Err(ConfigError::MissingSecret),
             Some(secret) if secret.expose().len() < 32 => return Err(ConfigError::ShortSecret),
@@ -360,6 +386,7 @@ impl Config {
             ("SWITCHBOARD_MAX_HISTORY_PAGE_SIZE", self.max_history_page_size),
             ("SWITCHBOARD_MAX_STATS_GROUPS", self.max_stats_groups),
             ("SWITCHBOARD_DB_MAX_CONNECTIONS", self.db_max_connections as usize),
+            ("SWITCHBOARD_ANALYTICS_STATEMENT_TIMEOUT_MS", self.analytics_statement_timeout_ms as usize),
             ("SWITCHBOARD_MAX_FILE_BYTES", self.max_file_bytes as usize),
             ("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS", self.delivery_max_attempts as usize),
             ("SWITCHBOARD_DELIVERY_LEASE_SECONDS", self.delivery_lease_seconds as usize),
@@ -376,6 +403,11 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// How long a history or analytics read may run.
+    pub fn analytics_statement_timeout(&self) -> Duration {
+        Duration::from_millis(self.analytics_statement_timeout_ms)
     }
 
     /// How long a sign-in lasts.
@@ -451,6 +483,27 @@ mod tests {
         {
             assert!(matches!(with(bad), Err(ConfigError::CorsOrigin(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_read_replica_is_postgresql_beside_postgresql() {
+        let with = |primary: &str, read: &str| {
+            let mut config = Config::for_database(primary);
+            config.read_database_url = Some(read.to_owned());
+            config.validate()
+        };
+        with("postgres://db/sb", "postgres://replica/sb").unwrap();
+        with("postgresql://db/sb", "postgresql://replica/sb").unwrap();
+        for (primary, read) in [
+            ("postgres://db/sb", "sqlite://replica.db"),
+            ("sqlite://sb.db?mode=rwc", "postgres://replica/sb"),
+            ("postgres://db/sb", "mysql://replica/sb"),
+        ] {
+            assert!(matches!(with(primary, read), Err(ConfigError::ReadDatabaseUrl(_))), "{primary} {read}");
+        }
+        // The refusal shows no password.
+        let err = with("postgres://db/sb", "sqlite://u:hunter2@x").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -51,6 +51,7 @@ impl Server {
         let readers = db::connect_readers(&config.database_url, config.db_max_connections)
             .await
             .with_context(|| format!("cannot open read-only connections to {url}"))?;
+        let analytics = Self::analytics(&config).await?;
         let seeded_demo = if config.demo {
             domain::demo::seed_if_empty(&db).await.context("cannot seed the demo data")?
         } else {
@@ -93,9 +94,31 @@ impl Server {
             metrics: crate::metrics::Metrics::new(),
         };
         let bus = EventBus::new(config.subscription_buffer);
-        let mut state = Self::state(db, keys, jobs, bus.clone(), &config);
+        let mut state = Self::state(db, keys, jobs, bus.clone(), analytics, &config);
         state.readers = readers;
         Ok(Self { listener, state, grace: Duration::from_secs(config.shutdown_grace_seconds), seeded_demo })
+    }
+
+    /// Where history and analytics reads run (see `db::analytics`): on PostgreSQL a pool of
+    /// their own, on the read replica when one is configured (all of `db_max_connections`),
+    /// else on the primary (half as many again); on SQLite each request's own handle.
+    async fn analytics(config: &Config) -> anyhow::Result<db::AnalyticsReads> {
+        let timeout = config.analytics_statement_timeout();
+        let replica = config.read_database_url.as_deref();
+        let max_connections =
+            if replica.is_some() { config.db_max_connections } else { config.db_max_connections.div_ceil(2) };
+        let pool = db::analytics::connect(&config.database_url, replica, max_connections, timeout)
+            .await
+            .with_context(|| match replica {
+                Some(url) => format!("cannot open the read replica {}", redact_url(url)),
+                None => {
+                    format!("cannot open the analytics connections to {}", redact_url(&config.database_url))
+                }
+            })?;
+        if let Some(url) = replica {
+            tracing::info!(replica = %redact_url(url), "history and analytics reads run on the read replica");
+        }
+        Ok(db::AnalyticsReads::new(pool, timeout, replica.is_some()))
     }
 
     fn state(
@@ -103,6 +126,7 @@ impl Server {
         keys: TokenKeys,
         jobs: JobContext,
         bus: EventBus,
+        analytics: db::AnalyticsReads,
         config: &Config,
     ) -> AppState {
         let sessions = Arc::new(SessionCache::new(Duration::from_millis(config.session_cache_ms)));
@@ -126,6 +150,7 @@ impl Server {
             jobs: jobs.clone(),
             bus: bus.clone(),
             streams: StreamConfig { session_check: Duration::from_secs(config.session_check_seconds) },
+            analytics,
         };
         let documents = Arc::new(DocumentCache::new(schema_config.document_limits()));
         let schema = graphql::build(db.clone(), schema_config);

@@ -24,6 +24,8 @@ mod outbound;
 mod panel_example;
 mod persisted;
 mod presence;
+mod reads;
+mod replica;
 mod server;
 mod sign_in;
 mod subscriptions;

@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 
+pub mod analytics;
 mod request;
 pub mod rows;
 pub mod shape;
+pub use analytics::{AnalyticsDb, AnalyticsReads};
 pub use request::RequestDb;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
@@ -123,6 +125,20 @@ fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
         Error::Database(db) => db.code().is_some_and(|code| {
             code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
         }),
+        _ => false,
+    }
+}
+
+/// Whether a database error is PostgreSQL cancelling the statement (SQLSTATE 57014,
+/// query_canceled): what `statement_timeout` does to a statement that runs too long (see
+/// `db::analytics`). The one place that recognises it; `domain::reads::timed` turns it into
+/// QUERY_TIMEOUT.
+pub fn query_canceled(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err)) => {
+            matches!(&**err, sea_orm::sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
+        }
         _ => false,
     }
 }

@@ -68,6 +68,16 @@ pub enum DomainError {
     /// (DATABASE_UNAVAILABLE, retryable) from any other failure (see [`crate::db::unavailable`]).
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    /// A history or analytics read ran longer than the analytics statement timeout and was
+    /// cancelled (see `domain::reads::timed`).
+    #[error(
+        "the query ran longer than the {} ms allowed for history and analytics reads; ask for less (a narrower filter or range, a smaller page)",
+        limit.as_millis()
+    )]
+    QueryTimeout {
+        /// The timeout it exceeded.
+        limit: std::time::Duration,
+    },
     /// Too many failed sign-ins for this account or from this address: refused, without
     /// checking the password, until the lockout ends.
     #[error("too many failed sign-ins; try again in {} s", seconds(*retry_after))]
@@ -107,6 +117,7 @@ impl DomainError {
             Self::TargetUnavailable(_) => "TARGET_UNAVAILABLE",
             Self::Database(err) if crate::db::unavailable(err) => "DATABASE_UNAVAILABLE",
             Self::Database(_) => "INTERNAL_SERVER_ERROR",
+            Self::QueryTimeout { .. } => "QUERY_TIMEOUT",
             Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
             Self::TryAgain { .. } => "TRY_AGAIN",
         }

@@ -22,6 +22,7 @@ pub mod pagination;
 pub mod persisted_queries;
 pub mod presence;
 pub mod queues;
+pub mod reads;
 pub mod reroute;
 pub mod routing;
 pub mod session_cache;

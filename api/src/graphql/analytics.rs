@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::context::{RoleGuard, db, principal};
+use super::context::{RoleGuard, analytics_db, principal};
 use super::error::ResultExt;
 use super::history::ChatFilter;
 use super::loaders::loader;
@@ -158,8 +158,9 @@ impl AnalyticsQuery {
         let filter = filter.unwrap_or_default().into_domain()?;
         let by: Vec<GroupBy> = group_by.unwrap_or_default().into_iter().map(Into::into).collect();
         let limits = StatsLimits { max_groups: ctx.data::<Limits>()?.max_stats_groups };
-        let groups =
-            analytics::chat_stats(db(ctx)?, principal(ctx)?, &filter, &by, zone, limits).await.gql()?;
+        let reads = analytics_db(ctx)?;
+        let read = analytics::chat_stats(reads.db(), principal(ctx)?, &filter, &by, zone, limits);
+        let groups = crate::domain::reads::timed(&reads, read).await.gql()?;
         Ok(groups.into_iter().map(ChatStatsGroup).collect())
     }
 }

@@ -4,7 +4,7 @@ use async_graphql::{Context, Guard};
 use entity::enums::Role;
 
 use super::error::{coded, codes};
-use crate::db::RequestDb;
+use crate::db::{AnalyticsDb, AnalyticsReads, RequestDb};
 use crate::domain::sessions::Principal;
 
 /// The caller of one request (or one WebSocket connection).
@@ -72,4 +72,46 @@ impl Guard for RoleGuard {
 /// pool itself (`DatabaseConnection`) for their transactions.
 pub fn db<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a RequestDb> {
     ctx.data::<RequestDb>()
+}
+
+/// Where history and analytics reads run: the read replica when `READ_DATABASE_URL` is set,
+/// else the primary; always under the analytics statement timeout (run the read through
+/// `domain::reads::timed`). The replica may lag, so only fields that may show slightly stale
+/// data use this: the fields of `graphql/history.rs` (the history list `chats` and its
+/// `totalCount`) and `graphql/analytics.rs`. Never a mutation, a subscription, `myChats`, `chat(id)`, or any
+/// read that must see a write just made (docs/operations.md, "Read replica"); a test below
+/// keeps the callers to those files.
+pub fn analytics_db(ctx: &Context<'_>) -> async_graphql::Result<AnalyticsDb> {
+    Ok(ctx.data::<AnalyticsReads>()?.handle(db(ctx)?))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The GraphQL files that may read through the replica: history and analytics only.
+    const REPLICA_READERS: &[&str] = &["history.rs", "analytics.rs"];
+
+    #[test]
+    fn only_history_and_analytics_fields_read_through_the_replica() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/graphql");
+        let mut stack = vec![dir.clone()];
+        while let Some(folder) = stack.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let name = path.strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
+                if name == "context.rs" || REPLICA_READERS.contains(&name.as_str()) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(
+                    !text.contains("analytics_db("),
+                    "graphql/{name} reads through the replica; only {REPLICA_READERS:?} may \
+                     (docs/operations.md, \"Read replica\")"
+                );
+            }
+        }
+    }
 }

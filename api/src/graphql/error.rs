@@ -37,6 +37,9 @@ pub mod codes {
     pub const TOO_MANY_LOGINS: &str = "TOO_MANY_LOGINS";
     /// The database cannot be reached right now; the same request may be tried again.
     pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
+    /// A history or analytics read ran longer than the server's analytics statement timeout
+    /// and was cancelled; ask for less (the same request would time out again).
+    pub const QUERY_TIMEOUT: &str = "QUERY_TIMEOUT";
     /// Codes that mean the request itself was refused before execution.
     pub const REQUEST_ERRORS: &[&str] =
         &[PARSE_FAILED, VALIDATION_FAILED, QUERY_TOO_DEEP, QUERY_TOO_COMPLEX, INTROSPECTION_DISABLED];

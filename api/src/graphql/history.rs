@@ -7,12 +7,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
 
-use super::context::{READERS, RoleGuard, db, principal};
+use super::context::{READERS, RoleGuard, analytics_db, principal};
 use super::error::{ResultExt, coded, codes};
 use super::ids;
 use super::types::chat::{Chat, ChatConnection, ChatCount};
 use super::types::enums::{ChatStatus, CompletionReason};
 use crate::domain::history::{self, Cursor, Filter, Order, OrderField, Range};
+use crate::domain::reads;
+use crate::domain::sessions::Principal;
 use crate::state::Limits;
 
 /// A time range: from (inclusive) to (exclusive); either may be left open.
@@ -159,6 +161,18 @@ fn parse_cursor(order: Order, text: &str) -> async_graphql::Result<Cursor> {
     Ok(Cursor { at, id: id.parse().map_err(|_| bad())? })
 }
 
+/// How many chats of the history match (`ChatConnection.totalCount`): on the replica, under
+/// the analytics timeout, as the page itself.
+pub async fn total_count(
+    ctx: &Context<'_>,
+    principal: &Principal,
+    filter: &Filter,
+    order: Order,
+) -> async_graphql::Result<u64> {
+    let analytics = analytics_db(ctx)?;
+    reads::timed(&analytics, history::count(analytics.db(), principal, filter, order)).await.gql()
+}
+
 /// History queries.
 #[derive(Default)]
 pub struct HistoryQuery;
@@ -170,7 +184,10 @@ impl HistoryQuery {
     /// that matches `filter`, in `orderBy` (default: creation, oldest first). Pages are
     /// keysets: a deep page is as fast as the first. `totalCount` counts every match (asked
     /// for only when selected). Supervisors, admins and analysts may ask for pages up to the
-    /// history page limit (1,000 unless configured); agents up to the page-size limit.
+    /// history page limit (1,000 unless configured); agents up to the page-size limit. A history
+    /// read: it may run on the server's read replica, so a chat created or changed a moment ago
+    /// may show a moment later (use `chat(id)` or `myChats` for what was just done); a read
+    /// running longer than the analytics statement timeout fails with QUERY_TIMEOUT.
     #[graphql(
         guard = "RoleGuard::new(READERS)",
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
@@ -203,7 +220,9 @@ impl HistoryQuery {
         let after = after.as_deref().map(|text| parse_cursor(order, text)).transpose()?;
         let mut filter = filter.unwrap_or_default().into_domain()?;
         filter.statuses.extend(status.map(entity::enums::ChatStatus::from));
-        let found = history::page(db(ctx)?, principal, &filter, order, after, limit).await.gql()?;
+        let analytics = analytics_db(ctx)?;
+        let read = history::page(analytics.db(), principal, &filter, order, after, limit);
+        let found = reads::timed(&analytics, read).await.gql()?;
         let count = ChatCount::History { filter: Box::new(filter), order, principal: principal.clone() };
         let mut connection = Connection::with_additional_fields(after.is_some(), found.has_next, count);
         connection

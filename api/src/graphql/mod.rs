@@ -99,6 +99,8 @@ pub struct SchemaConfig {
     pub streams: subscriptions::StreamConfig,
     /// Recently checked sessions, forgotten by the mutations that change access.
     pub sessions: std::sync::Arc<crate::domain::session_cache::SessionCache>,
+    /// Where history and analytics reads run (see `context::analytics_db`).
+    pub analytics: crate::db::AnalyticsReads,
 }
 
 /// The schemas a server runs: the same types and services, with and without extensions.
@@ -165,6 +167,7 @@ fn build_one(
     .data(config.sign_in)
     .data(config.jobs)
     .data(config.sessions)
+    .data(config.analytics)
     .validation_mode(validation)
     // Depth is measured by `limits` alone (it measures introspection apart, which
     // async-graphql's depth limit cannot); complexity with page sizes by async-graphql.

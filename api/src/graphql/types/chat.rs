@@ -47,7 +47,7 @@ impl ChatCount {
         let db = db(ctx)?;
         let count = match self {
             Self::History { filter, order, principal } => {
-                crate::domain::history::count(db, principal, filter, *order).await.gql()?
+                crate::graphql::history::total_count(ctx, principal, filter, *order).await?
             }
             Self::Contact(contact) => crate::domain::contacts::timeline_count(db, *contact).await.gql()?,
         };
