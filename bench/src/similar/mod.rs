@@ -240,10 +240,11 @@ async fn set_rules(server: &Server, http: &reqwest::Client, admin: &str, on: boo
     Ok(())
 }
 
-/// A message from a new customer who looks like seeded contacts: 70 % write from the phone of
-/// a seeded contact (half of those under that contact's name, sometimes with the words the
-/// other way round); the others from a number nobody has; names otherwise drawn like the
-/// seeded ones (common names collide). Every customer is new (an unused WhatsApp id).
+/// A message from a new customer who looks like seeded contacts. A seeded contact is picked
+/// at random: when it has a phone, 70 % of customers write from that number (the others from
+/// a number nobody has); half take its name, the others a name drawn like the seeded ones
+/// (so common names collide), and a fifth write the name last word first. Every customer is
+/// new (a WhatsApp id not used before in the run).
 fn colliding(
     generator: &mut Generator,
     rng: &mut Rng,

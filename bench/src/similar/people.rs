@@ -4,6 +4,7 @@
 //! names, each written in the ways people write them.
 
 /// Common first names, most common first (a few accented, so folding is exercised).
+#[rustfmt::skip]
 const FIRST: &[&str] = &[
     "James",
     "Mary",
@@ -118,6 +119,7 @@ const FIRST: &[&str] = &[
 ];
 
 /// Common last names, most common first.
+#[rustfmt::skip]
 const LAST: &[&str] = &[
     "Smith",
     "Johnson",
@@ -227,6 +229,7 @@ const LAST: &[&str] = &[
 ];
 
 /// Syllables of the made-up names that extend the lists to a few thousand.
+#[rustfmt::skip]
 const SYLLABLES: &[&str] = &[
     "ka", "lo", "mi", "ra", "ne", "so", "ta", "vi", "be", "du", "fa", "gi", "ho", "ju", "le", "ma", "no",
     "pe", "ri", "sa", "te", "vo", "ze", "an", "el", "or", "ul", "is",
@@ -235,6 +238,7 @@ const SYLLABLES: &[&str] = &[
 const ENDINGS: &[&str] = &["son", "berg", "ez", "ski", "ton", "ley", "man", "ov", "ini", "ard"];
 
 /// Area codes of the phone pool.
+#[rustfmt::skip]
 const AREAS: &[u32] = &[
     201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224, 225, 228, 229,
     231, 234, 239, 240, 248, 251, 252, 253, 254, 256, 260, 262, 267, 269, 270, 276, 281, 301, 302,
@@ -367,7 +371,7 @@ pub fn email(first: &str, last: &str, rng: &mut Rng, n: u64) -> String {
         _ => rng.below(30).to_string(),
     };
     let address = format!("{}.{}{suffix}@{}", clean(first), clean(last), DOMAINS[rng.below(DOMAINS.len())]);
-    if n % 3 == 0 { address } else { address.to_lowercase() }
+    if n.is_multiple_of(3) { address } else { address.to_lowercase() }
 }
 
 #[cfg(test)]

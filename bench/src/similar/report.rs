@@ -41,6 +41,21 @@ impl Switch {
             });
         messages as f64 / seconds.max(f64::EPSILON)
     }
+
+    /// Server CPU per message over every round with the rules `on`, in milliseconds.
+    fn cpu_per_message(&self, on: bool) -> f64 {
+        let (messages, cpu) = self
+            .rows
+            .iter()
+            .filter(|r| r.on == on)
+            .fold((0usize, 0.0), |(m, c), r| (m + r.row.outcome.ok, c + cpu_seconds(&r.row)));
+        1000.0 * cpu / messages.max(1) as f64
+    }
+}
+
+/// Server CPU time a level used, in seconds.
+fn cpu_seconds(row: &Row) -> f64 {
+    row.server_cpu / 100.0 * row.outcome.elapsed.as_secs_f64()
 }
 
 /// One backend's results.
@@ -150,7 +165,7 @@ pub fn print(reports: &[Report], contacts: usize) {
     for switch in reports.iter().flat_map(|r| &r.switches) {
         for r in &switch.rows {
             println!(
-                "{:<9} {:>9} {:<6} {:>5} {:>8} {:>7.0} {:>7.1} {:>7.1} {:>6} {:>7.0}% {:>8.0}%",
+                "{:<9} {:>9} {:<6} {:>5} {:>8} {:>7.0} {:>7.1} {:>7.1} {:>6} {:>7.0}% {:>8.0}% {:>10.2}",
                 switch.backend.name(),
                 switch.contacts,
                 if r.on { "on" } else { "off" },
@@ -162,9 +177,11 @@ pub fn print(reports: &[Report], contacts: usize) {
                 r.row.outcome.errors,
                 r.row.server_cpu,
                 r.row.other_cpu,
+                1000.0 * cpu_seconds(&r.row) / r.row.outcome.ok.max(1) as f64,
             );
         }
     }
+    println!("srv ms/msg: server CPU time per message (less sensitive to outside load than msg/s)");
     println!();
     println!(
         "server peak RSS (VmHWM): {}",
@@ -209,10 +226,13 @@ pub fn print(reports: &[Report], contacts: usize) {
                 format!("MISSED ({drop:.0}% lower)")
             };
             println!(
-                "  {:<9} ingestion at {} contacts: on {on:.0} msg/s / off {off:.0} msg/s = {ratio:.2} ({:+.0}%): {verdict}",
+                "  {:<9} ingestion at {} contacts: on {on:.0} msg/s / off {off:.0} msg/s = {ratio:.2} ({:+.0}%): {verdict}; \
+                 server CPU per message on {:.2} ms / off {:.2} ms",
                 r.backend.name(),
                 switch.contacts,
                 -drop,
+                switch.cpu_per_message(true),
+                switch.cpu_per_message(false),
             );
         }
     }
