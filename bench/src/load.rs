@@ -63,7 +63,9 @@ impl Generator {
         self.message(&format!("1444{n:08}"), &format!("Returning Customer {n}"))
     }
 
-    fn message(&mut self, phone: &str, name: &str) -> Payload {
+    /// A message from the customer with WhatsApp id (international digits) `phone` and
+    /// profile name `name`.
+    pub fn message(&mut self, phone: &str, name: &str) -> Payload {
         let n = self.next_message;
         self.next_message += 1;
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();

@@ -10,6 +10,9 @@
 //! - `panel`: the agent-panel read (`myChats` plus one chat with its contact and latest 20
 //!   messages) over a seeded database of 100,000 chats and 1,000,000 messages, next to the
 //!   same reads as plain SQL through sqlx, then `acceptChat` / `completeChat` throughput.
+//! - `similar`: the similar-contact search per new chat over 1,000,000 seeded contacts (the
+//!   search called directly, and new chats through webhooks), and webhook new-contact
+//!   throughput with the duplicate rules on versus off, in the same run.
 //!
 //! Each prints one table row per measurement, then the server's peak memory and the issue's
 //! targets. `docs/benchmarks.md` describes both.
@@ -20,6 +23,7 @@ mod panel;
 mod postgres;
 mod procfs;
 mod server;
+mod similar;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -34,8 +38,8 @@ use procfs::HostCpu;
 /// other processes are busy.
 const BUSY_HOST_PERCENT: f64 = 10.0;
 
-/// Switchboard benchmark: webhook throughput or the agent panel, against a release server
-/// binary.
+/// Switchboard benchmark: webhook throughput, the agent panel or similar contacts, against a
+/// release server binary.
 #[derive(Debug, Parser)]
 #[command(name = "bench")]
 struct Cli {
@@ -99,10 +103,22 @@ struct Cli {
     /// plain-SQL measurement each; the ratio uses the fastest.
     #[arg(long, value_delimiter = ',', default_value = "1,32", help_heading = "panel suite")]
     sql_pools: Vec<u32>,
-    /// panel: keep the seeded database (SQLite file or PostgreSQL database) for inspection
-    /// instead of removing it at the end; its location is printed.
+    /// panel, similar: keep the seeded database (SQLite file or PostgreSQL database) for
+    /// inspection instead of removing it at the end; its location is printed.
     #[arg(long, help_heading = "panel suite")]
     keep_data: bool,
+
+    /// similar: contacts seeded by SQL before the search is measured.
+    #[arg(long, default_value_t = 1_000_000, help_heading = "similar suite")]
+    contacts: usize,
+    /// similar: new chats from customers who collide with seeded contacts, sent one at a
+    /// time; the search is then timed directly for each of their contacts.
+    #[arg(long, default_value_t = 2000, help_heading = "similar suite")]
+    samples: usize,
+    /// similar: rounds of the on/off comparison (each: `--messages` new-contact webhooks at
+    /// 32 senders with the rules on, then as many with them off), before and after seeding.
+    #[arg(long, default_value_t = 3, help_heading = "similar suite")]
+    rounds: usize,
 }
 
 /// A benchmark suite.
@@ -112,6 +128,8 @@ enum Suite {
     Webhooks,
     /// The agent-panel read against plain SQL, and accept/complete throughput.
     Panel,
+    /// The similar-contact search at scale, and ingestion with it on versus off.
+    Similar,
 }
 
 /// A database backend.
@@ -185,6 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     let ok = match cli.suite {
         Suite::Webhooks => webhooks::run(&cli, &bin, &backends).await,
         Suite::Panel => panel::run(&cli, &bin, &backends).await,
+        Suite::Similar => similar::run(&cli, &bin, &backends).await,
     };
     if skipped_postgres {
         loud_postgres_note();

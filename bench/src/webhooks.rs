@@ -45,18 +45,22 @@ impl Scenario {
 }
 
 /// One measured concurrency level.
-struct Row {
-    backend: Backend,
-    scenario: Scenario,
-    senders: usize,
-    outcome: Outcome,
+pub struct Row {
+    /// Backend.
+    pub backend: Backend,
+    /// What each message did.
+    pub scenario: Scenario,
+    /// Concurrent senders.
+    pub senders: usize,
+    /// Counts and latencies.
+    pub outcome: Outcome,
     /// Server CPU during the level, in percent of one core.
-    server_cpu: f64,
+    pub server_cpu: f64,
     /// Bench (load generator) CPU during the level, in percent of one core.
-    bench_cpu: f64,
+    pub bench_cpu: f64,
     /// CPU used by everything else on the machine during the level (the PostgreSQL server,
     /// and any outside load), in percent of one core.
-    other_cpu: f64,
+    pub other_cpu: f64,
 }
 
 /// Runs every scenario and level on each backend and prints the table; true when every
@@ -134,41 +138,7 @@ async fn bench_backend(
                     Scenario::Existing => generator.returning_customer_message(i % cli.customers.max(1)),
                 })
                 .collect();
-            let (server_before, bench_before, host_before) =
-                (server.cpu_ticks(), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
-            let outcome = load::send_all(&client, &webhook, payloads, senders).await;
-            let (server_after, bench_after, host_after) =
-                (server.cpu_ticks(), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
-            let percent = |ticks: u64| {
-                100.0 * ticks as f64 / TICKS_PER_SECOND / outcome.elapsed.as_secs_f64().max(f64::EPSILON)
-            };
-            let row = Row {
-                backend,
-                scenario,
-                senders,
-                server_cpu: percent(server_after.saturating_sub(server_before)),
-                bench_cpu: percent(bench_after.saturating_sub(bench_before)),
-                other_cpu: percent(
-                    host_after
-                        .busy
-                        .saturating_sub(host_before.busy)
-                        .saturating_sub(server_after.saturating_sub(server_before))
-                        .saturating_sub(bench_after.saturating_sub(bench_before)),
-                ),
-                outcome,
-            };
-            eprintln!(
-                "bench: {} / {} / {} senders: {:.0} msg/s, p99 {:.1} ms, {} errors",
-                backend.name(),
-                scenario.label(),
-                senders,
-                row.outcome.per_second(),
-                millis(row.outcome.percentile(99.0)),
-                row.outcome.errors
-            );
-            for sample in &row.outcome.error_samples {
-                eprintln!("bench:   error: {sample}");
-            }
+            let row = measure(&server, &client, &webhook, backend, scenario, senders, payloads).await;
             rows.push(row);
         }
     }
@@ -177,6 +147,55 @@ async fn bench_backend(
     server.stop();
     drop(database);
     Ok(memory)
+}
+
+/// Posts `payloads` to `webhook` with `senders` concurrent senders and measures the level:
+/// throughput, latencies and the CPU split; prints a progress line and any error samples.
+pub async fn measure(
+    server: &Server,
+    client: &reqwest::Client,
+    webhook: &str,
+    backend: Backend,
+    scenario: Scenario,
+    senders: usize,
+    payloads: Vec<Payload>,
+) -> Row {
+    let (server_before, bench_before, host_before) =
+        (server.cpu_ticks(), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
+    let outcome = load::send_all(client, webhook, payloads, senders).await;
+    let (server_after, bench_after, host_after) =
+        (server.cpu_ticks(), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
+    let percent = |ticks: u64| {
+        100.0 * ticks as f64 / TICKS_PER_SECOND / outcome.elapsed.as_secs_f64().max(f64::EPSILON)
+    };
+    let row = Row {
+        backend,
+        scenario,
+        senders,
+        server_cpu: percent(server_after.saturating_sub(server_before)),
+        bench_cpu: percent(bench_after.saturating_sub(bench_before)),
+        other_cpu: percent(
+            host_after
+                .busy
+                .saturating_sub(host_before.busy)
+                .saturating_sub(server_after.saturating_sub(server_before))
+                .saturating_sub(bench_after.saturating_sub(bench_before)),
+        ),
+        outcome,
+    };
+    eprintln!(
+        "bench: {} / {} / {} senders: {:.0} msg/s, p99 {:.1} ms, {} errors",
+        backend.name(),
+        scenario.label(),
+        senders,
+        row.outcome.per_second(),
+        millis(row.outcome.percentile(99.0)),
+        row.outcome.errors
+    );
+    for sample in &row.outcome.error_samples {
+        eprintln!("bench:   error: {sample}");
+    }
+    row
 }
 
 /// The results table on stdout, then peak memory, then the targets.
