@@ -3,7 +3,8 @@
 //!
 //! One statement per search, whatever the number of rules: each rule is one arm of a
 //! `UNION ALL`, and each arm looks its fields up in `contact_keys` by the `(field, value)`
-//! primary key — never a scan of `contacts` — capped at [`PER_RULE`] rows. A field matches
+//! primary key — never a scan of `contacts` — capped at [`PER_RULE`] rows; pairs marked "not
+//! duplicates" are left out in the same statement. A field matches
 //! (DESIGN §1):
 //! - `NAME`, `EMAIL`: equal normalised values (names as sorted word lists);
 //! - `ANY_PHONE`: any phone of one equal to any phone of the other;
@@ -13,10 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use entity::{contacts, not_duplicate_pairs};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement, Value,
-};
+use entity::contacts;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement, Value};
 
 use super::keys::{self, KeyField, Keys};
 use super::rules::{self, Field, Rule};
@@ -177,13 +176,7 @@ pub async fn find_with(
     rules: &[Rule],
     limit: usize,
 ) -> Result<Vec<Match>, DbErr> {
-    let mut found = candidates(db, contact, rules).await?;
-    if found.is_empty() {
-        return Ok(Vec::new());
-    }
-    for (a, b) in not_duplicates(db, contact.id, found.keys().copied()).await? {
-        found.remove(if a == contact.id { &b } else { &a });
-    }
+    let found = candidates(db, contact, rules, Marked::Excluded).await?;
     Ok(found
         .into_iter()
         .take(limit)
@@ -195,12 +188,23 @@ pub async fn find_with(
         .collect())
 }
 
-/// What the rules find for `contact`, by contact id with the ids of the rules that found it,
-/// "not duplicates" pairs included.
+/// Whether pairs marked "not duplicates" are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Marked {
+    /// Left out, in the same statement.
+    Excluded,
+    /// Found like the others.
+    Included,
+}
+
+/// What the rules find for `contact`, by contact id with the ids of the rules that found it;
+/// one statement, which also leaves out the pairs marked "not duplicates" unless asked not to
+/// (a primary-key look-up per candidate).
 async fn candidates(
     db: &impl ConnectionTrait,
     contact: &contacts::Model,
     rules: &[Rule],
+    marked: Marked,
 ) -> Result<BTreeMap<i64, Vec<i64>>, DbErr> {
     let keys = keys::of(contact);
     let mut sql = Sql::default();
@@ -210,6 +214,23 @@ async fn candidates(
     if sql.text.is_empty() {
         return Ok(BTreeMap::new());
     }
+    if marked == Marked::Excluded {
+        let mut outer = Sql::default();
+        outer.push("SELECT u.rule_id, u.contact_id FROM (");
+        outer.push(&sql.text);
+        outer.values.extend(sql.values);
+        outer.push(
+            ") AS u WHERE NOT EXISTS (SELECT 1 FROM not_duplicate_pairs p WHERE \
+             (p.contact_a_id = ",
+        );
+        outer.value(contact.id);
+        outer.push(
+            " AND p.contact_b_id = u.contact_id) OR (p.contact_a_id = u.contact_id AND p.contact_b_id = ",
+        );
+        outer.value(contact.id);
+        outer.push("))");
+        sql = outer;
+    }
     let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
     let mut found: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for row in rows {
@@ -218,24 +239,6 @@ async fn candidates(
         found.entry(other).or_default().push(rule);
     }
     Ok(found)
-}
-
-/// The "not duplicates" pairs between `contact` and any of `others`.
-async fn not_duplicates(
-    db: &impl ConnectionTrait,
-    contact: i64,
-    others: impl Iterator<Item = i64> + Clone,
-) -> Result<Vec<(i64, i64)>, DbErr> {
-    use not_duplicate_pairs::Column as C;
-    let rows = not_duplicate_pairs::Entity::find()
-        .filter(
-            Condition::any()
-                .add(Condition::all().add(C::ContactAId.eq(contact)).add(C::ContactBId.is_in(others.clone())))
-                .add(Condition::all().add(C::ContactBId.eq(contact)).add(C::ContactAId.is_in(others))),
-        )
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|row| (row.contact_a_id, row.contact_b_id)).collect())
 }
 
 /// A contact's similar contacts with their rows and the names of the rules that found them.
@@ -280,6 +283,6 @@ pub async fn all_similar_or_marked(
     others: &[i64],
 ) -> Result<bool, DbErr> {
     let rules = rules::enabled(db).await?;
-    let found = candidates(db, contact, &rules).await?;
+    let found = candidates(db, contact, &rules, Marked::Included).await?;
     Ok(others.iter().all(|other| found.contains_key(other)))
 }
