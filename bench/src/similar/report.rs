@@ -149,7 +149,7 @@ pub fn print(reports: &[Report], contacts: usize) {
     println!();
     println!("webhook new contacts, search on vs off (32 senders, alternated rounds, same server):");
     println!(
-        "{:<9} {:>9} {:<6} {:>5} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8} {:>9}",
+        "{:<9} {:>9} {:<6} {:>5} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8} {:>9} {:>10}",
         "backend",
         "contacts",
         "search",
@@ -160,7 +160,8 @@ pub fn print(reports: &[Report], contacts: usize) {
         "p99 ms",
         "errors",
         "srv cpu",
-        "other cpu"
+        "other cpu",
+        "srv ms/msg"
     );
     for switch in reports.iter().flat_map(|r| &r.switches) {
         for r in &switch.rows {
