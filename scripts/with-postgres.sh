@@ -60,7 +60,9 @@ trap cleanup EXIT
 # Settings of both servers (a hot standby needs max_connections at least the primary's).
 # initdb's defaults already allow streaming replication: wal_level=replica, max_wal_senders=10
 # and `host replication all 127.0.0.1/32 trust` in pg_hba.conf.
-PG_OPTS="-c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+# WITH_POSTGRES_OPTS adds settings for an experiment, e.g. profiling statements with
+# "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on".
+PG_OPTS="-c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${WITH_POSTGRES_OPTS:-}"
 
 # Starts the cluster in $1 on a random free high port (tries a few), logging to $2; prints
 # the port.

@@ -575,7 +575,50 @@ async fn agents_reach_only_contacts_they_may_read(backend: Backend) {
     );
 }
 
+/// A Telegram message from `user` named `first` `last`.
+fn telegram_named(user: i64, first: &str, last: &str) -> Vec<u8> {
+    let person = json!({ "id": user, "is_bot": false, "first_name": first, "last_name": last });
+    json!({ "update_id": user * 1000, "message": {
+        "message_id": 1, "date": 1773134000, "from": person,
+        "chat": { "id": user, "type": "private", "first_name": first }, "text": "hello" } })
+    .to_string()
+    .into_bytes()
+}
+
+/// CHAT_CREATED tells how many similar contacts the rules found when the chat started, also
+/// for a customer whose first message creates the contact (searched before the ingesting
+/// transaction on SQLite).
+async fn new_chats_say_how_many_similar_contacts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let s = setup(&app, "TO_ALL_AGENTS", 0).await;
+    let (_, known) = customer(&app, &s, 7201).await;
+    let after = max_event(&app).await.to_string();
+    let mut queue = subscribe(
+        &app,
+        &s.admin,
+        "subscription($q: ID!, $after: ID) { queueChatEvents(queueId: $q, after: $after) { kind chat { id contact { id } } details } }",
+        json!({ "q": s.queue, "after": after }),
+    )
+    .await;
+    // "7201 Customer" is "Customer 7201" in the other word order; "Customer 7203" is nobody.
+    for (user, first, last, count) in [(7202, "7201", "Customer", 1), (7203, "Customer", "7203", 0)] {
+        assert_eq!(app.webhook(&s.telegram, &telegram_named(user, first, last)).await, 200);
+        let created = event(&mut queue).await["data"]["queueChatEvents"].clone();
+        assert_eq!(created["kind"], "CHAT_CREATED", "{created}");
+        assert_eq!(created["details"]["similarContacts"], count, "{created}");
+        assert_ne!(created["chat"]["contact"]["id"], known.as_str());
+        // The live answer agrees.
+        let chat = created["chat"]["id"].as_str().unwrap();
+        let found = similar(&app, &s.admin, chat).await;
+        assert_eq!(found.len(), count + 1, "{found:?}");
+        if count > 0 {
+            assert!(rules_for(&found, &known).is_some(), "{found:?}");
+        }
+    }
+}
+
 on_both_backends!(
+    new_chats_say_how_many_similar_contacts,
     each_default_rule_finds_its_duplicate,
     updates_are_validated_and_reach_open_panels,
     search_by_name_phone_and_email,

@@ -78,23 +78,29 @@ fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
 /// Applies every event of one webhook for `channel`. Events are independent: each is one
 /// transaction. A database failure stops and is returned (the provider will redeliver, and
 /// what was stored is recognised as a duplicate).
+///
+/// `reads`: read-only connections beside `db`'s single writer (SQLite), if any. Through them,
+/// a customer Switchboard does not know yet is searched for similar contacts before the
+/// ingesting transaction begins, so the search never holds the write lock that every other
+/// webhook waits for.
 #[instrument(skip_all, fields(channel_id = channel.id, events = events.len()))]
 pub async fn ingest(
     db: &DatabaseConnection,
+    reads: Option<&DatabaseConnection>,
     channel: &channels::Model,
     events: Vec<InboundEvent>,
 ) -> DomainResult<AfterCommit<Report>> {
     let mut report = Report::default();
     for event in events {
         match event {
-            InboundEvent::Message(message) => report.add(store_message(db, channel, &message).await?),
+            InboundEvent::Message(message) => report.add(store_message(db, reads, channel, &message).await?),
             InboundEvent::EchoOf(ours, message) => {
                 // Ours is stored already, whether or not its send has recorded the provider's
                 // id yet (the echo can overtake the Send API's answer).
                 let stored = if sent_by_us(db, channel, ours).await? {
                     None
                 } else {
-                    store_message(db, channel, &message).await?
+                    store_message(db, reads, channel, &message).await?
                 };
                 report.add(stored);
             }
@@ -134,18 +140,40 @@ pub async fn ingest(
 /// the transaction is rolled back and retried, and the retry sees the other's rows.
 async fn store_message(
     db: &DatabaseConnection,
+    reads: Option<&DatabaseConnection>,
     channel: &channels::Model,
     message: &InboundMessage,
 ) -> DomainResult<Option<Stored>> {
+    let searched = match reads {
+        Some(reads) => similar_to_newcomer(reads, channel, message).await?,
+        None => None,
+    };
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_store_message(db, channel, message).await {
+        match try_store_message(db, channel, message, searched).await {
             Err(err) if attempt < 4 && is_unique_violation(&err) => continue,
             Err(err) => return Err(err.into()),
             Ok(result) => return Ok(result),
         }
     }
+}
+
+/// How many similar contacts the rules find for the customer of `message`, when `channel`'s
+/// kind does not know them yet (their first message creates a contact, which has no "not
+/// duplicates" pairs); `None` for a known customer. Read before the ingesting transaction:
+/// if the customer became known in between, the transaction searches again itself.
+async fn similar_to_newcomer(
+    reads: &DatabaseConnection,
+    channel: &channels::Model,
+    message: &InboundMessage,
+) -> Result<Option<usize>, sea_orm::DbErr> {
+    use super::contacts::{identities, similar};
+    if identities::find(reads, channel.kind, &message.customer.external_id).await?.is_some() {
+        return Ok(None);
+    }
+    let newcomer = identities::new_contact(channel, &message.customer);
+    Ok(Some(similar::find(reads, &newcomer, similar::LIMIT).await?.len()))
 }
 
 /// Whether `id` is an outgoing message of `channel` that Switchboard stored and sends.
@@ -200,18 +228,20 @@ pub async fn create_chat(
         .one(db)
         .await?
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("contact {contact}")))?;
-    create_chat_for(db, &contact, channel, status, parent).await
+    create_chat_for(db, &contact, channel, status, parent, None).await
 }
 
 /// Opens a chat for `contact` and records it. The similar-contact search runs here, when a
 /// chat starts: CHAT_CREATED says how many similar contacts the rules found
-/// (`similarContacts`), so the panel can show it at once.
+/// (`similarContacts`), so the panel can show it at once. `searched`: that count when the
+/// caller searched already (for a contact created in this transaction, before it began).
 pub async fn create_chat_for(
     db: &impl ConnectionTrait,
     contact: &entity::contacts::Model,
     channel: &channels::Model,
     status: ChatStatus,
     parent: Option<ChatId>,
+    searched: Option<usize>,
 ) -> Result<chats::Model, sea_orm::DbErr> {
     let now = Utc::now();
     let chat = chats::ActiveModel {
@@ -235,7 +265,10 @@ pub async fn create_chat_for(
     }
     .insert(db)
     .await?;
-    let similar = super::contacts::similar::find(db, contact, super::contacts::similar::LIMIT).await?.len();
+    let similar = match searched {
+        Some(count) => count,
+        None => super::contacts::similar::find(db, contact, super::contacts::similar::LIMIT).await?.len(),
+    };
     let subjects =
         Subjects { chat: Some(ChatId(chat.id)), queue: Some(QueueId(chat.queue_id)), ..Default::default() };
     let payload = serde_json::json!({
@@ -248,10 +281,13 @@ pub async fn create_chat_for(
     Ok(chat)
 }
 
+/// `searched`: the similar-contact count of the customer if they are new (see
+/// [`similar_to_newcomer`]).
 async fn try_store_message(
     db: &DatabaseConnection,
     channel: &channels::Model,
     message: &InboundMessage,
+    searched: Option<usize>,
 ) -> Result<Option<Stored>, sea_orm::DbErr> {
     let txn = crate::db::write(db).await?;
     if find_message(&txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some() {
@@ -265,7 +301,8 @@ async fn try_store_message(
             // Messages arriving while a chatbot owns the thread belong to a bot chat: stored,
             // never routed.
             let status = if message.standby { ChatStatus::BotProcessing } else { ChatStatus::Waiting };
-            (create_chat_for(&txn, &contact, channel, status, None).await?, true)
+            let searched = searched.filter(|_| new_contact);
+            (create_chat_for(&txn, &contact, channel, status, None, searched).await?, true)
         }
     };
     let now = Utc::now();
@@ -517,7 +554,7 @@ async fn apply_handover(
         Some(_) => return Ok(None),
         None => None,
     };
-    let child = create_chat_for(&txn, &contact, channel, ChatStatus::Waiting, parent).await?;
+    let child = create_chat_for(&txn, &contact, channel, ChatStatus::Waiting, parent, None).await?;
     txn.commit().await?;
     Ok(Some(Stored {
         message: MessageId(0),

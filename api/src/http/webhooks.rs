@@ -139,7 +139,7 @@ pub async fn receive(
         }
     };
     // The new WAITING chats are routed without holding up the provider's request.
-    let report = match ingest::ingest(&state.db, &channel, events).await {
+    let report = match ingest::ingest(&state.db, state.readers.as_ref(), &channel, events).await {
         Ok(committed) => committed.routed_in_background(&state.db),
         Err(err) => {
             tracing::error!(channel_id = channel.id, error = %err, "webhook ingestion failed");

@@ -24,15 +24,43 @@ pub async fn resolve(
     channel: &channels::Model,
     customer: &Customer,
 ) -> Result<(contacts::Model, bool), DbErr> {
+    if let Some(contact) = find(db, channel.kind, &customer.external_id).await? {
+        return Ok((contact, false));
+    }
+    let mut row = contacts::ActiveModel::from(new_contact(channel, customer));
+    row.id = NotSet;
+    let contact = row.insert(db).await?;
+    keys::insert(db, &contact).await?;
+    contact_identities::ActiveModel {
+        id: NotSet,
+        contact_id: Set(contact.id),
+        channel_kind: Set(channel.kind),
+        external_id: Set(customer.external_id.clone()),
+        created_at: Set(contact.created_at),
+    }
+    .insert(db)
+    .await?;
+    Ok((contact, true))
+}
+
+/// The contact behind the identity `external_id` on channels of `kind`, if known.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    kind: ChannelKind,
+    external_id: &str,
+) -> Result<Option<contacts::Model>, DbErr> {
     let identity = contact_identities::Entity::find()
-        .filter(contact_identities::Column::ChannelKind.eq(channel.kind))
-        .filter(contact_identities::Column::ExternalId.eq(customer.external_id.as_str()))
+        .filter(contact_identities::Column::ChannelKind.eq(kind))
+        .filter(contact_identities::Column::ExternalId.eq(external_id))
         .find_also_related(contacts::Entity)
         .one(db)
         .await?;
-    if let Some((_, Some(contact))) = identity {
-        return Ok((contact, false));
-    }
+    Ok(identity.and_then(|(_, contact)| contact))
+}
+
+/// The contact [`resolve`] creates for an unknown customer, not stored yet (its id is 0):
+/// what the similar-contact search of a new customer looks for before the contact exists.
+pub fn new_contact(channel: &channels::Model, customer: &Customer) -> contacts::Model {
     let now = Utc::now();
     let name = customer
         .name
@@ -41,34 +69,21 @@ pub async fn resolve(
         .or_else(|| customer.username.as_ref().map(|u| format!("@{u}")))
         .or_else(|| customer.phone.clone())
         .unwrap_or_else(|| placeholder_name(channel.kind, &customer.external_id));
-    let contact = contacts::ActiveModel {
-        id: NotSet,
-        name: Set(name),
-        photo_url: Set(None),
-        email: Set(None),
-        mobile_phone: Set(customer.phone.clone()),
-        business_phone: Set(None),
-        home_phone: Set(None),
-        job_title: Set(None),
-        account_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        merged_into_id: Set(None),
-        keys_version: Set(normalize::VERSION),
+    contacts::Model {
+        id: 0,
+        name,
+        photo_url: None,
+        email: None,
+        mobile_phone: customer.phone.clone(),
+        business_phone: None,
+        home_phone: None,
+        job_title: None,
+        account_id: None,
+        created_at: now,
+        updated_at: now,
+        merged_into_id: None,
+        keys_version: normalize::VERSION,
     }
-    .insert(db)
-    .await?;
-    keys::insert(db, &contact).await?;
-    contact_identities::ActiveModel {
-        id: NotSet,
-        contact_id: Set(contact.id),
-        channel_kind: Set(channel.kind),
-        external_id: Set(customer.external_id.clone()),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok((contact, true))
 }
 
 /// The name a contact gets when the provider gave none.
