@@ -14,6 +14,8 @@ pub mod http;
 pub mod jobs;
 pub mod metrics;
 pub mod server;
+#[cfg(test)]
+mod source_files;
 pub mod state;
 pub mod telemetry;
 
