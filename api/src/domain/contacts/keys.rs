@@ -160,7 +160,7 @@ mod tests {
     use super::*;
 
     fn contact(name: &str, email: Option<&str>, mobile: Option<&str>) -> contacts::Model {
-        let now = chrono::Utc::now();
+        let now = crate::clock::now();
         contacts::Model {
             id: 1,
             name: name.into(),
