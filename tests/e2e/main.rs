@@ -26,6 +26,7 @@ mod persisted;
 mod presence;
 mod reads;
 mod replica;
+mod scenario;
 mod server;
 mod sign_in;
 mod subscriptions;
