@@ -12,7 +12,6 @@ mod cors;
 mod errors;
 mod faults;
 mod graphiql;
-mod history;
 mod http_audit;
 mod introspection;
 mod lifecycle;
