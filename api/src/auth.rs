@@ -79,7 +79,7 @@ impl TokenKeys {
         let claims = Claims {
             sub: agent_id.to_string(),
             sid: session_id.to_owned(),
-            iat: Utc::now().timestamp(),
+            iat: crate::clock::system_now().timestamp(),
             exp: expires_at.timestamp(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -229,14 +229,14 @@ mod tests {
     #[test]
     fn tokens_are_checked_for_signature_and_expiry() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef");
-        let token = keys.issue(7, "s1", Utc::now() + chrono::Duration::minutes(5));
+        let token = keys.issue(7, "s1", crate::clock::system_now() + chrono::Duration::minutes(5));
         let claims = keys.verify(&token).expect("fresh token verifies");
         assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("7", "s1"));
 
         let other = TokenKeys::new(b"another secret of thirty-two bytes!!");
         assert_eq!(other.verify(&token).unwrap_err(), TokenError::Invalid);
 
-        let expired = keys.issue(7, "s1", Utc::now() - chrono::Duration::minutes(1));
+        let expired = keys.issue(7, "s1", crate::clock::system_now() - chrono::Duration::minutes(1));
         assert_eq!(keys.verify(&expired).unwrap_err(), TokenError::Expired);
         assert_eq!(keys.verify("garbage").unwrap_err(), TokenError::Invalid);
     }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod channels;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -14,6 +15,8 @@ pub mod http;
 pub mod jobs;
 pub mod metrics;
 pub mod server;
+#[cfg(test)]
+mod source_files;
 pub mod state;
 pub mod telemetry;
 

@@ -338,7 +338,7 @@ impl Metrics {
     /// Records how long after its commit an event was published, and how many subscribers
     /// missed it.
     pub fn event_published(&self, created_at: chrono::DateTime<chrono::Utc>, dropped: u64) {
-        let lag = (chrono::Utc::now() - created_at).to_std().unwrap_or_default();
+        let lag = (crate::clock::now() - created_at).to_std().unwrap_or_default();
         self.0.bus_lag.observe(lag.as_secs_f64());
         if dropped > 0 {
             self.0.bus_dropped.inc_by(dropped);

@@ -3,7 +3,6 @@
 //! Linking a contact to an account is part of the contact's own update (`contacts.account_id`);
 //! a case raised from a chat takes the account of the chat's contact.
 
-use chrono::Utc;
 use entity::enums::Role;
 use entity::{accounts, chats, contacts};
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, SimpleExpr};
@@ -45,7 +44,7 @@ fn valid_name(name: &str) -> DomainResult<String> {
 pub async fn create(db: &impl TransactionTrait, name: &str) -> DomainResult<accounts::Model> {
     let name = valid_name(name)?;
     let txn = crate::db::write(db).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let account =
         accounts::ActiveModel { id: NotSet, name: Set(name), created_at: Set(now), updated_at: Set(now) }
             .insert(&txn)
@@ -62,7 +61,7 @@ pub async fn rename(db: &impl TransactionTrait, id: AccountId, name: &str) -> Do
     let current = get(&txn, id).await?.ok_or(DomainError::NotFound("account"))?;
     let mut row: accounts::ActiveModel = current.into();
     row.name = Set(name);
-    row.updated_at = Set(Utc::now());
+    row.updated_at = Set(crate::clock::now());
     let updated = row.update(&txn).await?;
     txn.commit().await?;
     Ok(updated)

@@ -1,6 +1,5 @@
 //! Agents: creation and changes by administrators, and the status an agent chooses.
 
-use chrono::Utc;
 use entity::agents;
 use entity::enums::{AgentStatus, Role};
 use sea_orm::{
@@ -82,7 +81,7 @@ pub async fn create(
     let name = valid_name(&new.name)?;
     let email = valid_email(&new.email)?;
     let password_hash = hashed(hashing, new.password).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     agents::ActiveModel {
         id: NotSet,
         name: Set(name),
@@ -134,7 +133,7 @@ pub async fn update(
     if let Some(enabled) = change.enabled {
         row.enabled = Set(enabled);
     }
-    row.updated_at = Set(Utc::now());
+    row.updated_at = Set(crate::clock::now());
     let updated = row.update(&txn).await.map_err(|err| classify(err, EMAIL_TAKEN))?;
     let ended = if end_sessions { sessions::end_all(&txn, id).await? } else { 0 };
     if ended > 0 && updated.status == AgentStatus::Active {
@@ -167,7 +166,7 @@ pub async fn set_status(
     }
     let mut row: agents::ActiveModel = current.into();
     row.status = Set(status);
-    row.updated_at = Set(Utc::now());
+    row.updated_at = Set(crate::clock::now());
     let updated = row.update(&txn).await?;
     if presence::is_signed_in(&txn, id).await? {
         sessions::record_status(&txn, id, status, "CHOSEN").await?;

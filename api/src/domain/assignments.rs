@@ -26,7 +26,7 @@ pub async fn record_assignment(
         queue_id: Set(Some(chat.queue_id)),
         kind: Set(kind),
         outcome: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::now()),
         deadline: Set(deadline),
         ended_at: Set(None),
     }
@@ -44,7 +44,7 @@ pub async fn withdraw_from(db: &impl ConnectionTrait, agent: AgentId) -> Result<
         .filter(assignments::Column::Kind.is_in([AssignmentKind::Offer, AssignmentKind::Direction]))
         .all(db)
         .await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let mut released_chats = Vec::new();
     for row in open {
         assignments::Entity::update_many()

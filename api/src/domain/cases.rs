@@ -299,7 +299,7 @@ pub async fn create_from_chat(
     }
     let (subject, description) = subject_and_description(&mapped_messages(&txn, chat.id).await?);
     let account = contacts::Entity::find_by_id(chat.contact_id).one(&txn).await?.and_then(|c| c.account_id);
-    let now = Utc::now();
+    let now = crate::clock::now();
     // The number is derived from the id, known only after the insert: a placeholder that is
     // unique by construction holds the unique column until the update just below, inside
     // the same transaction, so no reader ever sees it.
@@ -460,7 +460,7 @@ pub async fn update(
         }
     }
     let mut update = cases::Entity::update_many()
-        .col_expr(cases::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(cases::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(cases::Column::Id.eq(current.id))
         // Compare-and-set on the status read above: a concurrent move (say to CLOSED) that
         // committed first makes this touch nothing, so a status never goes backwards.
@@ -504,7 +504,7 @@ mod tests {
             delivery_status: None,
             delivery_error: None,
             edited_at: None,
-            created_at: Utc::now(),
+            created_at: crate::clock::now(),
         }
     }
 

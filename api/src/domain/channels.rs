@@ -1,6 +1,5 @@
 //! Channels: connected provider accounts, with their write-only credentials.
 
-use chrono::Utc;
 use entity::channels;
 use entity::enums::ChannelKind;
 use sea_orm::{
@@ -164,7 +163,7 @@ pub async fn create(db: &impl TransactionTrait, new: NewChannel) -> DomainResult
     check_credentials(new.kind, &new.credentials)?;
     let txn = crate::db::write(db).await?;
     require_queue(&txn, new.queue_id).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let channel = channels::ActiveModel {
         id: NotSet,
         kind: Set(new.kind),
@@ -214,7 +213,7 @@ pub async fn update(
         check_credentials(kind, &merged)?;
         row.credentials = Set(merged.to_json());
     }
-    row.updated_at = Set(Utc::now());
+    row.updated_at = Set(crate::clock::now());
     let updated = row.update(&txn).await?;
     txn.commit().await?;
     Ok(updated)

@@ -1,6 +1,6 @@
 //! Demo data: a small call centre to explore in GraphiQL on a fresh database.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use entity::enums::{
     AuthorKind, ChannelKind, ChatStatus, CompletionReason, DeliveryStatus, Direction, MessageKind, Role,
     RoutingRule,
@@ -130,7 +130,7 @@ pub async fn seed_if_empty(db: &(impl ConnectionTrait + TransactionTrait)) -> Do
         channel_rows.push(row);
     }
 
-    let now = Utc::now();
+    let now = crate::clock::now();
     let people = [
         ("Maria Garcia", "15550101234", ChannelKind::Whatsapp),
         ("John Smith", "7000000000000001", ChannelKind::Messenger),

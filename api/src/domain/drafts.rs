@@ -1,7 +1,6 @@
 //! Drafts: the reply an agent is writing in a chat, kept until they send it or clear it. One
 //! per agent and chat. Sending a message clears the sender's draft (see `messages::send`).
 
-use chrono::Utc;
 use entity::drafts;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -46,7 +45,7 @@ pub async fn save(
         chat_id: Set(chat_id.0),
         agent_id: Set(agent_id),
         text: Set(text.to_owned()),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(crate::clock::now()),
     };
     drafts::Entity::insert(row)
         .on_conflict(

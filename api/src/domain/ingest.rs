@@ -243,7 +243,7 @@ pub async fn create_chat_for(
     parent: Option<ChatId>,
     searched: Option<usize>,
 ) -> Result<chats::Model, sea_orm::DbErr> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let chat = chats::ActiveModel {
         id: NotSet,
         contact_id: Set(contact.id),
@@ -305,7 +305,7 @@ async fn try_store_message(
             (create_chat_for(&txn, &contact, channel, status, None, searched).await?, true)
         }
     };
-    let now = Utc::now();
+    let now = crate::clock::now();
     let outgoing = message.direction == Direction::Outgoing;
     let stored = messages::ActiveModel {
         id: NotSet,
@@ -573,7 +573,7 @@ pub async fn complete(
     chat: &chats::Model,
     reason: CompletionReason,
 ) -> Result<(), sea_orm::DbErr> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     // A chat completed by its time limit is completed at its deadline, not when the worker
     // noticed (docs/metrics.md).
     let completed_at = match (reason, chat.close_deadline) {

@@ -1,6 +1,5 @@
 //! The chat lifecycle after routing: accept, complete, transfer, and the time limits.
 
-use chrono::Utc;
 use entity::enums::{AgentStatus, AssignmentKind, AssignmentOutcome, ChatStatus, CompletionReason, Role};
 use entity::{agents, assignments, channels, chats, queue_agents};
 use sea_orm::sea_query::Expr;
@@ -32,7 +31,7 @@ async fn close_assignments(
         .filter(assignments::Column::EndedAt.is_null())
         .all(db)
         .await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let mut dropped = Vec::new();
     for row in open {
         let is_mine = agent.is_some_and(|a| row.agent_id == Some(a.0));
@@ -118,7 +117,7 @@ pub async fn accept(
             "you hold as many chats as SimultaneousChats allows; complete one first".into(),
         ));
     }
-    let now = Utc::now();
+    let now = crate::clock::now();
     // Compare-and-set: the row changes only if it is still WAITING. A concurrent accept that
     // committed first makes this update touch nothing.
     let updated = chats::Entity::update_many()
@@ -250,7 +249,7 @@ pub async fn transfer(
         .await?
         .ok_or(DomainError::NotFound("channel"))?;
     let unavailable = |why: &str| DomainError::TargetUnavailable(why.to_owned());
-    let now = Utc::now();
+    let now = crate::clock::now();
     let child_status;
     let mut child_queue = chat.queue_id;
     let mut child_owner = None;
@@ -370,7 +369,7 @@ pub async fn transfer_targets(
 #[instrument(skip(db))]
 pub async fn lapse(db: &DatabaseConnection, assignment_id: i64) -> DomainResult<AfterCommit<bool>> {
     let txn = crate::db::write(db).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let Some(row) = locked(&txn, assignments::Entity::find_by_id(assignment_id)).one(&txn).await? else {
         return Ok(AfterCommit::nothing(false));
     };
@@ -419,7 +418,7 @@ pub async fn lapse(db: &DatabaseConnection, assignment_id: i64) -> DomainResult<
 #[instrument(skip(db))]
 pub async fn expire(db: &DatabaseConnection, chat_id: ChatId) -> DomainResult<AfterCommit<bool>> {
     let txn = crate::db::write(db).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let Some(chat) = locked(&txn, chats::Entity::find_by_id(chat_id.0)).one(&txn).await? else {
         return Ok(AfterCommit::nothing(false));
     };
@@ -434,7 +433,7 @@ pub async fn expire(db: &DatabaseConnection, chat_id: ChatId) -> DomainResult<Af
 /// Lapsed directions and expired chats, oldest first (ids only; each is re-checked under lock).
 pub async fn due(db: &impl ConnectionTrait, limit: u64) -> DomainResult<(Vec<i64>, Vec<ChatId>)> {
     use sea_orm::QuerySelect;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let lapsed: Vec<i64> = assignments::Entity::find()
         .select_only()
         .column(assignments::Column::Id)

@@ -1,7 +1,6 @@
 //! Replies: an agent's message is stored with an outbox row in one transaction; the delivery
 //! worker sends it.
 
-use chrono::Utc;
 use entity::enums::{
     AttachmentStatus, AuthorKind, ChatStatus, CompletionReason, DeliveryStatus, Direction, MessageKind,
     OutboxStatus,
@@ -86,7 +85,7 @@ pub async fn send(
     // Re-read inside the transaction: the chat may have been completed or transferred since.
     let chat = chats::Entity::find_by_id(chat_id.0).one(&txn).await?.ok_or(DomainError::NotFound("chat"))?;
     check_can_reply(principal, &chat)?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let kind = stored.first().map_or(MessageKind::Text, |(file, _)| kind_of(&file.content_type));
     let message = messages::ActiveModel {
         id: NotSet,
@@ -175,7 +174,7 @@ pub async fn queue_hand_back(
         delivery_status: Set(Some(DeliveryStatus::Pending)),
         delivery_error: Set(None),
         edited_at: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::now()),
     }
     .insert(db)
     .await?;
@@ -204,7 +203,7 @@ async fn came_from_a_chatbot(db: &impl ConnectionTrait, chat: &chats::Model) -> 
 
 /// The outbox row that has the delivery worker send `message`.
 async fn enqueue(db: &impl ConnectionTrait, message: &messages::Model) -> Result<(), sea_orm::DbErr> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     outbox::ActiveModel {
         id: NotSet,
         message_id: Set(message.id),

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
 use entity::persisted_queries;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
@@ -56,7 +55,7 @@ impl PersistedQueries {
         let row = persisted_queries::ActiveModel {
             hash: Set(hash.clone()),
             query: Set(query.to_owned()),
-            created_at: Set(Utc::now()),
+            created_at: Set(crate::clock::now()),
         };
         persisted_queries::Entity::insert(row)
             .on_conflict(OnConflict::column(persisted_queries::Column::Hash).do_nothing().to_owned())

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use entity::enums::{AgentStatus, ChatStatus};
 use entity::{chats, sessions};
 use sea_orm::sea_query::Expr;
@@ -90,7 +89,7 @@ pub async fn presences(
         .column(sessions::Column::AgentId)
         .filter(sessions::Column::AgentId.is_in(ids))
         .filter(sessions::Column::EndedAt.is_null())
-        .filter(sessions::Column::ExpiresAt.gt(Utc::now()))
+        .filter(sessions::Column::ExpiresAt.gt(crate::clock::system_now()))
         .group_by(sessions::Column::AgentId)
         .into_tuple()
         .all(db)
@@ -110,7 +109,7 @@ pub async fn is_signed_in(db: &impl ConnectionTrait, agent: AgentId) -> DomainRe
         .column_as(Expr::val(1), "one")
         .filter(sessions::Column::AgentId.eq(agent.0))
         .filter(sessions::Column::EndedAt.is_null())
-        .filter(sessions::Column::ExpiresAt.gt(Utc::now()))
+        .filter(sessions::Column::ExpiresAt.gt(crate::clock::system_now()))
         .limit(1)
         .into_tuple::<i32>()
         .one(db)

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use entity::enums::RoutingRule;
 use entity::{queue_agents, queues};
 use sea_orm::{
@@ -68,7 +67,7 @@ pub async fn create(db: &impl TransactionTrait, new: NewQueue) -> DomainResult<q
     let name = valid_name(&new.name)?;
     let timeout = valid_timeout(new.completion_timeout_minutes)?;
     let txn = crate::db::write(db).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let queue = queues::ActiveModel {
         id: NotSet,
         name: Set(name),
@@ -106,7 +105,7 @@ pub async fn update(
     if let Some(timeout) = timeout {
         row.completion_timeout_minutes = Set(timeout);
     }
-    row.updated_at = Set(Utc::now());
+    row.updated_at = Set(crate::clock::now());
     let updated = row.update(&txn).await.map_err(|err| classify(err, NAME_TAKEN))?;
     if let Some(agent_ids) = &change.agent_ids {
         set_members(&txn, id, agent_ids).await?;
@@ -135,7 +134,7 @@ async fn set_members(db: &impl ConnectionTrait, queue: QueueId, agents: &[AgentI
     if wanted.is_empty() {
         return Ok(());
     }
-    let now = Utc::now();
+    let now = crate::clock::now();
     let rows = wanted.into_iter().map(|agent_id| queue_agents::ActiveModel {
         queue_id: Set(queue.0),
         agent_id: Set(agent_id),

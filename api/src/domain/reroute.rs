@@ -172,16 +172,13 @@ mod tests {
 
     #[test]
     fn routing_runs_only_in_its_after_commit_step() {
-        let domain = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain");
         let mut checked = 0;
-        for entry in std::fs::read_dir(&domain).expect("the domain folder") {
-            let path = entry.expect("an entry").path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-            if !name.ends_with(".rs") || name == "routing.rs" || name == "reroute.rs" {
+        for file in crate::source_files::under("domain").iter().filter(|f| f.is_directly_in("domain")) {
+            let Some(name) = file.path.file_name().and_then(|n| n.to_str()) else { continue };
+            if name == "routing.rs" || name == "reroute.rs" {
                 continue;
             }
-            let text = std::fs::read_to_string(&path).expect("readable source");
-            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let code = file.code();
             for forbidden in ["routing::route_", "after_commit(", "take_for_routing"] {
                 assert!(
                     !code.contains(forbidden),

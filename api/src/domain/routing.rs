@@ -15,7 +15,6 @@
 
 use std::collections::HashSet;
 
-use chrono::Utc;
 use entity::enums::{AgentStatus, AssignmentKind, ChatStatus, Role, RoutingRule};
 use entity::{agents, assignments, chats, queue_agents, queues};
 use sea_orm::sea_query::Expr;
@@ -94,7 +93,7 @@ async fn route_chat(db: &DatabaseConnection, chat: ChatId) -> DomainResult<Route
         return Ok(Routed::Unchanged);
     };
     let mut candidates = candidates(&txn, QueueId(queue.id)).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let routed = match queue.routing_rule {
         RoutingRule::ToAllAgents => {
             let offered: HashSet<i64> = assignments::Entity::find()

@@ -72,7 +72,7 @@ impl SessionCache {
         let entries = self.entries.lock().expect("session cache lock");
         let entry = entries.get(session_id)?;
         let usable = entry.fresh_until > Instant::now()
-            && entry.expires_at > Utc::now()
+            && entry.expires_at > crate::clock::system_now()
             && entry.principal.agent_id.0.to_string() == subject;
         usable.then(|| entry.principal.clone())
     }
@@ -133,7 +133,7 @@ mod tests {
     }
 
     fn later() -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::hours(1)
+        crate::clock::system_now() + chrono::Duration::hours(1)
     }
 
     #[test]
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn expired_sessions_and_stale_entries_are_not_reused() {
         let cache = SessionCache::new(Duration::from_secs(60));
-        cache.store(0, principal(7, "s1"), Utc::now() - chrono::Duration::seconds(1));
+        cache.store(0, principal(7, "s1"), crate::clock::system_now() - chrono::Duration::seconds(1));
         assert_eq!(cache.lookup("s1", "7"), None);
         let brief = SessionCache::new(Duration::from_nanos(1));
         brief.store(0, principal(7, "s1"), later());

@@ -115,7 +115,7 @@ pub async fn login(
     };
     throttled.succeeded();
 
-    let now = Utc::now();
+    let now = crate::clock::system_now();
     let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12));
     let session_id = uuid::Uuid::new_v4().to_string();
     let txn = crate::db::write(db).await?;
@@ -153,7 +153,7 @@ pub async fn logout(
 ) -> DomainResult<AfterCommit<()>> {
     let txn = crate::db::write(db).await?;
     let ended = sessions::Entity::update_many()
-        .col_expr(sessions::Column::EndedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .col_expr(sessions::Column::EndedAt, sea_orm::sea_query::Expr::value(crate::clock::system_now()))
         .filter(sessions::Column::Id.eq(principal.session_id.as_str()))
         .filter(sessions::Column::EndedAt.is_null())
         .exec(&txn)
@@ -225,7 +225,7 @@ pub(crate) async fn record_access_changed(
 fn refusal(session: &sessions::Model, agent: &agents::Model) -> Option<&'static str> {
     if session.ended_at.is_some() {
         Some("the session has ended; sign in again")
-    } else if session.expires_at <= Utc::now() {
+    } else if session.expires_at <= crate::clock::system_now() {
         Some("the access token has expired; sign in again")
     } else if !agent.enabled {
         Some("this agent is disabled")
@@ -257,7 +257,7 @@ pub async fn is_live(db: &impl ConnectionTrait, principal: &Principal) -> Domain
 /// Ends every live session of an agent (they were disabled or their password changed).
 pub async fn end_all(db: &impl ConnectionTrait, agent: AgentId) -> DomainResult<u64> {
     let ended = sessions::Entity::update_many()
-        .col_expr(sessions::Column::EndedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .col_expr(sessions::Column::EndedAt, sea_orm::sea_query::Expr::value(crate::clock::system_now()))
         .filter(sessions::Column::AgentId.eq(agent.0))
         .filter(sessions::Column::EndedAt.is_null())
         .exec(db)

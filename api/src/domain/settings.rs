@@ -1,6 +1,5 @@
 //! Typed, validated settings stored as key/value rows; a change takes effect on the next read.
 
-use chrono::Utc;
 use entity::settings;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, Set};
@@ -28,7 +27,7 @@ pub async fn events_purged_through(db: &impl ConnectionTrait) -> DomainResult<i6
 /// to resume from before it are told to refetch. Returns how many were deleted.
 pub async fn purge_events(db: &sea_orm::DatabaseConnection, keep: chrono::Duration) -> DomainResult<u64> {
     use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
-    let cutoff = Utc::now() - keep;
+    let cutoff = crate::clock::now() - keep;
     let newest_old: Option<i64> = entity::events::Entity::find()
         .select_only()
         .column(entity::events::Column::Id)
@@ -47,7 +46,7 @@ pub async fn purge_events(db: &sea_orm::DatabaseConnection, keep: chrono::Durati
     settings::Entity::insert(settings::ActiveModel {
         key: Set(EVENTS_PURGED_THROUGH.to_owned()),
         value: Set(Value::from(through)),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(crate::clock::now()),
     })
     .on_conflict(
         OnConflict::column(settings::Column::Key)
@@ -128,7 +127,7 @@ pub async fn update(
         values.push((ACCEPT_CHAT_TIMEOUT, bounded("acceptChatTimeoutSeconds", v, 1, 86_400)?));
     }
     let txn = crate::db::write(db).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     for (key, value) in &values {
         let row = settings::ActiveModel {
             key: Set((*key).to_owned()),

@@ -1,7 +1,6 @@
 //! Quick replies: canned texts agents insert into their replies, optionally limited to one
 //! language (then offered only in chats whose channel speaks it).
 
-use chrono::Utc;
 use entity::reply_templates;
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
@@ -94,7 +93,7 @@ pub async fn create(db: &impl TransactionTrait, new: NewTemplate) -> DomainResul
     let text = valid_text(&new.text)?;
     let language = valid_language(new.language)?;
     let txn = crate::db::write(db).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let template = reply_templates::ActiveModel {
         id: NotSet,
         name: Set(name),
@@ -132,7 +131,7 @@ pub async fn update(
     if let Some(language) = language {
         row.language = Set(language);
     }
-    row.updated_at = Set(Utc::now());
+    row.updated_at = Set(crate::clock::now());
     let updated = row.update(&txn).await?;
     record(&txn, updated.id, "updated").await?;
     txn.commit().await?;

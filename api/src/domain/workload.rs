@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use entity::enums::{AgentStatus, ChatStatus, Role};
 use entity::{agents, chats, queue_agents, sessions};
 use sea_orm::sea_query::Query;
@@ -97,7 +96,7 @@ pub async fn workloads(db: &impl ConnectionTrait, scope: Scope<'_>) -> DomainRes
         .column(sessions::Column::AgentId)
         .filter(sessions::Column::AgentId.is_in(ids.clone()))
         .filter(sessions::Column::EndedAt.is_null())
-        .filter(sessions::Column::ExpiresAt.gt(Utc::now()))
+        .filter(sessions::Column::ExpiresAt.gt(crate::clock::system_now()))
         .group_by(sessions::Column::AgentId)
         .into_tuple()
         .all(db)
@@ -152,7 +151,7 @@ mod tests {
 
     #[test]
     fn load_is_in_progress_plus_directed() {
-        let now = Utc::now();
+        let now = crate::clock::now();
         let agent = agents::Model {
             id: 1,
             name: "A".into(),

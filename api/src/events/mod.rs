@@ -7,7 +7,6 @@ pub mod topics;
 
 pub use published::Published;
 
-use chrono::Utc;
 use entity::events;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, NotSet, Set};
 use serde_json::Value;
@@ -138,7 +137,7 @@ pub async fn record(
         agent_id: Set(subjects.agent.map(|id| id.0)),
         queue_id: Set(subjects.queue.map(|id| id.0)),
         payload: Set(payload),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::now()),
     }
     .insert(db)
     .await?;

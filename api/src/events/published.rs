@@ -74,7 +74,7 @@ mod tests {
             queue_id: Some(chat.queue_id),
             agent_id: None,
             payload: serde_json::json!({ "messageId": message.id }),
-            created_at: chrono::Utc::now(),
+            created_at: crate::clock::now(),
         };
         let published = Published::new(event);
         assert_eq!(published.chat(&db).await.unwrap(), Some(chat.clone()));

@@ -167,7 +167,7 @@ mod tests {
             agent_id: agent,
             queue_id: queue,
             payload: serde_json::json!({}),
-            created_at: chrono::Utc::now(),
+            created_at: crate::clock::now(),
         }))
     }
 

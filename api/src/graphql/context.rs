@@ -92,26 +92,17 @@ mod tests {
 
     #[test]
     fn only_history_and_analytics_fields_read_through_the_replica() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/graphql");
-        let mut stack = vec![dir.clone()];
-        while let Some(folder) = stack.pop() {
-            for entry in std::fs::read_dir(&folder).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let name = path.strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
-                if name == "context.rs" || REPLICA_READERS.contains(&name.as_str()) {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).unwrap();
-                assert!(
-                    !text.contains("analytics_db("),
-                    "graphql/{name} reads through the replica; only {REPLICA_READERS:?} may \
-                     (docs/operations.md, \"Read replica\")"
-                );
+        for file in crate::source_files::under("graphql") {
+            let path = file.path.strip_prefix("graphql").expect("under graphql");
+            let name = path.to_string_lossy();
+            if name == "context.rs" || REPLICA_READERS.contains(&name.as_ref()) {
+                continue;
             }
+            assert!(
+                !file.text.contains("analytics_db("),
+                "graphql/{name} reads through the replica; only {REPLICA_READERS:?} may \
+                 (docs/operations.md, \"Read replica\")"
+            );
         }
     }
 }

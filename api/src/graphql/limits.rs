@@ -612,26 +612,12 @@ mod tests {
     /// document but [`parse`] (a raw parse skips the nesting scan and the limits).
     #[test]
     fn documents_are_parsed_only_through_the_limits() {
-        fn sources(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
-            for entry in std::fs::read_dir(dir).expect("a source folder") {
-                let path = entry.expect("an entry").path();
-                if path.is_dir() {
-                    sources(&path, found);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    found.push(path);
-                }
-            }
-        }
-        let mut files = Vec::new();
-        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
-        let this = std::path::Path::new(file!()).file_name().expect("a file name");
-        for file in files.iter().filter(|f| f.file_name() != Some(this)) {
-            let text = std::fs::read_to_string(file).expect("readable source");
-            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for file in crate::source_files::under("").iter().filter(|f| !f.path.ends_with("graphql/limits.rs")) {
+            let code = file.code();
             assert!(
                 !code.contains("parser::parse_query(") && !code.contains(".parsed_query()"),
                 "{} parses a GraphQL document itself; use graphql::limits::parse (or the document cache)",
-                file.display()
+                file.path.display()
             );
         }
     }

@@ -41,7 +41,7 @@ struct Claimed {
 
 /// Claims due rows: PENDING, due, and not leased by a live worker.
 async fn claim(ctx: &JobContext) -> Result<Vec<Claimed>, DbErr> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let lease = lease_end(ctx, now);
     let backend = ctx.db.get_database_backend();
     let sql = match backend {
@@ -81,7 +81,7 @@ fn lease_end(ctx: &JobContext, now: chrono::DateTime<Utc>) -> chrono::DateTime<U
 /// (SENT, FAILED, or released for a retry) or claimed again by another worker after our
 /// lease lapsed.
 async fn renew(ctx: &JobContext, claimed: &Claimed) -> Result<bool, DbErr> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let result = outbox::Entity::update_many()
         .col_expr(outbox::Column::LockedUntil, Expr::value(Some(lease_end(ctx, now))))
         .filter(outbox::Column::Id.eq(claimed.id))
@@ -241,13 +241,13 @@ async fn deliver(ctx: &JobContext, claimed: &Claimed) -> Result<(), DbErr> {
         {
             let delay = ctx.retry.delay(claimed.attempts as u32).max(retry_after.unwrap_or_default());
             tracing::warn!(%reason, delay_ms = delay.as_millis() as u64, "delivery failed; will retry");
-            let next =
-                Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(60));
+            let next = crate::clock::now()
+                + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(60));
             outbox::Entity::update_many()
                 .col_expr(outbox::Column::NextAttemptAt, Expr::value(next))
                 .col_expr(outbox::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
                 .col_expr(outbox::Column::LastError, Expr::value(reason))
-                .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+                .col_expr(outbox::Column::UpdatedAt, Expr::value(crate::clock::now()))
                 .filter(outbox::Column::Id.eq(claimed.id))
                 .exec(&ctx.db)
                 .await?;
@@ -284,7 +284,7 @@ async fn sent(
     row.status = Set(OutboxStatus::Sent);
     row.locked_until = Set(None);
     row.last_error = Set(None);
-    row.updated_at = Set(Utc::now());
+    row.updated_at = Set(crate::clock::now());
     row.update(&txn).await?;
     let mut update: messages::ActiveModel = message.clone().into();
     update.provider_message_id = Set(provider_id);
@@ -309,7 +309,7 @@ async fn fail(
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Failed))
         .col_expr(outbox::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
         .col_expr(outbox::Column::LastError, Expr::value(reason))
-        .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(outbox::Column::Id.eq(claimed.id))
         .exec(&txn)
         .await?;

@@ -2,7 +2,6 @@
 //! holds up ingestion; files that break the size limit or the content-type allowlist are
 //! refused and the attachment says why.
 
-use chrono::Utc;
 use entity::enums::{AttachmentStatus, ChannelKind};
 use entity::{attachments, channels, messages};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -162,7 +161,7 @@ pub async fn run(ctx: JobContext, cancel: CancellationToken) {
     loop {
         let due = attachments::Entity::find()
             .filter(attachments::Column::Status.eq(AttachmentStatus::Pending))
-            .filter(attachments::Column::CreatedAt.lt(Utc::now() - grace))
+            .filter(attachments::Column::CreatedAt.lt(crate::clock::now() - grace))
             .order_by_asc(attachments::Column::Id)
             .limit(32)
             .all(&ctx.db)

@@ -297,7 +297,7 @@ fn as_i64(v: &Value) -> Option<i64> {
 
 /// Unix milliseconds; now when missing or invalid.
 fn unix_millis(v: Option<&Value>) -> DateTime<Utc> {
-    v.and_then(as_i64).and_then(|ms| Utc.timestamp_millis_opt(ms).single()).unwrap_or_else(Utc::now)
+    v.and_then(as_i64).and_then(|ms| Utc.timestamp_millis_opt(ms).single()).unwrap_or_else(crate::clock::now)
 }
 
 #[cfg(test)]

@@ -233,7 +233,7 @@ fn id_string(v: &Value) -> Option<String> {
 
 /// Unix seconds; now when missing or invalid.
 fn unix_seconds(v: Option<&Value>) -> DateTime<Utc> {
-    v.and_then(Value::as_i64).and_then(|s| Utc.timestamp_opt(s, 0).single()).unwrap_or_else(Utc::now)
+    v.and_then(Value::as_i64).and_then(|s| Utc.timestamp_opt(s, 0).single()).unwrap_or_else(crate::clock::now)
 }
 
 #[cfg(test)]
@@ -516,6 +516,6 @@ mod tests {
             Customer { external_id: "42".into(), name: Some("Ann".into()), ..Customer::default() }
         );
         assert_eq!(m.provider_message_id, "42:3");
-        assert!((Utc::now() - m.sent_at).num_seconds().abs() < 60, "invalid date falls back to now");
+        assert!((crate::clock::now() - m.sent_at).num_seconds().abs() < 60, "invalid date falls back to now");
     }
 }

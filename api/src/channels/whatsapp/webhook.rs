@@ -272,7 +272,7 @@ fn as_i64(v: &Value) -> Option<i64> {
 
 /// Unix seconds (WhatsApp sends strings); now when missing or invalid.
 fn unix_seconds(v: Option<&Value>) -> DateTime<Utc> {
-    v.and_then(as_i64).and_then(|s| Utc.timestamp_opt(s, 0).single()).unwrap_or_else(Utc::now)
+    v.and_then(as_i64).and_then(|s| Utc.timestamp_opt(s, 0).single()).unwrap_or_else(crate::clock::now)
 }
 
 #[cfg(test)]
@@ -560,7 +560,10 @@ mod tests {
         let InboundEvent::Message(b) = &events[1] else { panic!("{events:?}") };
         assert_eq!(b.kind, MessageKind::Unsupported);
         assert_eq!(b.text.as_deref(), Some("[unsupported WhatsApp message type: poll]"));
-        assert!((Utc::now() - b.sent_at).num_seconds().abs() < 60, "invalid timestamp falls back to now");
+        assert!(
+            (crate::clock::now() - b.sent_at).num_seconds().abs() < 60,
+            "invalid timestamp falls back to now"
+        );
         assert!(matches!(events[2], InboundEvent::Ignored(_)));
         assert!(matches!(events[3], InboundEvent::Ignored(_)));
         assert_eq!(

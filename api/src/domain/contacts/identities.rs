@@ -3,7 +3,6 @@
 //! and id (the phone for WhatsApp); the provider's profile later fills in what the webhook
 //! lacked.
 
-use chrono::Utc;
 use entity::enums::ChannelKind;
 use entity::{channels, chats, contact_identities, contacts};
 use sea_orm::{
@@ -61,7 +60,7 @@ pub async fn find(
 /// The contact [`resolve`] creates for an unknown customer, not stored yet (its id is 0):
 /// what the similar-contact search of a new customer looks for before the contact exists.
 pub fn new_contact(channel: &channels::Model, customer: &Customer) -> contacts::Model {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let name = customer
         .name
         .clone()
@@ -170,7 +169,7 @@ pub async fn fill_in(
     if changed.is_empty() {
         return Ok(false);
     }
-    update.updated_at = Set(Utc::now());
+    update.updated_at = Set(crate::clock::now());
     let updated = update.update(&txn).await?;
     keys::write(&txn, &updated).await?;
     let similar = super::similar::find(&txn, &updated, super::similar::LIMIT).await?.len();

@@ -160,7 +160,7 @@ mod tests {
     use super::*;
 
     fn contact(name: &str, email: Option<&str>, mobile: Option<&str>) -> contacts::Model {
-        let now = chrono::Utc::now();
+        let now = crate::clock::now();
         contacts::Model {
             id: 1,
             name: name.into(),
@@ -183,29 +183,14 @@ mod tests {
     /// the demo seed, which calls [`write`] itself.
     #[test]
     fn contacts_are_written_only_where_their_keys_are() {
-        fn sources(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
-            for entry in std::fs::read_dir(dir).expect("a source folder") {
-                let path = entry.expect("an entry").path();
-                if path.is_dir() {
-                    sources(&path, found);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    found.push(path);
-                }
-            }
-        }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        sources(&root, &mut files);
-        let home = root.join("domain").join("contacts");
         let writes = ["contacts::ActiveModel", "contacts::Entity::update", "contacts::Entity::insert"];
-        for file in files.iter().filter(|f| !f.starts_with(&home)) {
-            let text = std::fs::read_to_string(file).expect("readable source");
-            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for file in crate::source_files::under("").iter().filter(|f| !f.path.starts_with("domain/contacts")) {
+            let code = file.code();
             if writes.iter().any(|w| code.contains(w)) {
                 assert!(
-                    file.ends_with("domain/demo.rs") && code.contains("contacts::keys::write("),
+                    file.path.ends_with("domain/demo.rs") && code.contains("contacts::keys::write("),
                     "{} writes contacts itself; go through domain::contacts (which keeps contact_keys)",
-                    file.display()
+                    file.path.display()
                 );
             }
         }

@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::Utc;
 use entity::enums::{ChatStatus, Role};
 use entity::{cases, chats, contact_identities, contacts, not_duplicate_pairs};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -180,7 +179,7 @@ fn merged_values(
     update.home_phone = Set(choose(Value::HomePhone));
     update.job_title = Set(choose(Value::JobTitle));
     update.account_id = Set(choose(Value::Account).and_then(|id| id.parse().ok()));
-    update.updated_at = Set(Utc::now());
+    update.updated_at = Set(crate::clock::now());
     update
 }
 
@@ -240,7 +239,7 @@ pub async fn merge(db: &DatabaseConnection, principal: &Principal, request: Requ
     }
 
     let kept = merged_values(&kept, &others, &request.values).update(&txn).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     contact_identities::Entity::update_many()
         .col_expr(contact_identities::Column::ContactId, Expr::value(keep))
         .filter(contact_identities::Column::ContactId.is_in(merged.iter().copied()))
@@ -322,7 +321,7 @@ async fn insert_pairs(db: &impl ConnectionTrait, pairs: BTreeSet<(i64, i64)>) ->
     if pairs.is_empty() {
         return Ok(());
     }
-    let now = Utc::now();
+    let now = crate::clock::now();
     let rows = pairs.into_iter().map(|(a, b)| not_duplicate_pairs::ActiveModel {
         contact_a_id: Set(a),
         contact_b_id: Set(b),
@@ -369,7 +368,7 @@ mod tests {
     use super::*;
 
     fn contact(id: i64, name: &str, email: Option<&str>, minutes_ago: i64) -> contacts::Model {
-        let at = Utc::now() - chrono::Duration::minutes(minutes_ago);
+        let at = crate::clock::now() - chrono::Duration::minutes(minutes_ago);
         contacts::Model {
             id,
             name: name.into(),

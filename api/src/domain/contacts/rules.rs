@@ -123,7 +123,7 @@ pub async fn create(db: &impl ConnectionTrait, name: &str, fields: &[Field]) -> 
         name: Set(name.to_owned()),
         fields: Set(serde_json::json!(fields.iter().map(|f| f.as_str()).collect::<Vec<_>>())),
         enabled: Set(true),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::now()),
     }
     .insert(db)
     .await

@@ -1,7 +1,6 @@
 //! Changing a contact's details (`updateContact`): validated, re-keyed, and announced with
 //! CONTACT_UPDATED on the contact's open chats, in one transaction.
 
-use chrono::Utc;
 use entity::enums::Role;
 use entity::{accounts, contacts};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
@@ -126,7 +125,7 @@ pub async fn update(
     if changed.is_empty() {
         return Ok(row);
     }
-    update.updated_at = Set(Utc::now());
+    update.updated_at = Set(crate::clock::now());
     let updated = update.update(&txn).await?;
     keys::write(&txn, &updated).await?;
     // The search runs when a contact changes: its count goes to the panels with the event.

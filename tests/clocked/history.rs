@@ -1,12 +1,16 @@
 //! Chat history (issue 13, items 1 and 2): filters, orders, keyset pages that stay whole while
-//! chats arrive, `totalCount`, the per-chat figures and who reads what.
+//! chats arrive, `totalCount`, the per-chat figures and who reads what; and `chatStats`
+//! (item 3). Every time in the dataset is set through the server's clock: chats arrive through
+//! real webhooks and are accepted, answered and completed through the API at chosen instants,
+//! so the expected figures are computed by hand.
 
+use api::clock;
+use chrono::{DateTime, Duration, Utc};
 use entity::enums::Role;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use crate::lifecycle::{ACCEPT, customer_writes, offered_to, setup};
-use crate::on_both_backends;
+use crate::clocked;
+use crate::scenario::{ACCEPT, Setup, customer_writes, offered_to, setup};
 use crate::support::{Backend, TestApp};
 
 const HISTORY: &str = "query($filter: ChatFilter, $order: ChatOrder, $first: Int, $after: String) {
@@ -19,29 +23,55 @@ const HISTORY: &str = "query($filter: ChatFilter, $order: ChatOrder, $first: Int
 const SEND: &str = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }";
 const COMPLETE: &str = "mutation($id: ID!) { completeChat(chatId: $id) { status } }";
 
-fn row(id: &str) -> i64 {
-    api::graphql::ids::decode(&async_graphql::ID(id.to_owned()), "Chat").unwrap()
+fn instant(at: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(at).unwrap().to_utc()
 }
 
-/// Sets a chat's times (seconds after 2026-03-01T10:00:00Z; None leaves a time as it is).
-async fn set_times(app: &TestApp, chat: &str, times: &[(&str, i64)]) {
-    for (column, seconds) in times {
-        let at =
-            chrono::DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z").unwrap().with_timezone(&chrono::Utc)
-                + chrono::Duration::seconds(*seconds);
-        let sql = format!("UPDATE chats SET {column} = $1 WHERE id = $2");
-        let sql = match app.db.get_database_backend() {
-            sea_orm::DatabaseBackend::Postgres => sql,
-            _ => sql.replace("$1", "?").replace("$2", "?"),
-        };
-        app.db
-            .execute_raw(Statement::from_sql_and_values(
-                app.db.get_database_backend(),
-                sql,
-                [at.into(), row(chat).into()],
-            ))
-            .await
-            .unwrap();
+/// 2026-03-01T10:00:00Z plus `seconds`.
+fn base(seconds: i64) -> DateTime<Utc> {
+    instant("2026-03-01T10:00:00Z") + Duration::seconds(seconds)
+}
+
+/// A chat's life, at instants on the server's clock: a customer writes at `created`; then,
+/// when given, the agent accepts at `accepted`, answers at `answered` and completes at
+/// `completed`. The clock stays frozen at the last of them.
+struct Life {
+    created: DateTime<Utc>,
+    accepted: Option<DateTime<Utc>>,
+    answered: Option<DateTime<Utc>>,
+    completed: Option<DateTime<Utc>>,
+}
+
+impl Life {
+    fn waiting(created: DateTime<Utc>) -> Self {
+        Self { created, accepted: None, answered: None, completed: None }
+    }
+
+    /// Accepted, answered and completed `accept`, `answer` and `complete` seconds after it was
+    /// created.
+    fn done(created: DateTime<Utc>, accept: i64, answer: i64, complete: i64) -> Self {
+        let after = |seconds| Some(created + Duration::seconds(seconds));
+        Self { created, accepted: after(accept), answered: after(answer), completed: after(complete) }
+    }
+
+    /// Lives it: `customer` writes, and agent `token` does the rest.
+    async fn live(&self, app: &TestApp, s: &Setup, token: &str, customer: i64) -> String {
+        clock::freeze(self.created);
+        let (chat, _) = customer_writes(app, s, customer, 1).await;
+        if let Some(at) = self.accepted {
+            offered_to(app, token, &chat).await;
+            clock::freeze(at);
+            app.ok(Some(token), ACCEPT, json!({ "id": chat })).await;
+        }
+        if let Some(at) = self.answered {
+            clock::freeze(at);
+            app.ok(Some(token), SEND, json!({ "input": { "chatId": chat, "text": "hello" } })).await;
+        }
+        if let Some(at) = self.completed {
+            clock::freeze(at);
+            app.ok(Some(token), COMPLETE, json!({ "id": chat })).await;
+        }
+        chat
     }
 }
 
@@ -80,33 +110,15 @@ async fn history_filters_orders_and_pages(backend: Backend) {
     let admin = s.admin.clone();
     let agent = s.agents[0].2.clone();
     let (_, analyst) = app.signed_in("ann@example.com", Role::Analyst).await;
-    // Six customers; chat i created at i hours.
+    // Six customers; chat i created at i hours. The agent accepts, answers and completes 0
+    // (at 30 s, 90 s, 600 s) and 1 (at 60 s, 300 s, 300 s), and accepts 2.
+    let mut lives = vec![Life::done(base(0), 30, 90, 600), Life::done(base(3600), 60, 300, 300)];
+    lives.push(Life { accepted: Some(base(2 * 3600 + 10)), ..Life::waiting(base(2 * 3600)) });
+    lives.extend((3..6).map(|i| Life::waiting(base(i * 3600))));
     let mut chats = Vec::new();
-    for i in 0..6 {
-        let (chat, _) = customer_writes(&app, &s, 9100 + i, 1).await;
-        chats.push(chat);
+    for (i, life) in (0..).zip(&lives) {
+        chats.push(life.live(&app, &s, &agent, 9100 + i).await);
     }
-    // The agent takes 0, 1 and 2, answers 0 and 1 and completes 0 and 1.
-    for chat in &chats[..3] {
-        offered_to(&app, &agent, chat).await;
-        app.ok(Some(&agent), ACCEPT, json!({ "id": chat })).await;
-    }
-    for chat in &chats[..2] {
-        app.ok(Some(&agent), SEND, json!({ "input": { "chatId": chat, "text": "hello" } })).await;
-        app.ok(Some(&agent), COMPLETE, json!({ "id": chat })).await;
-    }
-    for (i, chat) in chats.iter().enumerate() {
-        let i = i as i64;
-        set_times(&app, chat, &[("created_at", i * 3600), ("queued_at", i * 3600)]).await;
-    }
-    set_times(&app, &chats[0], &[("accepted_at", 30), ("first_response_at", 90), ("completed_at", 600)])
-        .await;
-    set_times(
-        &app,
-        &chats[1],
-        &[("accepted_at", 3600 + 60), ("first_response_at", 3600 + 300), ("completed_at", 3600 + 300)],
-    )
-    .await;
 
     // Filters.
     let completed = json!({ "statuses": ["COMPLETED"] });
@@ -147,6 +159,7 @@ async fn history_filters_orders_and_pages(backend: Backend) {
     // other) shows at the end of an oldest-first walk and never repeats one.
     let first = app.ok(Some(&analyst), HISTORY, json!({ "first": 3 })).await;
     assert_eq!(ids(&first), chats[..3].to_vec());
+    clock::freeze(base(6 * 3600));
     let (late, _) = customer_writes(&app, &s, 9199, 1).await;
     let mut rest = Vec::new();
     let mut after = first["chats"]["pageInfo"]["endCursor"].clone();
@@ -238,65 +251,24 @@ const STATS: &str = "query($filter: ChatFilter, $by: [ChatGroupBy!], $tz: String
   }
 }";
 
-/// Sets a chat's times to these instants (RFC 3339), by column.
-async fn set_instants(app: &TestApp, chat: &str, times: &[(&str, &str)]) {
-    let base = chrono::DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z").unwrap();
-    let seconds: Vec<(&str, i64)> = times
-        .iter()
-        .map(|(column, at)| {
-            (*column, (chrono::DateTime::parse_from_rfc3339(at).unwrap() - base).num_seconds())
-        })
-        .collect();
-    set_times(app, chat, &seconds).await;
-}
-
 async fn chat_stats_by_hand(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let s = setup(&app, "TO_ALL_AGENTS", 1).await;
     let agent = s.agents[0].2.clone();
     let (_, analyst) = app.signed_in("ann@example.com", Role::Analyst).await;
-    let mut chats = Vec::new();
-    for i in 0..4 {
-        let (chat, _) = customer_writes(&app, &s, 9300 + i, 1).await;
-        chats.push(chat);
-    }
-    for chat in &chats[..2] {
-        offered_to(&app, &agent, chat).await;
-        app.ok(Some(&agent), ACCEPT, json!({ "id": chat })).await;
-        app.ok(Some(&agent), SEND, json!({ "input": { "chatId": chat, "text": "hi" } })).await;
-        app.ok(Some(&agent), COMPLETE, json!({ "id": chat })).await;
-    }
     // Berlin moves from 02:00 to 03:00 on 2026-03-29: that day runs 23:00Z on the 28th to
-    // 22:00Z on the 29th.
-    let at = |t: &str| format!("2026-03-{t}Z");
-    set_instants(
-        &app,
-        &chats[0],
-        &[
-            ("created_at", &at("28T22:30:00")),
-            ("queued_at", &at("28T22:30:00")),
-            ("accepted_at", &at("28T22:31:00")),
-            ("first_response_at", &at("28T22:32:00")),
-            ("completed_at", &at("28T22:40:00")),
-        ],
-    )
-    .await;
-    set_instants(
-        &app,
-        &chats[1],
-        &[
-            ("created_at", &at("29T12:00:00")),
-            ("queued_at", &at("29T12:00:00")),
-            ("accepted_at", &at("29T12:00:30")),
-            ("first_response_at", &at("29T12:01:30")),
-            ("completed_at", &at("29T12:05:00")),
-        ],
-    )
-    .await;
-    set_instants(&app, &chats[2], &[("created_at", &at("29T21:30:00")), ("queued_at", &at("29T21:30:00"))])
-        .await;
-    set_instants(&app, &chats[3], &[("created_at", &at("29T22:30:00")), ("queued_at", &at("29T22:30:00"))])
-        .await;
+    // 22:00Z on the 29th. Two chats are accepted, answered and completed; two wait.
+    let at = |t: &str| instant(&format!("2026-03-{t}Z"));
+    let lives = [
+        Life::done(at("28T22:30:00"), 60, 120, 600),
+        Life::done(at("29T12:00:00"), 30, 90, 300),
+        Life::waiting(at("29T21:30:00")),
+        Life::waiting(at("29T22:30:00")),
+    ];
+    let mut chats = Vec::new();
+    for (i, life) in (0..).zip(&lives) {
+        chats.push(life.live(&app, &s, &agent, 9300 + i).await);
+    }
     let range = json!({ "created": { "from": "2026-03-28T00:00:00Z", "to": "2026-03-31T00:00:00Z" } });
 
     // Everything in one group: figures computed by hand.
@@ -326,7 +298,6 @@ async fn chat_stats_by_hand(backend: Backend) {
             )
         })
         .collect();
-    let instant = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
     let expected = [
         ("2026-03-27T23:00:00Z", "2026-03-28T23:00:00Z", 1),
         ("2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z", 2),
@@ -379,4 +350,4 @@ async fn chat_stats_by_hand(backend: Backend) {
     assert_eq!(app.error_code(Some(&agent), STATS, json!({})).await, "FORBIDDEN");
 }
 
-on_both_backends!(history_filters_orders_and_pages, chat_stats_by_hand);
+clocked!(history_filters_orders_and_pages, chat_stats_by_hand);
