@@ -23,6 +23,7 @@ mod operations;
 mod outbound;
 mod panel_example;
 mod persisted;
+mod plans;
 mod presence;
 mod reads;
 mod replica;
