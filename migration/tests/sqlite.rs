@@ -42,7 +42,7 @@ async fn sqlite_up_down_up() {
          AND (name LIKE 'idx_%' OR name LIKE 'uq_%')",
     )
     .await;
-    assert_eq!(indexes, 46);
+    assert_eq!(indexes, 47);
 
     let fks = count(
         &db,
@@ -76,7 +76,7 @@ async fn postgres_up_down_up() {
          AND (indexname LIKE 'idx\\_%' OR indexname LIKE 'uq\\_%')",
     )
     .await;
-    assert_eq!(indexes, 46);
+    assert_eq!(indexes, 47);
 
     let fks = count(
         &db,

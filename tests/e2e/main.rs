@@ -22,6 +22,7 @@ mod operations;
 mod outbound;
 mod panel_example;
 mod persisted;
+mod plans;
 mod presence;
 mod reads;
 mod replica;

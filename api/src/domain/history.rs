@@ -11,8 +11,7 @@ use entity::enums::{ChatStatus, CompletionReason, Role};
 use entity::{chats, messages};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::chats::readable_by_agent;
@@ -206,15 +205,17 @@ pub struct Cursor {
     pub id: i64,
 }
 
-/// One page of the chats `principal` may read that match `filter`, in `order`.
-pub async fn page(
-    db: &impl ConnectionTrait,
+/// The statement of one history page: the chats `principal` may read that match `filter`, in
+/// `order`, after `after`, `limit + 1` of them (one more tells whether a next page exists).
+/// [`page`] runs exactly this; it is public so that its query plan can be checked
+/// (tests/e2e/plans.rs, docs/metrics.md "Indexes behind history and analytics").
+pub fn page_query(
     principal: &Principal,
     filter: &Filter,
     order: Order,
     after: Option<Cursor>,
     limit: u64,
-) -> DomainResult<PageOf<chats::Model>> {
+) -> DomainResult<Select<chats::Entity>> {
     filter.check()?;
     let column = order.field.column();
     let mut query = chats::Entity::find().filter(filter.condition(principal)?);
@@ -231,8 +232,38 @@ pub async fn page(
     } else {
         query.order_by_asc(column).order_by_asc(chats::Column::Id)
     };
-    let rows = query.limit(limit + 1).all(db).await?;
+    Ok(query.limit(limit + 1))
+}
+
+/// One page of the chats `principal` may read that match `filter`, in `order`.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    filter: &Filter,
+    order: Order,
+    after: Option<Cursor>,
+    limit: u64,
+) -> DomainResult<PageOf<chats::Model>> {
+    let rows = page_query(principal, filter, order, after, limit)?.all(db).await?;
     Ok(PageOf::from_overfetch(rows, limit))
+}
+
+/// The statement of [`count`]: one row, the number of matching chats (as `n`). Public so that
+/// its query plan can be checked, like [`page_query`].
+pub fn count_query(
+    principal: &Principal,
+    filter: &Filter,
+    order: Order,
+) -> DomainResult<Select<chats::Entity>> {
+    filter.check()?;
+    let mut query = chats::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(filter.condition(principal)?);
+    if order.field != OrderField::CreatedAt {
+        query = query.filter(order.field.column().is_not_null());
+    }
+    Ok(query)
 }
 
 /// How many chats `principal` may read match `filter` (in any order).
@@ -242,12 +273,8 @@ pub async fn count(
     filter: &Filter,
     order: Order,
 ) -> DomainResult<u64> {
-    filter.check()?;
-    let mut query = chats::Entity::find().filter(filter.condition(principal)?);
-    if order.field != OrderField::CreatedAt {
-        query = query.filter(order.field.column().is_not_null());
-    }
-    Ok(query.count(db).await?)
+    let n: Option<i64> = count_query(principal, filter, order)?.into_tuple().one(db).await?;
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
 }
 
 /// Messages per chat, for the chats given (chats without messages are left out).
