@@ -14,6 +14,7 @@ mod faults;
 mod graphiql;
 mod history;
 mod http_audit;
+mod indicators;
 mod introspection;
 mod lifecycle;
 mod limits;
