@@ -189,6 +189,17 @@ async fn chat_indicators_and_processing_rate_by_hand(backend: Backend) {
         .await;
     assert_eq!(fields["chat"], json!({ "firstResponseTime": 60.0, "duration": 3600.0 }));
 
+    // The README's example runs as written (with a real queue id).
+    let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let example = readme
+        .split("```graphql")
+        .filter_map(|block| block.split_once("```").map(|(text, _)| text))
+        .find(|text| text.contains("chatIndicators("))
+        .expect("README shows chatIndicators");
+    let answer = app.ok(Some(&analyst), &example.replace("<queue id>", &s.queue), json!({})).await;
+    assert_eq!(answer["chatIndicators"]["waiting"], 2);
+    assert_eq!(answer["processingRate"].as_array().unwrap().len(), 14);
+
     // The processing rate, days in Berlin: the 25th has 25 hours; an empty day at the end.
     let rate = |vars: Value| {
         let (app, analyst) = (&app, &analyst);
