@@ -4,7 +4,7 @@
 //! read them.
 
 use entity::enums::Role;
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
 use crate::lifecycle::{ACCEPT, customer_writes, offered_to, setup};
@@ -422,4 +422,74 @@ async fn case_dynamics_by_hand(backend: Backend) {
     );
 }
 
-on_both_backends!(chat_indicators_and_processing_rate_by_hand, case_dynamics_by_hand);
+/// The three reads run under the analytics statement timeout (as `chats` does, see reads.rs):
+/// on PostgreSQL a read waiting on a lock is cancelled by `statement_timeout`; on SQLite a
+/// read of 100,000 rows takes longer than 1 ms.
+async fn indicator_reads_time_out(backend: Backend) {
+    let limit_ms = if backend == Backend::Postgres { 300 } else { 1 };
+    let app = TestApp::spawn_with(backend, |config| config.analytics_statement_timeout_ms = limit_ms).await;
+    let s = setup(&app, "TO_ALL_AGENTS", 1).await;
+    let (_, analyst) = app.signed_in("ann@example.com", Role::Analyst).await;
+    let (chat, _) = customer_writes(&app, &s, 9600, 1).await;
+    app.ok(
+        Some(&s.admin),
+        "mutation($id: ID!) { createCaseFromChat(chatId: $id) { id } }",
+        json!({ "id": chat }),
+    )
+    .await;
+    let now = chrono::Utc::now();
+    let period = json!({ "from": now - chrono::Duration::days(1), "to": now + chrono::Duration::days(1) });
+    let reads = [
+        (INDICATORS, json!({})),
+        (RATE, json!({ "period": period, "bucket": "HOUR" })),
+        (DYNAMICS, json!({ "period": period, "bucket": "HOUR" })),
+    ];
+    let lock = if backend == Backend::Postgres {
+        let lock = app.db.begin().await.unwrap();
+        lock.execute_unprepared("LOCK TABLE chats, cases IN ACCESS EXCLUSIVE MODE").await.unwrap();
+        Some(lock)
+    } else {
+        let seed = |insert: &str, select: &str| {
+            format!(
+                "{insert} WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+                 SELECT {select} FROM n, (SELECT * FROM chats ORDER BY id LIMIT 1) AS c"
+            )
+        };
+        for sql in [
+            seed(
+                "INSERT INTO chats (contact_id, channel_id, queue_id, status, created_at, updated_at)",
+                "c.contact_id, c.channel_id, c.queue_id, 'COMPLETED', c.created_at, c.updated_at",
+            ),
+            seed(
+                "INSERT INTO cases (number, subject, description, source, registered_at, status, created_at, updated_at)",
+                "'seed-' || i, 's', 'd', 'CHAT', c.created_at, 'NEW', c.created_at, c.updated_at",
+            ),
+        ] {
+            app.db.execute_unprepared(&sql).await.unwrap();
+        }
+        None
+    };
+    for (query, vars) in &reads {
+        // (A generous hang detector: without the timeout a read would wait for the lock.)
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            app.gql(Some(&analyst), query, vars.clone()),
+        )
+        .await
+        .expect("the read is cancelled, not left waiting");
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "QUERY_TIMEOUT", "{query}: {answer}");
+    }
+    if let Some(lock) = lock {
+        lock.rollback().await.unwrap();
+        // Within the limit, the same reads are answered.
+        for (query, vars) in reads {
+            app.ok(Some(&analyst), query, vars).await;
+        }
+    }
+}
+
+on_both_backends!(
+    chat_indicators_and_processing_rate_by_hand,
+    case_dynamics_by_hand,
+    indicator_reads_time_out
+);
