@@ -59,11 +59,6 @@ impl Period {
         }
         Ok(Self { from, to })
     }
-
-    /// The period as a range of the history filter.
-    pub fn range(self) -> Range {
-        Range { from: Some(self.from), to: Some(self.to) }
-    }
 }
 
 /// What a series of buckets is asked for: a period, cut into buckets of a size, in a zone.
