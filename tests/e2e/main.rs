@@ -13,6 +13,7 @@ mod errors;
 mod faults;
 mod graphiql;
 mod http_audit;
+mod indicators;
 mod introspection;
 mod lifecycle;
 mod limits;

@@ -139,7 +139,7 @@ impl Reader {
     }
 
     /// The reader's rule as a condition on `cases`.
-    fn condition(self) -> Condition {
+    pub fn condition(self) -> Condition {
         match self {
             Self::Everyone => Condition::all(),
             Self::Agent(me) => {
@@ -187,6 +187,32 @@ pub struct CaseFilter {
     pub registered_to: Option<DateTime<Utc>>,
 }
 
+impl CaseFilter {
+    /// The filter as a condition on `cases` (every given field must hold).
+    pub fn condition(&self) -> Condition {
+        let mut all = Condition::all();
+        if let Some(status) = self.status {
+            all = all.add(cases::Column::Status.eq(status));
+        }
+        if let Some(assignee) = self.assignee {
+            all = all.add(cases::Column::AssigneeId.eq(assignee.0));
+        }
+        if let Some(contact) = self.contact {
+            all = all.add(cases::Column::ContactId.eq(contact.0));
+        }
+        if let Some(account) = self.account {
+            all = all.add(cases::Column::AccountId.eq(account.0));
+        }
+        if let Some(from) = self.registered_from {
+            all = all.add(cases::Column::RegisteredAt.gte(from));
+        }
+        if let Some(to) = self.registered_to {
+            all = all.add(cases::Column::RegisteredAt.lt(to));
+        }
+        all
+    }
+}
+
 /// The cases the principal may read that pass `filter`, newest first (by id, descending),
 /// a page at a time: `page.after` is the id of the last case of the previous page.
 pub async fn list(
@@ -195,25 +221,8 @@ pub async fn list(
     filter: &CaseFilter,
     page: Page,
 ) -> DomainResult<PageOf<cases::Model>> {
-    let mut query = cases::Entity::find().filter(Reader::of(principal).condition());
-    if let Some(status) = filter.status {
-        query = query.filter(cases::Column::Status.eq(status));
-    }
-    if let Some(assignee) = filter.assignee {
-        query = query.filter(cases::Column::AssigneeId.eq(assignee.0));
-    }
-    if let Some(contact) = filter.contact {
-        query = query.filter(cases::Column::ContactId.eq(contact.0));
-    }
-    if let Some(account) = filter.account {
-        query = query.filter(cases::Column::AccountId.eq(account.0));
-    }
-    if let Some(from) = filter.registered_from {
-        query = query.filter(cases::Column::RegisteredAt.gte(from));
-    }
-    if let Some(to) = filter.registered_to {
-        query = query.filter(cases::Column::RegisteredAt.lt(to));
-    }
+    let mut query =
+        cases::Entity::find().filter(Reader::of(principal).condition()).filter(filter.condition());
     if let Some(after) = page.after {
         query = query.filter(cases::Column::Id.lt(after));
     }

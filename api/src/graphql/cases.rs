@@ -32,6 +32,22 @@ pub struct CasesFilter {
     pub registered_to: Option<DateTime<Utc>>,
 }
 
+impl CasesFilter {
+    /// The domain filter; ids of the wrong type: BAD_USER_INPUT.
+    pub fn into_domain(self) -> async_graphql::Result<CaseFilter> {
+        let decode =
+            |id: &Option<ID>, type_name| id.as_ref().map(|id| ids::decode(id, type_name)).transpose();
+        Ok(CaseFilter {
+            status: self.status.map(Into::into),
+            assignee: decode(&self.assignee_id, "Agent")?.map(AgentId),
+            contact: decode(&self.contact_id, "Contact")?.map(ContactId),
+            account: decode(&self.account_id, "Account")?.map(AccountId),
+            registered_from: self.registered_from,
+            registered_to: self.registered_to,
+        })
+    }
+}
+
 /// `updateCase` input: fields left out stay as they are.
 #[derive(InputObject)]
 pub struct UpdateCaseInput {
@@ -72,17 +88,7 @@ impl CasesQuery {
         #[graphql(desc = "Return the cases after this cursor (older ones).")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Case>> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
-        let filter = filter.unwrap_or_default();
-        let decode =
-            |id: &Option<ID>, type_name| id.as_ref().map(|id| ids::decode(id, type_name)).transpose();
-        let filter = CaseFilter {
-            status: filter.status.map(Into::into),
-            assignee: decode(&filter.assignee_id, "Agent")?.map(AgentId),
-            contact: decode(&filter.contact_id, "Contact")?.map(ContactId),
-            account: decode(&filter.account_id, "Account")?.map(AccountId),
-            registered_from: filter.registered_from,
-            registered_to: filter.registered_to,
-        };
+        let filter = filter.unwrap_or_default().into_domain()?;
         let found = cases::list(db(ctx)?, principal(ctx)?, &filter, page).await.gql()?;
         Ok(connection::build(page, found, |row| row.id, Case))
     }

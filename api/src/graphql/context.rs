@@ -78,9 +78,9 @@ pub fn db<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a RequestDb> {
 /// else the primary; always under the analytics statement timeout (run the read through
 /// `domain::reads::timed`). The replica may lag, so only fields that may show slightly stale
 /// data use this: the fields of `graphql/history.rs` (the history list `chats` and its
-/// `totalCount`) and `graphql/analytics.rs`. Never a mutation, a subscription, `myChats`, `chat(id)`, or any
-/// read that must see a write just made (docs/operations.md, "Read replica"); a test below
-/// keeps the callers to those files.
+/// `totalCount`), `graphql/analytics.rs` and `graphql/indicators.rs`. Never a mutation, a
+/// subscription, `myChats`, `chat(id)`, or any read that must see a write just made
+/// (docs/operations.md, "Read replica"); a test below keeps the callers to those files.
 pub fn analytics_db(ctx: &Context<'_>) -> async_graphql::Result<AnalyticsDb> {
     Ok(ctx.data::<AnalyticsReads>()?.handle(db(ctx)?))
 }
@@ -88,7 +88,7 @@ pub fn analytics_db(ctx: &Context<'_>) -> async_graphql::Result<AnalyticsDb> {
 #[cfg(test)]
 mod tests {
     /// The GraphQL files that may read through the replica: history and analytics only.
-    const REPLICA_READERS: &[&str] = &["history.rs", "analytics.rs"];
+    const REPLICA_READERS: &[&str] = &["history.rs", "analytics.rs", "indicators.rs"];
 
     #[test]
     fn only_history_and_analytics_fields_read_through_the_replica() {

@@ -15,6 +15,7 @@ pub mod drafts;
 pub mod error;
 pub mod history;
 pub mod ids;
+pub mod indicators;
 pub mod lifecycle;
 pub mod limits;
 pub mod loaders;
@@ -47,6 +48,7 @@ pub struct Query(
     chats::ChatsQuery,
     history::HistoryQuery,
     analytics::AnalyticsQuery,
+    indicators::IndicatorsQuery,
     lifecycle::LifecycleQuery,
     templates::TemplatesQuery,
     contacts::ContactsQuery,
