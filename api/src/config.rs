@@ -65,8 +65,8 @@ pub struct Config {
     pub read_database_url: Option<String>,
 
     /// Longest a history or analytics read may run, in milliseconds; a longer one is
-    /// cancelled (by the PostgreSQL server; on SQLite the request stops waiting) and answered
-    /// QUERY_TIMEOUT.
+    /// cancelled (by the PostgreSQL server; on SQLite by a progress handler interrupting it)
+    /// and answered QUERY_TIMEOUT.
     #[arg(long, env = "SWITCHBOARD_ANALYTICS_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub analytics_statement_timeout_ms: u64,
 

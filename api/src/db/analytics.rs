@@ -12,7 +12,8 @@
 //! with SQLSTATE 57014, see [`super::query_canceled`]) and `default_transaction_read_only`
 //! (nothing is ever written through it, even by mistake). On SQLite they run on the request's
 //! own handle (a query's one read-only connection); SQLite has no server to cancel a
-//! statement, so `domain::reads::timed` stops waiting instead.
+//! statement, so `domain::reads::timed` sets a deadline on that connection
+//! (`RequestDb::interrupt_at`) and stops waiting at the same moment.
 //!
 //! The PostgreSQL handle is a [`RequestDb::shared`] one: each statement borrows a connection
 //! and gives it back at once. A pinned one would let a request hold an analytics connection

@@ -129,15 +129,17 @@ fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
     }
 }
 
-/// Whether a database error is PostgreSQL cancelling the statement (SQLSTATE 57014,
-/// query_canceled): what `statement_timeout` does to a statement that runs too long (see
-/// `db::analytics`). The one place that recognises it; `domain::reads::timed` turns it into
-/// QUERY_TIMEOUT.
+/// Whether a database error is the database cancelling the statement: PostgreSQL's SQLSTATE
+/// 57014 (query_canceled), what `statement_timeout` does to a statement that runs too long
+/// (see `db::analytics`), or SQLite's SQLITE_INTERRUPT (9), what the deadline of
+/// `RequestDb::interrupt_at` does. The one place that recognises them;
+/// `domain::reads::timed` turns them into QUERY_TIMEOUT.
 pub fn query_canceled(err: &DbErr) -> bool {
     use sea_orm::RuntimeErr;
     match err {
         DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err)) => {
-            matches!(&**err, sea_orm::sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
+            matches!(&**err, sea_orm::sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("57014" | "9")))
         }
         _ => false,
     }

@@ -72,7 +72,33 @@ impl RequestDb {
         }
         Ok(MutexGuard::try_map(guard, Option::as_mut).ok())
     }
+
+    /// On SQLite, makes every statement of this handle's held connection stop with
+    /// SQLITE_INTERRUPT once `deadline` has passed (SQLite's progress handler, which asks
+    /// every [`PROGRESS_STEPS`] virtual-machine steps), until [`Self::no_deadline`]. SQLite has
+    /// no server to cancel a statement; this is its `statement_timeout`. `false` (nothing
+    /// set) on PostgreSQL and for a shared handle, whose connection changes per statement.
+    pub async fn interrupt_at(&self, deadline: std::time::Instant) -> Result<bool, DbErr> {
+        let Some(mut held) = self.held().await? else { return Ok(false) };
+        let Held::Sqlite(conn) = &mut *held else { return Ok(false) };
+        let mut handle = conn.lock_handle().await.map_err(exec_error)?;
+        handle.set_progress_handler(PROGRESS_STEPS, move || std::time::Instant::now() < deadline);
+        Ok(true)
+    }
+
+    /// Takes away the deadline [`Self::interrupt_at`] set.
+    pub async fn no_deadline(&self) -> Result<(), DbErr> {
+        let Some(mut held) = self.held().await? else { return Ok(()) };
+        if let Held::Sqlite(conn) = &mut *held {
+            conn.lock_handle().await.map_err(exec_error)?.remove_progress_handler();
+        }
+        Ok(())
+    }
 }
+
+/// Virtual-machine steps between two looks at the clock of [`RequestDb::interrupt_at`]: a few
+/// microseconds of work, so a statement stops within about a millisecond of its deadline.
+const PROGRESS_STEPS: i32 = 10_000;
 
 /// A statement's SQL and its bound values, in the form sqlx runs.
 fn query(stmt: Statement) -> (AssertSqlSafe<String>, SqlxValues) {

@@ -14,18 +14,23 @@ use crate::db::AnalyticsDb;
 /// per statement; the reads this serves are one statement each (a page, a count, one
 /// aggregate).
 ///
-/// SQLite has no server to cancel a statement: the whole read is given the limit, and when it
-/// is over the request stops waiting and answers QUERY_TIMEOUT at once. The statement itself
-/// stops at its next row (nobody reads it any more), or, for one that computes long before
-/// its first row (an aggregate), runs on in the background until it completes, holding one
-/// read-only connection; the writer is never blocked by it (WAL).
+/// SQLite has no server to cancel a statement: the whole read is given the limit. The
+/// request's read-only connection gets a progress handler that interrupts any statement still
+/// running at the deadline (SQLITE_INTERRUPT, recognised here), so a long aggregate stops
+/// instead of holding the connection; and the request stops waiting at the deadline too, so
+/// it answers QUERY_TIMEOUT at once even while waiting for the connection.
 pub async fn timed<T>(
     analytics: &AnalyticsDb,
     read: impl Future<Output = DomainResult<T>>,
 ) -> DomainResult<T> {
     let limit = analytics.timeout();
     let result = if analytics.is_sqlite() {
-        match tokio::time::timeout(limit, read).await {
+        let interrupting = analytics.db().interrupt_at(std::time::Instant::now() + limit).await?;
+        let result = tokio::time::timeout(limit, read).await;
+        if interrupting {
+            analytics.db().no_deadline().await?;
+        }
+        match result {
             Ok(result) => result,
             Err(_elapsed) => return Err(DomainError::QueryTimeout { limit }),
         }
@@ -74,6 +79,34 @@ mod tests {
             Ok(row.and_then(|row| row.try_get::<i64>("", "n").ok()))
         };
         assert_eq!(timed(&patient, quick).await.unwrap(), Some(7));
+    }
+
+    /// Counts to thirty billion: minutes of work before its one row.
+    const ENDLESS: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000000000) \
+                           SELECT COUNT(*) AS n FROM n";
+
+    #[tokio::test]
+    async fn a_request_s_sqlite_statement_is_interrupted_at_its_deadline() {
+        // A request's handle holds one read-only connection for all its statements (as a
+        // server's GraphQL queries do on SQLite).
+        let pool = crate::db::connect("sqlite::memory:", 1).await.unwrap();
+        let request = crate::db::RequestDb::pinned(pool);
+        let analytics =
+            crate::db::AnalyticsReads::new(None, Duration::from_millis(50), false).handle(&request);
+        let endless = async {
+            analytics.db().query_one_raw(Statement::from_string(DbBackend::Sqlite, ENDLESS)).await?;
+            Ok(())
+        };
+        assert_eq!(timed(&analytics, endless).await.unwrap_err().code(), "QUERY_TIMEOUT");
+        // The statement stopped at the deadline: the connection answers the next read at
+        // once, with no deadline left on it (the minutes-long statement would still hold it).
+        let next = async {
+            let stmt = Statement::from_string(DbBackend::Sqlite, "SELECT 7 AS n");
+            let row = request.query_one_raw(stmt).await.unwrap();
+            row.and_then(|row| row.try_get::<i64>("", "n").ok())
+        };
+        let answered = tokio::time::timeout(Duration::from_secs(60), next).await;
+        assert_eq!(answered.expect("the endless statement was interrupted"), Some(7));
     }
 
     #[tokio::test]
