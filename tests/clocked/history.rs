@@ -10,7 +10,8 @@ use entity::enums::Role;
 use serde_json::{Value, json};
 
 use crate::clocked;
-use crate::scenario::{ACCEPT, Setup, customer_writes, offered_to, setup};
+use crate::lives::{Life, instant};
+use crate::scenario::{customer_writes, setup};
 use crate::support::{Backend, TestApp};
 
 const HISTORY: &str = "query($filter: ChatFilter, $order: ChatOrder, $first: Int, $after: String) {
@@ -20,59 +21,10 @@ const HISTORY: &str = "query($filter: ChatFilter, $order: ChatOrder, $first: Int
     pageInfo { hasNextPage endCursor }
   }
 }";
-const SEND: &str = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }";
-const COMPLETE: &str = "mutation($id: ID!) { completeChat(chatId: $id) { status } }";
-
-fn instant(at: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(at).unwrap().to_utc()
-}
 
 /// 2026-03-01T10:00:00Z plus `seconds`.
 fn base(seconds: i64) -> DateTime<Utc> {
     instant("2026-03-01T10:00:00Z") + Duration::seconds(seconds)
-}
-
-/// A chat's life, at instants on the server's clock: a customer writes at `created`; then,
-/// when given, the agent accepts at `accepted`, answers at `answered` and completes at
-/// `completed`. The clock stays frozen at the last of them.
-struct Life {
-    created: DateTime<Utc>,
-    accepted: Option<DateTime<Utc>>,
-    answered: Option<DateTime<Utc>>,
-    completed: Option<DateTime<Utc>>,
-}
-
-impl Life {
-    fn waiting(created: DateTime<Utc>) -> Self {
-        Self { created, accepted: None, answered: None, completed: None }
-    }
-
-    /// Accepted, answered and completed `accept`, `answer` and `complete` seconds after it was
-    /// created.
-    fn done(created: DateTime<Utc>, accept: i64, answer: i64, complete: i64) -> Self {
-        let after = |seconds| Some(created + Duration::seconds(seconds));
-        Self { created, accepted: after(accept), answered: after(answer), completed: after(complete) }
-    }
-
-    /// Lives it: `customer` writes, and agent `token` does the rest.
-    async fn live(&self, app: &TestApp, s: &Setup, token: &str, customer: i64) -> String {
-        clock::freeze(self.created);
-        let (chat, _) = customer_writes(app, s, customer, 1).await;
-        if let Some(at) = self.accepted {
-            offered_to(app, token, &chat).await;
-            clock::freeze(at);
-            app.ok(Some(token), ACCEPT, json!({ "id": chat })).await;
-        }
-        if let Some(at) = self.answered {
-            clock::freeze(at);
-            app.ok(Some(token), SEND, json!({ "input": { "chatId": chat, "text": "hello" } })).await;
-        }
-        if let Some(at) = self.completed {
-            clock::freeze(at);
-            app.ok(Some(token), COMPLETE, json!({ "id": chat })).await;
-        }
-        chat
-    }
 }
 
 fn ids(data: &Value) -> Vec<String> {

@@ -14,6 +14,8 @@ mod scenario;
 mod support;
 
 mod history;
+mod indicators;
+mod lives;
 mod timeouts;
 
 /// Held by each test while it runs, so no two tests move the clock at once.
