@@ -14,10 +14,15 @@
 //!   search called directly, and new chats through webhooks), and webhook new-contact
 //!   throughput with the duplicate rules on versus off, in the same run.
 //!
+//! - `history`: over 300,000 seeded chats and 3,000,000 messages, `chatStats` by queue and
+//!   status over 30 days and a history page at depth 1 and 1,000, each beside the same SQL
+//!   through sqlx in alternating rounds.
+//!
 //! Each prints one table row per measurement, then the server's peak memory and the issue's
 //! targets. `docs/benchmarks.md` describes both.
 
 mod drive;
+mod history;
 mod load;
 mod panel;
 mod postgres;
@@ -119,6 +124,14 @@ struct Cli {
     /// 32 senders with the rules on, then as many with them off), before and after seeding.
     #[arg(long, default_value_t = 3, help_heading = "similar suite")]
     rounds: usize,
+
+    /// history: chats seeded over 60 days (the history suite also uses `--rounds` of
+    /// `--duration` seconds per side, GraphQL and SQL alternating, after `--warm-up`).
+    #[arg(long, default_value_t = 300_000, help_heading = "history suite")]
+    history_chats: u64,
+    /// history: messages seeded per chat.
+    #[arg(long, default_value_t = 10, help_heading = "history suite")]
+    history_messages: u64,
 }
 
 /// A benchmark suite.
@@ -130,6 +143,8 @@ enum Suite {
     Panel,
     /// The similar-contact search at scale, and ingestion with it on versus off.
     Similar,
+    /// History and analytics: `chatStats` and deep history pages against plain SQL.
+    History,
 }
 
 /// A database backend.
@@ -204,6 +219,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Suite::Webhooks => webhooks::run(&cli, &bin, &backends).await,
         Suite::Panel => panel::run(&cli, &bin, &backends).await,
         Suite::Similar => similar::run(&cli, &bin, &backends).await,
+        Suite::History => history::run(&cli, &bin, &backends).await,
     };
     if skipped_postgres {
         loud_postgres_note();

@@ -3,8 +3,10 @@
 //! queue, agent, channel, status and a time bucket in an IANA time zone (definitions in
 //! docs/metrics.md).
 //!
-//! The figures are computed here from the chats' times, by the same functions as the `Chat`
-//! fields ([`history`]), so a group's figures always agree with its chats'. Buckets are
+//! On PostgreSQL the figures are one SQL statement that groups and aggregates where the rows
+//! are ([`sql`], its duration expressions follow [`history`]'s functions exactly); on SQLite,
+//! which has no `percentile_cont`, they are computed here from the chats' times by the same
+//! functions as the `Chat` fields. Either way a group's figures agree with its chats'. Buckets are
 //! half-open `[start, end)` in the requested zone (a DST day has 23 or 25 hours), weeks start
 //! on Monday, and chats fall into buckets by their creation time. Percentiles are continuous
 //! (linear interpolation, as PostgreSQL's `percentile_cont`).
@@ -15,11 +17,13 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, 
 use chrono_tz::Tz;
 use entity::chats;
 use entity::enums::ChatStatus;
-use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
 
 use super::error::{DomainError, DomainResult};
 use super::history::{self, Filter};
 use super::sessions::Principal;
+
+mod sql;
 
 /// What groups are keyed by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -149,8 +153,6 @@ fn instant(zone: Tz, local: NaiveDateTime) -> DateTime<Utc> {
 /// The bucket `[start, end)` holding `at`, in `zone`.
 pub fn bucket(by: GroupBy, zone: Tz, at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let local = at.with_timezone(&zone).naive_local();
-    let day = local.date();
-    let midnight = |date: NaiveDate| date.and_time(NaiveTime::MIN);
     if by == GroupBy::Hour {
         // An hour of real time, aligned on the zone's hours: the minutes and seconds past the
         // local hour taken off (a repeated wall-clock hour in autumn is two buckets).
@@ -160,6 +162,13 @@ pub fn bucket(by: GroupBy, zone: Tz, at: DateTime<Utc>) -> (DateTime<Utc>, DateT
         let start = at - past;
         return (start, start + Duration::hours(1));
     }
+    bucket_of_local(by, zone, local)
+}
+
+/// The day, week or month bucket `[start, end)` in `zone` holding the wall-clock time `local`.
+pub(crate) fn bucket_of_local(by: GroupBy, zone: Tz, local: NaiveDateTime) -> (DateTime<Utc>, DateTime<Utc>) {
+    let day = local.date();
+    let midnight = |date: NaiveDate| date.and_time(NaiveTime::MIN);
     let (start, end) = match by {
         GroupBy::Week => {
             let monday = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
@@ -216,6 +225,11 @@ pub async fn chat_stats(
         if buckets > limits.max_groups as i64 {
             return Err(DomainError::TooManyGroups { limit: limits.max_groups });
         }
+    }
+    if db.get_database_backend() == DbBackend::Postgres {
+        let mut groups = sql::groups(db, principal, filter, &by, zone, limits.max_groups).await?;
+        groups.sort_by(|a, b| a.key.cmp(&b.key));
+        return Ok(groups);
     }
     let rows = chats::Entity::find()
         .filter(filter.condition(principal)?)

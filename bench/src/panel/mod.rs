@@ -1,10 +1,10 @@
 //! The `panel` suite: the agent-panel read over a seeded database, next to the same reads as
 //! plain SQL through sqlx, then `acceptChat` / `completeChat` throughput.
 
-mod graphql;
+pub mod graphql;
 mod report;
-mod seed;
-mod sql;
+pub mod seed;
+pub mod sql;
 
 use std::collections::HashMap;
 use std::future::Future;
