@@ -15,11 +15,11 @@ pub const STATS_POSTGRES: &str = "SELECT queue_id, NULL::bigint, NULL::bigint, s
      count(dur), avg(dur), percentile_cont(0.5) WITHIN GROUP (ORDER BY dur), percentile_cont(0.9) WITHIN GROUP (ORDER BY dur), \
      count(ht), avg(ht), percentile_cont(0.5) WITHIN GROUP (ORDER BY ht), percentile_cont(0.9) WITHIN GROUP (ORDER BY ht) \
      FROM (SELECT queue_id, status, \
-       (trunc(EXTRACT(EPOCH FROM (accepted_at - queued_at)) * 1000) / 1000)::float8 AS tta, \
-       (trunc(EXTRACT(EPOCH FROM (first_response_at - created_at)) * 1000) / 1000)::float8 AS frt, \
-       (trunc(EXTRACT(EPOCH FROM (completed_at - created_at)) * 1000) / 1000)::float8 AS dur, \
-       CASE WHEN accepted_at IS NOT NULL THEN (trunc(EXTRACT(EPOCH FROM (completed_at - accepted_at)) * 1000) / 1000)::float8 \
-         WHEN queued_at IS NULL THEN (trunc(EXTRACT(EPOCH FROM (completed_at - created_at)) * 1000) / 1000)::float8 END AS ht \
+       ((date_part('epoch', accepted_at - queued_at) * 1000000)::bigint / 1000)::float8 / 1000 AS tta, \
+       ((date_part('epoch', first_response_at - created_at) * 1000000)::bigint / 1000)::float8 / 1000 AS frt, \
+       ((date_part('epoch', completed_at - created_at) * 1000000)::bigint / 1000)::float8 / 1000 AS dur, \
+       CASE WHEN accepted_at IS NOT NULL THEN ((date_part('epoch', completed_at - accepted_at) * 1000000)::bigint / 1000)::float8 / 1000 \
+         WHEN queued_at IS NULL THEN ((date_part('epoch', completed_at - created_at) * 1000000)::bigint / 1000)::float8 / 1000 END AS ht \
        FROM chats WHERE created_at >= $1 AND created_at < $2) AS c \
      GROUP BY queue_id, status LIMIT 1001";
 

@@ -26,8 +26,14 @@ use crate::domain::sessions::Principal;
 
 /// Seconds from `from` to `to` (SQL expressions), truncated to whole milliseconds; NULL when
 /// either is NULL.
+///
+/// In `float8` and `bigint` arithmetic: `date_part` answers the interval's seconds as a
+/// `float8`, rounded to whole microseconds (what PostgreSQL stores, so exact), then cut to
+/// whole milliseconds toward zero as `num_milliseconds` does. The same figures as
+/// `EXTRACT(EPOCH …)`, which answers `numeric` and made the statement about 1.7 times slower
+/// (docs/benchmarks.md, "History and analytics").
 fn seconds(from: &str, to: &str) -> String {
-    format!("(trunc(EXTRACT(EPOCH FROM ({to} - {from})) * 1000) / 1000)::float8")
+    format!("((date_part('epoch', {to} - {from}) * 1000000)::bigint / 1000)::float8 / 1000")
 }
 
 /// The four durations, named as the outer select reads them: `history::time_to_accept`,
