@@ -85,6 +85,7 @@ impl Server {
                 config.allowed_content_types.clone(),
             ),
             outbox_ready: Arc::new(Notify::new()),
+            actions_ready: Arc::new(Notify::new()),
             retry: RetryPolicy {
                 max_attempts: config.delivery_max_attempts,
                 base: Duration::from_millis(config.delivery_retry_base_ms),

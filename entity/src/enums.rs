@@ -494,3 +494,51 @@ impl OutboxStatus {
         }
     }
 }
+
+/// What a chat action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ChatActionKind {
+    /// `CREATE_CASE`: Raises a case from the chat.
+    #[sea_orm(string_value = "CREATE_CASE")]
+    CreateCase,
+    /// `WEBHOOK`: Posts the chat, contact, agent and action to a URL, signed.
+    #[sea_orm(string_value = "WEBHOOK")]
+    Webhook,
+}
+
+impl ChatActionKind {
+    /// The string stored in the database (and used in logs and event payloads).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::CreateCase => "CREATE_CASE",
+            Self::Webhook => "WEBHOOK",
+        }
+    }
+}
+
+/// Delivery state of a chat action's webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ChatActionRunStatus {
+    /// `PENDING`: Waiting for (another) delivery attempt.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// `DELIVERED`: The receiver answered 2xx.
+    #[sea_orm(string_value = "DELIVERED")]
+    Delivered,
+    /// `FAILED`: Gave up after the last attempt.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}
+
+impl ChatActionRunStatus {
+    /// The string stored in the database (and used in logs and event payloads).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Delivered => "DELIVERED",
+            Self::Failed => "FAILED",
+        }
+    }
+}

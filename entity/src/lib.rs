@@ -6,6 +6,8 @@ pub mod assignments;
 pub mod attachments;
 pub mod cases;
 pub mod channels;
+pub mod chat_action_runs;
+pub mod chat_actions;
 pub mod chats;
 pub mod contact_identities;
 pub mod contact_keys;

@@ -6,6 +6,8 @@ pub use super::assignments::Entity as Assignments;
 pub use super::attachments::Entity as Attachments;
 pub use super::cases::Entity as Cases;
 pub use super::channels::Entity as Channels;
+pub use super::chat_action_runs::Entity as ChatActionRuns;
+pub use super::chat_actions::Entity as ChatActions;
 pub use super::chats::Entity as Chats;
 pub use super::contact_identities::Entity as ContactIdentities;
 pub use super::contact_keys::Entity as ContactKeys;

@@ -64,6 +64,12 @@ pub enum DomainError {
         /// The most groups allowed.
         limit: usize,
     },
+    /// A URL that is not http(s) or names no host (a chat action's webhook URL).
+    #[error("{0}")]
+    InvalidUrl(String),
+    /// A chat action run on a chat of another queue than the action's.
+    #[error("this action belongs to another queue than the chat's")]
+    ActionNotInQueue,
     /// The database failed; details are logged, never shown. Its code tells an outage
     /// (DATABASE_UNAVAILABLE, retryable) from any other failure (see [`crate::db::unavailable`]).
     #[error("database error: {0}")]
@@ -115,6 +121,8 @@ impl DomainError {
             Self::OpenChatsConflict(_) => "OPEN_CHATS_CONFLICT",
             Self::TooManyGroups { .. } => "TOO_MANY_GROUPS",
             Self::TargetUnavailable(_) => "TARGET_UNAVAILABLE",
+            Self::InvalidUrl(_) => "INVALID_URL",
+            Self::ActionNotInQueue => "ACTION_NOT_IN_QUEUE",
             Self::Database(err) if crate::db::unavailable(err) => "DATABASE_UNAVAILABLE",
             Self::Database(_) => "INTERNAL_SERVER_ERROR",
             Self::QueryTimeout { .. } => "QUERY_TIMEOUT",

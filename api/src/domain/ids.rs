@@ -28,3 +28,11 @@ ids! {
     /// A message.
     MessageId,
 }
+
+/// The global id the API shows for row `id` of GraphQL type `type_name`:
+/// `base64url("Type:id")` without padding. The GraphQL face and the chat-action webhooks
+/// (which name the chat, contact, agent and action the way the API does) share it.
+pub fn global(type_name: &str, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{id}"))
+}

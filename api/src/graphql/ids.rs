@@ -9,7 +9,7 @@ use crate::domain::pagination::Page;
 
 /// The global id of row `id` of GraphQL type `type_name`.
 pub fn encode(type_name: &str, id: i64) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{type_name}:{id}")))
+    ID(crate::domain::ids::global(type_name, id))
 }
 
 /// Splits a global id into its type name and row id, if it is one.

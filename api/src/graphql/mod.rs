@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod auth;
 pub mod cases;
 pub mod channels;
+pub mod chat_actions;
 pub mod chats;
 pub mod connection;
 pub mod contacts;
@@ -55,6 +56,7 @@ pub struct Query(
     accounts::AccountsQuery,
     cases::CasesQuery,
     workload::WorkloadQuery,
+    chat_actions::ChatActionsQuery,
 );
 
 /// Changes. Sign in with `login` to get a bearer token; every other mutation needs it, and
@@ -73,6 +75,7 @@ pub struct Mutation(
     contacts::ContactsMutation,
     accounts::AccountsMutation,
     cases::CasesMutation,
+    chat_actions::ChatActionsMutation,
 );
 
 /// The schema type.

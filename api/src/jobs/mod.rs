@@ -1,6 +1,7 @@
-//! Background work: delivering replies through the outbox, downloading media, enriching
-//! contacts. Workers share one context and stop together on shutdown.
+//! Background work: delivering replies through the outbox and chat-action webhooks,
+//! downloading media, enriching contacts. Workers share one context and stop together on shutdown.
 
+pub mod actions;
 pub mod delivery;
 pub mod enrich;
 pub mod media;
@@ -47,6 +48,8 @@ pub struct JobContext {
     pub files: FileStore,
     /// Wakes the delivery worker when a reply is queued on this instance.
     pub outbox_ready: Arc<Notify>,
+    /// Wakes the chat-action webhook worker when a run is queued on this instance.
+    pub actions_ready: Arc<Notify>,
     /// Delivery retries.
     pub retry: RetryPolicy,
     /// How often workers look for due work when nothing woke them.
@@ -61,6 +64,7 @@ pub struct JobContext {
 pub fn spawn_all(ctx: &JobContext, cancel: &CancellationToken) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(delivery::run(ctx.clone(), cancel.clone())),
+        tokio::spawn(actions::run(ctx.clone(), cancel.clone())),
         tokio::spawn(media::run(ctx.clone(), cancel.clone())),
         tokio::spawn(timers::run(ctx.clone(), cancel.clone())),
     ]

@@ -7,6 +7,7 @@ pub mod attachment;
 pub mod case;
 pub mod channel;
 pub mod chat;
+pub mod chat_action;
 pub mod contact;
 pub mod draft;
 pub mod enums;
