@@ -14,6 +14,7 @@ mod faults;
 mod graphiql;
 mod http_audit;
 mod indicators;
+mod initiate;
 mod introspection;
 mod lifecycle;
 mod limits;
@@ -25,6 +26,9 @@ mod panel_example;
 mod persisted;
 mod plans;
 mod presence;
+// Shared with the clocked binary, which uses the rest of it.
+#[allow(dead_code)]
+mod reaching;
 mod reads;
 mod replica;
 mod scenario;

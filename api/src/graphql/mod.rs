@@ -16,6 +16,7 @@ pub mod error;
 pub mod history;
 pub mod ids;
 pub mod indicators;
+pub mod initiate;
 pub mod lifecycle;
 pub mod limits;
 pub mod loaders;
@@ -55,6 +56,7 @@ pub struct Query(
     accounts::AccountsQuery,
     cases::CasesQuery,
     workload::WorkloadQuery,
+    initiate::InitiateQuery,
 );
 
 /// Changes. Sign in with `login` to get a bearer token; every other mutation needs it, and
@@ -73,6 +75,7 @@ pub struct Mutation(
     contacts::ContactsMutation,
     accounts::AccountsMutation,
     cases::CasesMutation,
+    initiate::InitiateMutation,
 );
 
 /// The schema type.
