@@ -3,6 +3,7 @@
 //! 24-hour window itself is tested on the clock (`tests/clocked/initiate.rs`).
 
 use entity::enums::Role;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use crate::on_both_backends;
@@ -299,8 +300,61 @@ async fn whatsapp_templates_are_registered_and_sent(backend: Backend) {
     .await;
 }
 
+/// A chat can start with a file, uploaded with the multipart spec as for `sendMessage`: it
+/// goes out as the provider's document.
+async fn a_chat_starts_with_a_file(backend: Backend) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = world(backend).await;
+    let document: serde_json::Value =
+        serde_json::from_slice(&crate::support::fixture("telegram/send_document_response.json")).unwrap();
+    Mock::given(method("POST"))
+        .and(path("/bot7012345678:bot-token/sendDocument"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(document))
+        .expect(1)
+        .mount(&w.mock)
+        .await;
+    let contact = w.served_and_completed(Provider::Telegram).await;
+    let input = json!({ "contactId": contact, "channelId": w.channel(Provider::Telegram), "files": [null] });
+    let operations = json!({ "query": crate::reaching::INITIATE, "variables": { "input": input } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.input.files.0"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(b"your invoice".to_vec())
+                .file_name("invoice.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+    let body: serde_json::Value = w
+        .app
+        .http
+        .post(format!("{}/graphql", w.app.base))
+        .bearer_auth(&w.agent)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let message = &body["data"]["initiateChat"]["message"];
+    let row = w.sent(message).await;
+    let files = entity::attachments::Entity::find()
+        .filter(entity::attachments::Column::MessageId.eq(row.id))
+        .all(&w.app.db)
+        .await
+        .unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].file_name.as_deref(), Some("invoice.txt"));
+    w.mock.verify().await;
+}
+
 on_both_backends!(
     a_chat_is_started_on_each_provider,
+    a_chat_starts_with_a_file,
     each_failed_condition_has_its_code,
     a_started_chat_counts_against_capacity,
     only_readers_of_the_contact_start_a_chat,
