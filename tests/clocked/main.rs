@@ -7,6 +7,9 @@
 
 // The harness and the usual first steps, shared with the e2e binary (which uses all of them).
 #[allow(dead_code)]
+#[path = "../e2e/reaching.rs"]
+mod reaching;
+#[allow(dead_code)]
 #[path = "../e2e/scenario.rs"]
 mod scenario;
 #[allow(dead_code)]
@@ -15,6 +18,7 @@ mod support;
 
 mod history;
 mod indicators;
+mod initiate;
 mod lives;
 mod timeouts;
 

@@ -15,6 +15,7 @@ mod faults;
 mod graphiql;
 mod http_audit;
 mod indicators;
+mod initiate;
 mod introspection;
 mod lifecycle;
 mod limits;
@@ -26,6 +27,9 @@ mod panel_example;
 mod persisted;
 mod plans;
 mod presence;
+// Shared with the clocked binary, which uses the rest of it.
+#[allow(dead_code)]
+mod reaching;
 mod reads;
 mod replica;
 mod scenario;

@@ -208,6 +208,20 @@ pub struct OutboundMessage {
     /// Messenger: instead of sending anything, pass thread control back to the chatbot (the
     /// primary receiver), with the text as the handover's metadata. Other providers refuse it.
     pub hand_back: bool,
+    /// WhatsApp: send this message template instead of the text (which is its rendered body,
+    /// for our records). Other providers refuse it.
+    pub template: Option<OutboundTemplate>,
+}
+
+/// A WhatsApp message template to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboundTemplate {
+    /// The template's name.
+    pub name: String,
+    /// Its language code.
+    pub language_code: String,
+    /// The body parameters, in order.
+    pub parameters: Vec<String>,
 }
 
 /// How a delivery error caused by the 24-hour messaging window begins, whether the send call

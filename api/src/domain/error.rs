@@ -57,6 +57,21 @@ pub enum DomainError {
         /// The open chats, several per channel.
         Vec<i64>,
     ),
+    /// A chat cannot be started (or a plain reply sent) with this contact on this channel now;
+    /// the refusal says which condition failed and has its own code.
+    #[error("{0}")]
+    NotReachable(super::initiate::Refusal),
+    /// The caller holds as many chats as `SimultaneousChats` allows.
+    #[error("you hold as many chats as SimultaneousChats allows; complete one first")]
+    AtCapacity,
+    /// A template send whose body parameters do not match the template's count.
+    #[error("the template takes {expected} body parameters; {given} were given")]
+    TemplateParameters {
+        /// How many the template takes.
+        expected: usize,
+        /// How many were given.
+        given: usize,
+    },
     /// A statistics request would make more groups than allowed: narrow the range or group
     /// by less.
     #[error("the statistics would have more than {limit} groups; narrow the range or group by less")]
@@ -120,6 +135,9 @@ impl DomainError {
             Self::MergeConflict { .. } => "MERGE_CONFLICT",
             Self::OpenChatsConflict(_) => "OPEN_CHATS_CONFLICT",
             Self::TooManyGroups { .. } => "TOO_MANY_GROUPS",
+            Self::NotReachable(refusal) => refusal.code(),
+            Self::AtCapacity => "AT_CAPACITY",
+            Self::TemplateParameters { .. } => "TEMPLATE_PARAMETERS",
             Self::TargetUnavailable(_) => "TARGET_UNAVAILABLE",
             Self::InvalidUrl(_) => "INVALID_URL",
             Self::ActionNotInQueue => "ACTION_NOT_IN_QUEUE",

@@ -67,7 +67,7 @@ async fn tell_dropped(
 }
 
 /// Whether an agent with `open` chats may take one more.
-async fn has_room(db: &impl ConnectionTrait, agent: AgentId) -> DomainResult<bool> {
+pub(crate) async fn has_room(db: &impl ConnectionTrait, agent: AgentId) -> DomainResult<bool> {
     let limits = settings::load(db).await?;
     let open = presence::presences(db, &[agent]).await?.get(&agent).copied().unwrap_or_default();
     Ok(!limits.at_capacity(open.open_chats))

@@ -41,10 +41,61 @@ fn kind_of(content_type: &str) -> MessageKind {
     }
 }
 
+/// What an outgoing message carries, ready to be queued by [`queue`].
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A reply: text and files already in storage (see [`check_reply`] and [`store`]).
+    Reply {
+        /// The text.
+        text: Option<String>,
+        /// The files with their storage keys.
+        files: Vec<(NewFile, String)>,
+    },
+    /// A WhatsApp template message; its rendered body is the stored text.
+    Template(super::message_templates::Rendered),
+}
+
+/// Checks a reply's text and files before anything is stored: some text or a file, the text
+/// within [`MAX_TEXT`], each file within the store's limits. Returns the trimmed text.
+pub fn check_reply(
+    files: &FileStore,
+    text: Option<String>,
+    uploads: &[NewFile],
+) -> DomainResult<Option<String>> {
+    let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    if text.is_none() && uploads.is_empty() {
+        return Err(DomainError::invalid("a reply needs text or at least one file"));
+    }
+    if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
+        return Err(DomainError::invalid(format!("text is longer than {MAX_TEXT} characters")));
+    }
+    for file in uploads {
+        files
+            .check(&file.content_type, file.bytes.len() as u64)
+            .map_err(|refusal| DomainError::invalid(format!("{}: {refusal}", file.file_name)))?;
+    }
+    Ok(text)
+}
+
+/// Puts a reply's files in storage, before its transaction: a failed transaction then leaves
+/// unreferenced files, never references to missing ones.
+pub async fn store(files: &FileStore, uploads: Vec<NewFile>) -> DomainResult<Vec<(NewFile, String)>> {
+    let mut stored = Vec::with_capacity(uploads.len());
+    for file in uploads {
+        let key = files.put(&file.bytes).await.map_err(|err| {
+            tracing::error!(error = %err, "cannot store an uploaded file");
+            DomainError::Database(sea_orm::DbErr::Custom("file storage failed".into()))
+        })?;
+        stored.push((file, key));
+    }
+    Ok(stored)
+}
+
 /// Queues a reply in a chat. Only the chat's owner (or a supervisor) may reply, and only while
-/// the chat is IN_PROGRESS. The first agent reply stamps the first-response time; each reply
-/// sets the close deadline when the queue has a completion timeout; the agent's draft is
-/// cleared.
+/// the chat is IN_PROGRESS; on WhatsApp only inside the 24-hour window (OUTSIDE_MESSAGING_WINDOW
+/// up front otherwise: send a template with `message_templates::send`). The first agent reply
+/// stamps the first-response time; each reply sets the close deadline when the queue has a
+/// completion timeout; the agent's draft is cleared.
 #[instrument(skip_all, fields(chat_id = chat_id.0, agent_id = principal.agent_id.0))]
 pub async fn send(
     db: &DatabaseConnection,
@@ -54,38 +105,48 @@ pub async fn send(
     text: Option<String>,
     uploads: Vec<NewFile>,
 ) -> DomainResult<messages::Model> {
-    let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-    if text.is_none() && uploads.is_empty() {
-        return Err(DomainError::invalid("a reply needs text or at least one file"));
-    }
-    if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
-        return Err(DomainError::invalid(format!("text is longer than {MAX_TEXT} characters")));
-    }
-    for file in &uploads {
-        files
-            .check(&file.content_type, file.bytes.len() as u64)
-            .map_err(|refusal| DomainError::invalid(format!("{}: {refusal}", file.file_name)))?;
-    }
+    let text = check_reply(files, text, &uploads)?;
     let chat =
         super::chats::get_visible(db, principal, chat_id).await?.ok_or(DomainError::NotFound("chat"))?;
     check_can_reply(principal, &chat)?;
-
-    // Files go to storage first; a failed transaction leaves unreferenced files, never
-    // references to missing ones.
-    let mut stored = Vec::with_capacity(uploads.len());
-    for file in uploads {
-        let key = files.put(&file.bytes).await.map_err(|err| {
-            tracing::error!(error = %err, "cannot store an uploaded file");
-            DomainError::Database(sea_orm::DbErr::Custom("file storage failed".into()))
-        })?;
-        stored.push((file, key));
-    }
+    let stored = store(files, uploads).await?;
 
     let txn = crate::db::write(db).await?;
     // Re-read inside the transaction: the chat may have been completed or transferred since.
     let chat = chats::Entity::find_by_id(chat_id.0).one(&txn).await?.ok_or(DomainError::NotFound("chat"))?;
     check_can_reply(principal, &chat)?;
+    // WhatsApp refuses free-form messages outside the window (and says so only after the
+    // send): refuse up front. Messenger's refusal still comes from the provider, as before.
+    let channel = entity::channels::Entity::find_by_id(chat.channel_id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound("channel"))?;
+    if channel.kind == entity::enums::ChannelKind::Whatsapp
+        && let Some(refusal) =
+            super::initiate::window_refusal(&txn, super::ids::ContactId(chat.contact_id), &channel).await?
+    {
+        return Err(DomainError::NotReachable(refusal));
+    }
+    let message = queue(&txn, principal, &chat, Outgoing::Reply { text, files: stored }).await?;
+    txn.commit().await?;
+    Ok(message)
+}
+
+/// Writes an outgoing agent message in `chat`, in the caller's transaction: the message, its
+/// attachments (or the template it is sent as), its outbox row, the chat's times (last
+/// message, close deadline, first response), the agent's draft cleared, MESSAGE_SENT. The
+/// caller checks who may write and when.
+pub async fn queue(
+    txn: &impl ConnectionTrait,
+    principal: &Principal,
+    chat: &chats::Model,
+    outgoing: Outgoing,
+) -> DomainResult<messages::Model> {
     let now = crate::clock::now();
+    let (text, stored, template) = match outgoing {
+        Outgoing::Reply { text, files } => (text, files, None),
+        Outgoing::Template(rendered) => (Some(rendered.text.clone()), Vec::new(), Some(rendered)),
+    };
     let kind = stored.first().map_or(MessageKind::Text, |(file, _)| kind_of(&file.content_type));
     let message = messages::ActiveModel {
         id: NotSet,
@@ -102,7 +163,7 @@ pub async fn send(
         edited_at: Set(None),
         created_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     for (file, key) in stored {
         attachments::ActiveModel {
@@ -117,12 +178,15 @@ pub async fn send(
             error: Set(None),
             created_at: Set(now),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    enqueue(&txn, &message).await?;
+    if let Some(rendered) = template {
+        super::message_templates::record_send(txn, &message, &rendered).await?;
+    }
+    enqueue(txn, &message).await?;
     let timeout =
-        queues::Entity::find_by_id(chat.queue_id).one(&txn).await?.and_then(|q| q.completion_timeout_minutes);
+        queues::Entity::find_by_id(chat.queue_id).one(txn).await?.and_then(|q| q.completion_timeout_minutes);
     let mut update = chats::Entity::update_many()
         .col_expr(chats::Column::LastMessageAt, Expr::value(now))
         .col_expr(chats::Column::UpdatedAt, Expr::value(now))
@@ -134,14 +198,13 @@ pub async fn send(
     if chat.first_response_at.is_none() {
         update = update.col_expr(chats::Column::FirstResponseAt, Expr::value(now));
     }
-    update.exec(&txn).await?;
+    update.exec(txn).await?;
     drafts::Entity::delete_many()
         .filter(drafts::Column::ChatId.eq(chat.id))
         .filter(drafts::Column::AgentId.eq(principal.agent_id.0))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    record_sent(&txn, &chat, &message).await?;
-    txn.commit().await?;
+    record_sent(txn, chat, &message).await?;
     Ok(message)
 }
 
@@ -237,7 +300,8 @@ async fn record_sent(
     Ok(())
 }
 
-fn check_can_reply(principal: &Principal, chat: &chats::Model) -> DomainResult<()> {
+/// Only the chat's owner (or a supervisor) may write in it, and only while it is IN_PROGRESS.
+pub fn check_can_reply(principal: &Principal, chat: &chats::Model) -> DomainResult<()> {
     if chat.owner_id != Some(principal.agent_id.0) && !principal.is_supervisor() {
         return Err(DomainError::Forbidden("only the chat's owner or a supervisor may reply".into()));
     }

@@ -75,6 +75,22 @@ pub fn from_domain(err: DomainError) -> async_graphql::Error {
             let chats: Vec<String> = chats.iter().map(|chat| super::ids::encode("Chat", *chat).0).collect();
             coded(err.code(), err.to_string()).extend_with(move |_, ext| ext.set("chatIds", chats.clone()))
         }
+        DomainError::NotReachable(crate::domain::initiate::Refusal::OpenChat(chat)) => {
+            let chat = super::ids::encode("Chat", *chat).0;
+            coded(err.code(), err.to_string()).extend_with(move |_, ext| ext.set("chatId", chat.clone()))
+        }
+        DomainError::NotReachable(crate::domain::initiate::Refusal::OutsideWindow { closed_at }) => {
+            let closed_at = closed_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            coded(err.code(), err.to_string())
+                .extend_with(move |_, ext| ext.set("windowClosedAt", closed_at.clone()))
+        }
+        DomainError::TemplateParameters { expected, given } => {
+            let (expected, given) = (*expected as u64, *given as u64);
+            coded(err.code(), err.to_string()).extend_with(move |_, ext| {
+                ext.set("expected", expected);
+                ext.set("given", given);
+            })
+        }
         other => {
             let err = coded(other.code(), other.to_string());
             match other.retry_after() {

@@ -17,6 +17,7 @@ pub mod error;
 pub mod history;
 pub mod ids;
 pub mod indicators;
+pub mod initiate;
 pub mod lifecycle;
 pub mod limits;
 pub mod loaders;
@@ -57,6 +58,7 @@ pub struct Query(
     cases::CasesQuery,
     workload::WorkloadQuery,
     chat_actions::ChatActionsQuery,
+    initiate::InitiateQuery,
 );
 
 /// Changes. Sign in with `login` to get a bearer token; every other mutation needs it, and
@@ -76,6 +78,7 @@ pub struct Mutation(
     accounts::AccountsMutation,
     cases::CasesMutation,
     chat_actions::ChatActionsMutation,
+    initiate::InitiateMutation,
 );
 
 /// The schema type.

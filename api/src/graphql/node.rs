@@ -27,9 +27,9 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// Fetches any object by its global id (Relay's object identification). Null when no
     /// object has this id or the caller may not read it (chats, contacts, messages and
-    /// attachments follow the rules of `chat(id)` and `contact(id)`; reply templates are for
-    /// agents, supervisors and admins; cases follow the rule of `cases`); a string that is not
-    /// a global id gives BAD_USER_INPUT.
+    /// attachments follow the rules of `chat(id)` and `contact(id)`; reply templates and
+    /// WhatsApp message templates are for agents, supervisors and admins; cases follow the
+    /// rule of `cases`); a string that is not a global id gives BAD_USER_INPUT.
     #[graphql(guard = "RoleGuard::new(READERS)")]
     async fn node(
         &self,
@@ -86,6 +86,15 @@ impl NodeQuery {
                     .await
                     .gql()?
                     .map(|r| Node::ReplyTemplate(ReplyTemplate(r)))
+            }
+            "MessageTemplate" if principal.has_any(super::context::STAFF) => {
+                crate::domain::message_templates::get(
+                    db,
+                    crate::domain::message_templates::MessageTemplateId(row),
+                )
+                .await
+                .gql()?
+                .map(|r| Node::MessageTemplate(super::types::message_template::MessageTemplate(r)))
             }
             "Account" => loader.load_one(AccountId(row)).await?.map(|r| Node::Account(Account(r))),
             "Case" => {

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 
 use super::JobContext;
-use crate::channels::{self as adapters, OutboundFile, OutboundMessage, SendError};
+use crate::channels::{self as adapters, OutboundFile, OutboundMessage, OutboundTemplate, SendError};
 use crate::domain::channels::Credentials;
 use crate::domain::ids::{AgentId, ChatId, MessageId};
 use crate::domain::ingest::moves_forward;
@@ -150,6 +150,10 @@ pub async fn send(
 ) -> Result<Option<String>, SendError> {
     let credentials = Credentials::of(channel);
     let secret = |value: &Option<String>| value.clone().unwrap_or_default();
+    if message.template.is_some() && channel.kind != ChannelKind::Whatsapp {
+        let reason = "message templates are sent on WhatsApp only".into();
+        return Err(SendError::Permanent { reason, outside_window: false });
+    }
     if message.hand_back {
         if channel.kind != ChannelKind::Messenger {
             let reason = "only Messenger conversations are handed back to a chatbot".into();
@@ -219,6 +223,15 @@ async fn deliver(ctx: &JobContext, claimed: &Claimed) -> Result<(), DbErr> {
         Ok(files) => files,
         Err(reason) => return fail(ctx, claimed, &message, Some(&route.chat), &reason).await,
     };
+    let template = match crate::domain::message_templates::send_of(&ctx.db, message.id).await? {
+        Some(row) => Some(OutboundTemplate {
+            name: row.name,
+            language_code: row.language_code,
+            // Written by `record_send` as an array of strings.
+            parameters: serde_json::from_value(row.parameters).unwrap_or_default(),
+        }),
+        None => None,
+    };
     let outbound = OutboundMessage {
         message_id: MessageId(message.id),
         recipient: route.recipient.clone(),
@@ -226,6 +239,7 @@ async fn deliver(ctx: &JobContext, claimed: &Claimed) -> Result<(), DbErr> {
         files,
         // SYSTEM messages in the outbox are control actions; the only one is the hand-back.
         hand_back: message.author_kind == AuthorKind::System,
+        template,
     };
     let result = send(ctx, &route.channel, &outbound).await;
     let outcome = match &result {

@@ -270,6 +270,7 @@ mod tests {
             text: Some(request["message"]["text"].as_str().unwrap().into()),
             files: vec![],
             hand_back: false,
+            template: None,
         }
     }
 
@@ -348,6 +349,7 @@ mod tests {
                 },
             ],
             hand_back: false,
+            template: None,
         };
 
         let id = send(&apis, TOKEN, &message).await.unwrap();
@@ -472,6 +474,7 @@ mod tests {
             text: Some("hi".into()),
             files: vec![file],
             hand_back: false,
+            template: None,
         };
         let err = send(&apis, TOKEN, &message).await.unwrap_err();
         assert_eq!(

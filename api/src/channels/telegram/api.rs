@@ -317,6 +317,7 @@ mod tests {
             text: Some(request["text"].as_str().unwrap().into()),
             files: vec![],
             hand_back: false,
+            template: None,
         }
     }
 
@@ -382,6 +383,7 @@ mod tests {
             text: Some("Your prepaid return label".into()),
             files: vec![label()],
             hand_back: false,
+            template: None,
         };
 
         let id = send(&apis, TOKEN, &message).await.unwrap();
@@ -419,6 +421,7 @@ mod tests {
             text: Some(long.clone()),
             files: vec![label(), label()],
             hand_back: false,
+            template: None,
         };
 
         let id = send(&apis, TOKEN, &message).await.unwrap();
@@ -506,6 +509,7 @@ mod tests {
             text: Some("y".repeat(2000)),
             files: vec![label()],
             hand_back: false,
+            template: None,
         };
         let err = send(&apis, TOKEN, &message).await.unwrap_err();
         let SendError::Permanent { reason, outside_window: false } = &err else { panic!("{err:?}") };

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::channels::client::{self, GraphError, ProviderApis, redact_media_error, redact_send_error};
-use crate::channels::{Downloaded, MediaError, OutboundFile, OutboundMessage, SendError};
+use crate::channels::{Downloaded, MediaError, OutboundFile, OutboundMessage, OutboundTemplate, SendError};
 
 /// How WhatsApp's Graph errors are classified. Throughput and rate limits: 130429 (Cloud API
 /// throughput), 131056 (pair rate limit), 4 (application request limit), 80007 (WABA rate
@@ -57,6 +57,10 @@ async fn send_inner(
     phone_number_id: &str,
     message: &OutboundMessage,
 ) -> Result<String, SendError> {
+    if let Some(template) = &message.template {
+        let body = template_body(&message.recipient, template);
+        return post_message(apis, access_token, phone_number_id, &body).await;
+    }
     let text = message.text.as_deref().filter(|text| !text.trim().is_empty());
     if text.is_none() && message.files.is_empty() {
         return Err(SendError::Permanent { reason: "nothing to send".into(), outside_window: false });
@@ -109,6 +113,24 @@ async fn send_inner(
         parts.sent(post_message(apis, access_token, phone_number_id, &body).await)?;
     }
     parts.into_first_id()
+}
+
+/// The Cloud API's template message: `type: "template"`, the template's name and language,
+/// and its body parameters as text parameters (no `components` when it takes none).
+pub fn template_body(recipient: &str, template: &OutboundTemplate) -> Value {
+    let mut content = json!({ "name": template.name, "language": { "code": template.language_code } });
+    if !template.parameters.is_empty() {
+        let parameters: Vec<Value> =
+            template.parameters.iter().map(|text| json!({ "type": "text", "text": text })).collect();
+        content["components"] = json!([{ "type": "body", "parameters": parameters }]);
+    }
+    json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": recipient,
+        "type": "template",
+        "template": content,
+    })
 }
 
 /// Downloads the media `media_id` (from an inbound message), at most `max_bytes`.
@@ -273,7 +295,36 @@ mod tests {
             text: Some(request["text"]["body"].as_str().unwrap().into()),
             files: vec![],
             hand_back: false,
+            template: None,
         }
+    }
+
+    #[test]
+    fn a_template_message_names_the_template_and_its_body_parameters() {
+        let template = OutboundTemplate {
+            name: "order_update".into(),
+            language_code: "en_US".into(),
+            parameters: vec!["Amelia".into(), "#48213".into()],
+        };
+        assert_eq!(
+            template_body("447700900123", &template),
+            serde_json::json!({
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": "447700900123",
+                "type": "template",
+                "template": {
+                    "name": "order_update",
+                    "language": { "code": "en_US" },
+                    "components": [{ "type": "body", "parameters": [
+                        { "type": "text", "text": "Amelia" },
+                        { "type": "text", "text": "#48213" },
+                    ] }],
+                },
+            })
+        );
+        let bare = OutboundTemplate { parameters: vec![], ..template };
+        assert!(template_body("447700900123", &bare)["template"].get("components").is_none());
     }
 
     fn pdf() -> OutboundFile {
@@ -346,6 +397,7 @@ mod tests {
             text: Some("Here is your prepaid return label.".into()),
             files: vec![pdf()],
             hand_back: false,
+            template: None,
         };
 
         let id = send(&apis, TOKEN, PHONE, &message).await.unwrap();
@@ -412,6 +464,7 @@ mod tests {
             text: Some("Listen to this".into()),
             files: vec![voice, photo],
             hand_back: false,
+            template: None,
         };
 
         let id = send(&apis, TOKEN, PHONE, &message).await.unwrap();
@@ -508,6 +561,7 @@ mod tests {
             text: Some("hi".into()),
             files: vec![pdf()],
             hand_back: false,
+            template: None,
         };
         let err = send(&apis, TOKEN, PHONE, &message).await.unwrap_err();
         assert_eq!(
@@ -545,6 +599,7 @@ mod tests {
             text: Some("hi".into()),
             files: vec![voice],
             hand_back: false,
+            template: None,
         };
         let err = send(&apis, TOKEN, PHONE, &message).await.unwrap_err();
         let SendError::Permanent { reason, outside_window: false } = &err else { panic!("{err:?}") };
@@ -560,6 +615,7 @@ mod tests {
             text: Some("  ".into()),
             files: vec![],
             hand_back: false,
+            template: None,
         };
         let err = send(&apis, TOKEN, PHONE, &message).await.unwrap_err();
         assert!(matches!(err, SendError::Permanent { outside_window: false, .. }));

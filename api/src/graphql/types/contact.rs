@@ -108,6 +108,18 @@ impl Contact {
         Ok(found.into_iter().map(ContactIdentity).collect())
     }
 
+    /// Per channel of a kind the contact has an identity on (by channel id): whether a chat
+    /// can be started now, why not, and when the 24-hour window closes. Costs a few reads per
+    /// channel: ask for it on one contact, not on a list.
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn reachability(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::reachability::ChannelReachability>> {
+        let found = crate::domain::initiate::reachability(db(ctx)?, ContactId(self.0.id)).await.gql()?;
+        Ok(found.into_iter().map(super::reachability::ChannelReachability).collect())
+    }
+
     /// The contact's timeline: every chat on every channel, completed ones included, newest
     /// first; each chat has its messages and files.
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]

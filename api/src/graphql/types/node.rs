@@ -10,6 +10,7 @@ use super::channel::Channel;
 use super::chat::Chat;
 use super::contact::Contact;
 use super::message::Message;
+use super::message_template::MessageTemplate;
 use super::queue::Queue;
 use super::reply_template::ReplyTemplate;
 
@@ -39,6 +40,8 @@ pub enum Node {
     ReplyTemplate(ReplyTemplate),
     /// A customer organisation.
     Account(Account),
+    /// A WhatsApp message template (for agents, supervisors and admins).
+    MessageTemplate(MessageTemplate),
     /// A case.
     Case(Case),
 }
