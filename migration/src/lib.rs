@@ -10,6 +10,7 @@ mod m20261130_000005_contact_keys;
 mod m20261130_000006_cases;
 mod m20261130_000007_history;
 mod m20261201_000008_history_plans;
+mod m20261201_000011_bot_rules;
 
 /// Runs every migration of the crate, in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_cases::Migration),
             Box::new(m20261130_000007_history::Migration),
             Box::new(m20261201_000008_history_plans::Migration),
+            Box::new(m20261201_000011_bot_rules::Migration),
         ]
     }
 }

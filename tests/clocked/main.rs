@@ -13,6 +13,7 @@ mod scenario;
 #[path = "../e2e/support.rs"]
 mod support;
 
+mod chatbot;
 mod history;
 mod indicators;
 mod lives;

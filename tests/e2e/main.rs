@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod capacity;
 mod cases;
+mod chatbot;
 mod cli;
 mod contacts;
 mod cors;

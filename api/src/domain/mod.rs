@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod assignments;
 pub mod cases;
 pub mod channels;
+pub mod chatbot;
 pub mod chats;
 pub mod contacts;
 pub mod demo;
