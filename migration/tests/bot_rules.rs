@@ -98,7 +98,7 @@ async fn undated_bot_chats_get_their_deadline(db: &DatabaseConnection, dated: &s
         )
         .await;
     }
-    Migrator::up(&db, None).await.expect("up");
+    Migrator::up(db, None).await.expect("up");
     assert_eq!(deadline(&db, 1).await.as_deref(), Some("2026-06-01T10:10:00.000+00:00"), "60 minutes");
     assert_eq!(deadline(&db, 2).await.as_deref(), Some("2026-06-01T09:15:00.000+00:00"), "the queue's 15");
     assert_eq!(deadline(&db, 3).await, None, "agent chats are not touched");
