@@ -159,6 +159,10 @@ pub enum CompletionReason {
     /// `BOT_TIMEOUT`: Bot phase ended by its time limit.
     #[sea_orm(string_value = "BOT_TIMEOUT")]
     BotTimeout,
+    /// `BOT_TOOK_BACK`: Agent chat ended because the chatbot took the thread back; a bot chat
+    /// continues it.
+    #[sea_orm(string_value = "BOT_TOOK_BACK")]
+    BotTookBack,
 }
 
 impl CompletionReason {
@@ -171,6 +175,7 @@ impl CompletionReason {
             Self::Transferred => "TRANSFERRED",
             Self::BotHandover => "BOT_HANDOVER",
             Self::BotTimeout => "BOT_TIMEOUT",
+            Self::BotTookBack => "BOT_TOOK_BACK",
         }
     }
 }

@@ -12,6 +12,7 @@ mod m20261130_000007_history;
 mod m20261201_000008_history_plans;
 mod m20261201_000009_initiate;
 mod m20261201_000010_chat_actions;
+mod m20261201_000011_bot_rules;
 
 /// Runs every migration of the crate, in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_history_plans::Migration),
             Box::new(m20261201_000009_initiate::Migration),
             Box::new(m20261201_000010_chat_actions::Migration),
+            Box::new(m20261201_000011_bot_rules::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ mod scenario;
 #[path = "../e2e/support.rs"]
 mod support;
 
+mod chatbot;
 mod history;
 mod indicators;
 mod initiate;

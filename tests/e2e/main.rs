@@ -7,6 +7,7 @@ mod auth;
 mod capacity;
 mod cases;
 mod chat_actions;
+mod chatbot;
 mod cli;
 mod contacts;
 mod cors;

@@ -82,3 +82,47 @@ pub(crate) async fn offered_to(app: &TestApp, token: &str, chat: &str) {
     })
     .await;
 }
+
+/// The fixtures' Messenger app ids: ours (the page's app) and the chatbot's (primary receiver).
+pub(crate) const OUR_APP: &str = "812345670123456";
+pub(crate) const BOT_APP: &str = "598765432109876";
+
+fn messenger_fixture(file: &str) -> serde_json::Value {
+    serde_json::from_slice(&crate::support::fixture(&format!("messenger/{file}.json"))).unwrap()
+}
+
+/// A message from Messenger customer `psid` on `standby` (a chatbot holds the thread).
+pub(crate) fn standby(psid: &str, mid: &str, text: &str) -> Vec<u8> {
+    let mut body = messenger_fixture("standby_message");
+    let item = &mut body["entry"][0]["standby"][0];
+    item["sender"]["id"] = json!(psid);
+    item["message"]["mid"] = json!(mid);
+    item["message"]["text"] = json!(text);
+    serde_json::to_vec(&body).unwrap()
+}
+
+/// The chatbot's answer to `psid`, echoed on `standby`.
+pub(crate) fn bot_echo(psid: &str, mid: &str, text: &str) -> Vec<u8> {
+    let mut body = messenger_fixture("standby_echo_from_bot");
+    let item = &mut body["entry"][0]["standby"][0];
+    item["recipient"]["id"] = json!(psid);
+    item["message"]["mid"] = json!(mid);
+    item["message"]["text"] = json!(text);
+    serde_json::to_vec(&body).unwrap()
+}
+
+/// A handover event (`pass_thread_control` or `take_thread_control`) about `psid`, naming
+/// `previous` and `new` as the apps (`None` leaves the field out).
+pub(crate) fn handover(kind: &str, psid: &str, previous: Option<&str>, new: Option<&str>) -> Vec<u8> {
+    let mut body = messenger_fixture(kind);
+    let item = &mut body["entry"][0]["messaging"][0];
+    item["sender"]["id"] = json!(psid);
+    let apps = item[kind].as_object_mut().unwrap();
+    for (field, value) in [("previous_owner_app_id", previous), ("new_owner_app_id", new)] {
+        match value {
+            Some(id) => apps.insert(field.to_owned(), json!(id)),
+            None => apps.remove(field),
+        };
+    }
+    serde_json::to_vec(&body).unwrap()
+}

@@ -146,18 +146,32 @@ pub struct Reaction {
 /// Messenger handover protocol: thread control changed hands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Handover {
-    /// The chatbot passed the thread to us.
+    /// The chatbot passed the thread to us (`pass_thread_control`).
     PassedToUs {
         /// The customer's PSID.
         customer: String,
         /// Free text the bot attached.
         metadata: Option<String>,
+        /// The apps the event names.
+        apps: HandoverApps,
     },
-    /// The chatbot took the thread back.
+    /// The chatbot took the thread back (`take_thread_control`).
     TakenBack {
         /// The customer's PSID.
         customer: String,
+        /// The apps the event names.
+        apps: HandoverApps,
     },
+}
+
+/// The app ids a handover event names (Meta sends them as strings or numbers; kept as
+/// digits). Checked against the channel's configured app ids before anything changes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HandoverApps {
+    /// `previous_owner_app_id`: the app that held the thread.
+    pub previous_owner: Option<String>,
+    /// `new_owner_app_id`: the app that holds it now.
+    pub new_owner: Option<String>,
 }
 
 /// One thing a webhook told us.

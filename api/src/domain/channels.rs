@@ -38,6 +38,16 @@ pub struct Credentials {
     /// Telegram webhook secret, checked against `X-Telegram-Bot-Api-Secret-Token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_token: Option<String>,
+    /// Messenger: the id of our Meta app (the one whose secret signs the webhooks). A
+    /// `pass_thread_control` is honoured only when it names this app as the new owner, and a
+    /// `take_thread_control` only when it took the thread from this app. Optional; digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// Messenger: the id of the chatbot's app (the handover protocol's primary receiver). A
+    /// `take_thread_control` is honoured only when this app took the thread, and a
+    /// `pass_thread_control` only when this app passed it. Optional; digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_app_id: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -52,7 +62,17 @@ impl Credentials {
         macro_rules! take {
             ($($field:ident),*) => {$( if other.$field.is_some() { self.$field = other.$field; } )*};
         }
-        take!(app_secret, verify_token, access_token, phone_number_id, page_id, bot_token, secret_token);
+        take!(
+            app_secret,
+            verify_token,
+            access_token,
+            phone_number_id,
+            page_id,
+            bot_token,
+            secret_token,
+            app_id,
+            bot_app_id
+        );
         self
     }
 
@@ -138,17 +158,33 @@ fn valid_language(language: Option<String>) -> DomainResult<Option<String>> {
     }
 }
 
-fn check_credentials(kind: ChannelKind, credentials: &Credentials) -> DomainResult<()> {
+/// Checks the credentials `kind` needs and the optional Messenger app ids; returns them with
+/// blank app ids cleared (an empty `appId` given in an update removes the stored one).
+fn check_credentials(kind: ChannelKind, mut credentials: Credentials) -> DomainResult<Credentials> {
     let missing = credentials.missing_for(kind);
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(format!(
+    if !missing.is_empty() {
+        return Err(DomainError::invalid(format!(
             "a {} channel needs credentials: {}",
             kind.as_str(),
             missing.join(", ")
-        )))
+        )));
     }
+    for (name, field) in [("appId", &mut credentials.app_id), ("botAppId", &mut credentials.bot_app_id)] {
+        let value = field.take().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        if let Some(id) = &value {
+            if kind != ChannelKind::Messenger {
+                return Err(DomainError::invalid(format!("{name} is a Messenger setting")));
+            }
+            if id.len() > 32 || !id.chars().all(|c| c.is_ascii_digit()) {
+                return Err(DomainError::invalid(format!("{name} must be a Meta app id: 1 to 32 digits")));
+            }
+        }
+        *field = value;
+    }
+    if credentials.app_id.is_some() && credentials.app_id == credentials.bot_app_id {
+        return Err(DomainError::invalid("appId and botAppId must be different apps"));
+    }
+    Ok(credentials)
 }
 
 async fn require_queue(db: &impl ConnectionTrait, queue: QueueId) -> DomainResult<()> {
@@ -160,7 +196,7 @@ async fn require_queue(db: &impl ConnectionTrait, queue: QueueId) -> DomainResul
 pub async fn create(db: &impl TransactionTrait, new: NewChannel) -> DomainResult<channels::Model> {
     let name = valid_name(&new.name)?;
     let language = valid_language(new.language)?;
-    check_credentials(new.kind, &new.credentials)?;
+    let credentials = check_credentials(new.kind, new.credentials)?;
     let txn = crate::db::write(db).await?;
     require_queue(&txn, new.queue_id).await?;
     let now = crate::clock::now();
@@ -171,7 +207,7 @@ pub async fn create(db: &impl TransactionTrait, new: NewChannel) -> DomainResult
         active: Set(new.active),
         language: Set(language),
         queue_id: Set(new.queue_id.0),
-        credentials: Set(new.credentials.to_json()),
+        credentials: Set(credentials.to_json()),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -209,8 +245,7 @@ pub async fn update(
         row.active = Set(active);
     }
     if let Some(credentials) = change.credentials {
-        let merged = stored.merged(credentials);
-        check_credentials(kind, &merged)?;
+        let merged = check_credentials(kind, stored.merged(credentials))?;
         row.credentials = Set(merged.to_json());
     }
     row.updated_at = Set(crate::clock::now());
@@ -254,6 +289,38 @@ mod tests {
             ..Credentials::default()
         };
         assert!(full.missing_for(ChannelKind::Telegram).is_empty());
+    }
+
+    #[test]
+    fn app_ids_are_messenger_digits_and_blank_clears() {
+        let messenger = Credentials {
+            app_secret: Some("a".into()),
+            verify_token: Some("v".into()),
+            access_token: Some("t".into()),
+            page_id: Some("1".into()),
+            ..Default::default()
+        };
+        let with = |app: &str, bot: &str| Credentials {
+            app_id: Some(app.into()),
+            bot_app_id: Some(bot.into()),
+            ..messenger.clone()
+        };
+        let ok =
+            check_credentials(ChannelKind::Messenger, with(" 812345670123456 ", "598765432109876")).unwrap();
+        assert_eq!(ok.app_id.as_deref(), Some("812345670123456"));
+        assert_eq!(ok.bot_app_id.as_deref(), Some("598765432109876"));
+        let cleared = check_credentials(ChannelKind::Messenger, with("", "598765432109876")).unwrap();
+        assert_eq!(cleared.app_id, None);
+        for bad in [with("81234x", "1"), with("1", "-5"), with(&"9".repeat(33), "1"), with("7", "7")] {
+            assert!(check_credentials(ChannelKind::Messenger, bad).is_err());
+        }
+        let telegram = Credentials {
+            bot_token: Some("1:abc".into()),
+            secret_token: Some("s".into()),
+            app_id: Some("1".into()),
+            ..Credentials::default()
+        };
+        assert!(check_credentials(ChannelKind::Telegram, telegram).is_err());
     }
 
     #[test]

@@ -12,11 +12,9 @@ use sea_orm::{
 use tracing::instrument;
 
 use super::error::DomainResult;
-use super::ids::{ChannelId, ChatId, ContactId, MessageId, QueueId};
+use super::ids::{AgentId, ChannelId, ChatId, ContactId, MessageId, QueueId};
 use super::reroute::AfterCommit;
-use crate::channels::{
-    Customer, Handover, InboundEvent, InboundMessage, MessageEdit, Reaction, StatusTarget, StatusUpdate,
-};
+use crate::channels::{InboundEvent, InboundMessage, MessageEdit, Reaction, StatusTarget, StatusUpdate};
 use crate::events::{self, EventKind, Subjects};
 
 /// What one stored message led to.
@@ -47,8 +45,12 @@ pub struct Report {
     pub duplicates: usize,
     /// Messages whose delivery status moved.
     pub statuses: usize,
-    /// Events ignored or referring to unknown messages.
+    /// Events ignored or referring to unknown messages (handovers for other apps among them).
     pub ignored: usize,
+    /// Agent chats completed because the chatbot took the thread back.
+    pub taken_back: usize,
+    /// Agents those chats freed.
+    pub freed_agents: Vec<AgentId>,
 }
 
 impl Report {
@@ -57,9 +59,11 @@ impl Report {
         self.stored.iter().filter(|s| s.new_waiting_chat).map(|s| s.chat)
     }
 
-    /// What this webhook's commits left to route: the chats it opened WAITING.
+    /// What this webhook's commits left to route: the chats it opened WAITING, and the agents
+    /// freed by the chatbot taking threads back.
     fn reroute(&self) -> super::reroute::Reroute {
-        super::reroute::Reroute::chats(self.new_waiting_chats())
+        use super::reroute::Reroute;
+        Reroute::chats(self.new_waiting_chats()).and(Reroute::agents(self.freed_agents.iter().copied()))
     }
 
     /// Counts a message stored now, or (`None`) one stored before.
@@ -118,13 +122,14 @@ pub async fn ingest(
                     report.ignored += 1;
                 }
             }
-            InboundEvent::Handover(handover) => {
-                if let Some(stored) = apply_handover(db, channel, &handover).await? {
-                    report.stored.push(stored);
-                } else {
-                    report.ignored += 1;
+            InboundEvent::Handover(handover) => match super::chatbot::apply(db, channel, &handover).await? {
+                super::chatbot::Applied::PassedToUs(stored) => report.stored.push(stored),
+                super::chatbot::Applied::TakenBack { freed } => {
+                    report.taken_back += 1;
+                    report.freed_agents.extend(freed);
                 }
-            }
+                super::chatbot::Applied::Ignored => report.ignored += 1,
+            },
             InboundEvent::Ignored(reason) => {
                 tracing::debug!(%reason, "webhook event ignored");
                 report.ignored += 1;
@@ -202,18 +207,20 @@ async fn find_message(
         .await
 }
 
-/// The contact's open chat on the channel.
+/// The contact's open chat on the channel, locked for the caller's write transaction (on
+/// PostgreSQL; SQLite's write transactions hold the database lock): a time limit completing
+/// it at the same moment waits, and then sees the message that moved its deadline, or this
+/// finds no open chat.
 pub async fn open_chat(
     db: &impl ConnectionTrait,
     contact: ContactId,
     channel: ChannelId,
 ) -> Result<Option<chats::Model>, sea_orm::DbErr> {
-    chats::Entity::find()
+    let query = chats::Entity::find()
         .filter(chats::Column::ContactId.eq(contact.0))
         .filter(chats::Column::ChannelId.eq(channel.0))
-        .filter(chats::Column::Status.ne(ChatStatus::Completed))
-        .one(db)
-        .await
+        .filter(chats::Column::Status.ne(ChatStatus::Completed));
+    crate::db::locked(db, query).one(db).await
 }
 
 /// Opens a chat and records it.
@@ -342,12 +349,17 @@ async fn try_store_message(
         .await?;
         pending.push(row.id);
     }
-    // A customer message clears the close deadline: the chat waits for the agent again.
+    // A bot chat closes its time limit after its last message, whoever wrote it (the customer,
+    // the chatbot's echo, Meta's inbox). In an agent chat a customer message clears the close
+    // deadline: the chat waits for the agent again.
     let mut update = chats::Entity::update_many()
         .col_expr(chats::Column::LastMessageAt, Expr::value(now))
         .col_expr(chats::Column::UpdatedAt, Expr::value(now))
         .filter(chats::Column::Id.eq(chat.id));
-    if message.author_kind == AuthorKind::Contact {
+    if chat.status == ChatStatus::BotProcessing {
+        let deadline = super::chatbot::bot_deadline(&txn, chat.queue_id, now).await?;
+        update = update.col_expr(chats::Column::CloseDeadline, Expr::value(Some(deadline)));
+    } else if message.author_kind == AuthorKind::Contact {
         update =
             update.col_expr(chats::Column::CloseDeadline, Expr::value(Option::<chrono::DateTime<Utc>>::None));
     }
@@ -530,43 +542,6 @@ async fn apply_reaction(
     Ok(true)
 }
 
-/// Messenger handover: when the chatbot passes the thread to us, its chat is completed and a
-/// child chat opens WAITING, with the bot conversation as its parent.
-async fn apply_handover(
-    db: &DatabaseConnection,
-    channel: &channels::Model,
-    handover: &Handover,
-) -> DomainResult<Option<Stored>> {
-    let Handover::PassedToUs { customer, .. } = handover else {
-        tracing::info!("the chatbot took the thread back");
-        return Ok(None);
-    };
-    let txn = crate::db::write(db).await?;
-    let customer = Customer { external_id: customer.clone(), ..Customer::default() };
-    let (contact, new_contact) = super::contacts::identities::resolve(&txn, channel, &customer).await?;
-    let open = open_chat(&txn, ContactId(contact.id), ChannelId(channel.id)).await?;
-    let parent = match open {
-        Some(chat) if chat.status == ChatStatus::BotProcessing => {
-            complete(&txn, &chat, CompletionReason::BotHandover).await?;
-            Some(ChatId(chat.id))
-        }
-        // Already with agents: a repeated handover changes nothing.
-        Some(_) => return Ok(None),
-        None => None,
-    };
-    let child = create_chat_for(&txn, &contact, channel, ChatStatus::Waiting, parent, None).await?;
-    txn.commit().await?;
-    Ok(Some(Stored {
-        message: MessageId(0),
-        chat: ChatId(child.id),
-        queue: QueueId(child.queue_id),
-        contact: ContactId(contact.id),
-        new_contact,
-        new_waiting_chat: true,
-        pending_attachments: Vec::new(),
-    }))
-}
-
 /// Completes a chat with a reason and records it.
 pub async fn complete(
     db: &impl ConnectionTrait,
@@ -577,7 +552,9 @@ pub async fn complete(
     // A chat completed by its time limit is completed at its deadline, not when the worker
     // noticed (docs/metrics.md).
     let completed_at = match (reason, chat.close_deadline) {
-        (CompletionReason::Timeout, Some(deadline)) if deadline < now => deadline,
+        (CompletionReason::Timeout | CompletionReason::BotTimeout, Some(deadline)) if deadline < now => {
+            deadline
+        }
         _ => now,
     };
     let mut row: chats::ActiveModel = chat.clone().into();

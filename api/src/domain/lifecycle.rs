@@ -188,8 +188,9 @@ pub async fn complete(
     Ok(AfterCommit::new(done, Reroute::agents(chat.owner_id.map(AgentId))))
 }
 
-/// Completes a chat row (compare-and-set on "not completed") and closes its assignments.
-async fn finish(
+/// Completes a chat row (compare-and-set on "not completed") and closes its assignments, in
+/// the caller's transaction.
+pub(super) async fn finish(
     db: &impl ConnectionTrait,
     chat: &chats::Model,
     reason: CompletionReason,
@@ -204,8 +205,10 @@ async fn finish(
             .await?;
     ingest::complete(db, &open, reason).await?;
     tell_dropped(db, chat, &dropped, "COMPLETED").await?;
-    // A transfer goes on in the child chat; any other end hands a chatbot's thread back.
-    if reason != CompletionReason::Transferred {
+    // A transfer goes on in the child chat, and the chatbot holds the thread already when it
+    // took it back or its own chat timed out; any other end hands a chatbot's thread back.
+    let bot_holds_it = matches!(reason, CompletionReason::BotTookBack | CompletionReason::BotTimeout);
+    if reason != CompletionReason::Transferred && !bot_holds_it {
         super::messages::queue_hand_back(db, &open).await?;
     }
     Ok(())
@@ -413,8 +416,10 @@ pub async fn lapse(db: &DatabaseConnection, assignment_id: i64) -> DomainResult<
     Ok(AfterCommit::new(true, Reroute::chats(released)))
 }
 
-/// Completion timeout: an IN_PROGRESS chat whose close deadline passed is completed (TIMEOUT).
-/// WAITING chats are never closed by time. Returns whether it acted (once per chat).
+/// Completion timeout: an IN_PROGRESS chat whose close deadline passed is completed (TIMEOUT),
+/// a BOT_PROCESSING one (BOT_TIMEOUT; its deadline follows its last message, see
+/// `chatbot::bot_deadline`). WAITING chats are never closed by time. Returns whether it acted
+/// (once per chat).
 #[instrument(skip(db))]
 pub async fn expire(db: &DatabaseConnection, chat_id: ChatId) -> DomainResult<AfterCommit<bool>> {
     let txn = crate::db::write(db).await?;
@@ -422,10 +427,15 @@ pub async fn expire(db: &DatabaseConnection, chat_id: ChatId) -> DomainResult<Af
     let Some(chat) = locked(&txn, chats::Entity::find_by_id(chat_id.0)).one(&txn).await? else {
         return Ok(AfterCommit::nothing(false));
     };
-    if chat.status != ChatStatus::InProgress || chat.close_deadline.is_none_or(|d| d > now) {
+    let reason = match chat.status {
+        ChatStatus::InProgress => CompletionReason::Timeout,
+        ChatStatus::BotProcessing => CompletionReason::BotTimeout,
+        _ => return Ok(AfterCommit::nothing(false)),
+    };
+    if chat.close_deadline.is_none_or(|d| d > now) {
         return Ok(AfterCommit::nothing(false));
     }
-    finish(&txn, &chat, CompletionReason::Timeout).await?;
+    finish(&txn, &chat, reason).await?;
     txn.commit().await?;
     Ok(AfterCommit::new(true, Reroute::agents(chat.owner_id.map(AgentId))))
 }
@@ -448,7 +458,7 @@ pub async fn due(db: &impl ConnectionTrait, limit: u64) -> DomainResult<(Vec<i64
     let expired: Vec<i64> = chats::Entity::find()
         .select_only()
         .column(chats::Column::Id)
-        .filter(chats::Column::Status.eq(ChatStatus::InProgress))
+        .filter(chats::Column::Status.is_in([ChatStatus::InProgress, ChatStatus::BotProcessing]))
         .filter(chats::Column::CloseDeadline.lte(now))
         .order_by_asc(chats::Column::CloseDeadline)
         .limit(limit)

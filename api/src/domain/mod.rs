@@ -9,6 +9,7 @@ pub mod assignments;
 pub mod cases;
 pub mod channels;
 pub mod chat_actions;
+pub mod chatbot;
 pub mod chats;
 pub mod contacts;
 pub mod demo;

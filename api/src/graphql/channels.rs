@@ -15,8 +15,9 @@ use crate::domain::ids::{ChannelId, QueueId};
 use crate::state::Limits;
 
 /// Provider secrets. WhatsApp needs appSecret, verifyToken, accessToken and phoneNumberId;
-/// Messenger appSecret, verifyToken, accessToken (page token) and pageId; Telegram botToken
-/// and secretToken. Write-only: no query returns them.
+/// Messenger appSecret, verifyToken, accessToken (page token) and pageId (and, optionally,
+/// appId and botAppId for the chatbot handover); Telegram botToken and secretToken.
+/// Write-only, except the two app ids, which are not secrets (`Channel.appId`, ADMIN only).
 #[derive(InputObject, Default)]
 pub struct ChannelCredentialsInput {
     /// Meta app secret; verifies `X-Hub-Signature-256`.
@@ -38,6 +39,13 @@ pub struct ChannelCredentialsInput {
     /// Telegram webhook secret (`X-Telegram-Bot-Api-Secret-Token`).
     #[graphql(secret)]
     pub secret_token: Option<String>,
+    /// Messenger, optional: our Meta app's id (digits). When set, a `pass_thread_control` is
+    /// honoured only if it names this app as the new owner. An empty string clears it.
+    pub app_id: Option<String>,
+    /// Messenger, optional: the chatbot's app id (digits), the handover protocol's primary
+    /// receiver. When set, only this app's `take_thread_control` is honoured (and its
+    /// `pass_thread_control`, when the event names the passing app). An empty string clears it.
+    pub bot_app_id: Option<String>,
 }
 
 impl From<ChannelCredentialsInput> for Credentials {
@@ -50,6 +58,8 @@ impl From<ChannelCredentialsInput> for Credentials {
             page_id: input.page_id,
             bot_token: input.bot_token,
             secret_token: input.secret_token,
+            app_id: input.app_id,
+            bot_app_id: input.bot_app_id,
         }
     }
 }

@@ -155,6 +155,7 @@ pub async fn receive(
         duplicates = report.duplicates,
         statuses = report.statuses,
         ignored = report.ignored,
+        taken_back = report.taken_back,
         "webhook ingested"
     );
     let attachments: Vec<i64> =

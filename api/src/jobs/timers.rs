@@ -1,7 +1,8 @@
-//! Time limits: accept timeouts of directed chats and completion timeouts of chats in
-//! progress. Deadlines live on rows, so the worker survives restarts; each expiry is re-checked
-//! under a row lock (PostgreSQL) or the write lock (SQLite) and applied with a compare-and-set,
-//! so several instances never handle one twice.
+//! Time limits: accept timeouts of directed chats, and completion timeouts of chats in
+//! progress and of chatbot conversations (BOT_PROCESSING, docs/chatbot.md). Deadlines live on
+//! rows, so the worker survives restarts; each expiry is re-checked under a row lock
+//! (PostgreSQL) or the write lock (SQLite) and applied with a compare-and-set, so several
+//! instances never handle one twice.
 
 use tokio_util::sync::CancellationToken;
 

@@ -11,8 +11,8 @@ use entity::enums::{AuthorKind, DeliveryStatus, Direction, MessageKind};
 use serde_json::Value;
 
 use crate::channels::{
-    ChannelKeys, Customer, Handover, InboundAttachment, InboundEvent, InboundMessage, MediaSource,
-    ParseError, Reaction, StatusTarget, StatusUpdate,
+    ChannelKeys, Customer, Handover, HandoverApps, InboundAttachment, InboundEvent, InboundMessage,
+    MediaSource, ParseError, Reaction, StatusTarget, StatusUpdate,
 };
 
 /// Meta's fixed app id for the Page Inbox: echoes from it were written by a human in Meta's inbox.
@@ -80,9 +80,11 @@ fn parse_item(item: &Value, standby: bool, events: &mut Vec<InboundEvent>) {
         events.push(watermark(&sender, read, DeliveryStatus::Read));
     } else if let Some(pass) = item.get("pass_thread_control") {
         let metadata = non_empty(pass.get("metadata"));
-        events.push(InboundEvent::Handover(Handover::PassedToUs { customer: sender, metadata }));
-    } else if item.get("take_thread_control").is_some() {
-        events.push(InboundEvent::Handover(Handover::TakenBack { customer: sender }));
+        let apps = handover_apps(pass);
+        events.push(InboundEvent::Handover(Handover::PassedToUs { customer: sender, metadata, apps }));
+    } else if let Some(take) = item.get("take_thread_control") {
+        let apps = handover_apps(take);
+        events.push(InboundEvent::Handover(Handover::TakenBack { customer: sender, apps }));
     } else if item.get("request_thread_control").is_some() {
         events.push(InboundEvent::Ignored("Messenger request_thread_control".into()));
     } else if let Some(reaction) = item.get("reaction") {
@@ -94,6 +96,14 @@ fn parse_item(item: &Value, standby: bool, events: &mut Vec<InboundEvent>) {
             o.keys().find(|k| !matches!(k.as_str(), "sender" | "recipient" | "timestamp")).cloned()
         });
         events.push(InboundEvent::Ignored(format!("Messenger event `{}`", kind.unwrap_or_default())));
+    }
+}
+
+/// The app ids of a `pass_thread_control` / `take_thread_control` object.
+fn handover_apps(part: &Value) -> HandoverApps {
+    HandoverApps {
+        previous_owner: part.get("previous_owner_app_id").and_then(id_string),
+        new_owner: part.get("new_owner_app_id").and_then(id_string),
     }
 }
 
@@ -562,11 +572,15 @@ mod tests {
                 metadata: Some(
                     "handoff: customer asked for a human agent; intent=return_request; order=51877".into()
                 ),
+                apps: apps(Some(BOT_APP), Some(OUR_APP)),
             })]
         );
         assert_eq!(
             events(fixture!("take_thread_control.json")),
-            vec![InboundEvent::Handover(Handover::TakenBack { customer: SOFIA.into() })]
+            vec![InboundEvent::Handover(Handover::TakenBack {
+                customer: SOFIA.into(),
+                apps: apps(Some(OUR_APP), Some(BOT_APP)),
+            })]
         );
         assert_eq!(
             events(fixture!("request_thread_control.json")),
@@ -579,8 +593,20 @@ mod tests {
         );
         assert_eq!(
             events(body.as_bytes()),
-            vec![InboundEvent::Handover(Handover::PassedToUs { customer: SOFIA.into(), metadata: None })]
+            vec![InboundEvent::Handover(Handover::PassedToUs {
+                customer: SOFIA.into(),
+                metadata: None,
+                apps: apps(None, Some(OUR_APP)),
+            })]
         );
+    }
+
+    /// The fixtures' app ids: ours (the page's Messenger app) and the chatbot's.
+    const OUR_APP: &str = "812345670123456";
+    const BOT_APP: &str = "598765432109876";
+
+    fn apps(previous: Option<&str>, new: Option<&str>) -> HandoverApps {
+        HandoverApps { previous_owner: previous.map(Into::into), new_owner: new.map(Into::into) }
     }
 
     #[test]

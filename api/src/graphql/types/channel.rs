@@ -1,4 +1,5 @@
-//! The `Channel` type. Credentials are write-only: no field returns them.
+//! The `Channel` type. Credentials are write-only: no field returns them (the Messenger app
+//! ids, which are not secrets, are shown to admins).
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
@@ -58,6 +59,20 @@ impl Channel {
     #[graphql(guard = "crate::graphql::context::RoleGuard::new(crate::graphql::context::ADMINS)")]
     async fn webhook_path(&self) -> String {
         crate::http::webhooks::path_for(&self.0)
+    }
+
+    /// Messenger: our Meta app's id, against which handover events are checked; null when not
+    /// configured (see docs/chatbot.md). ADMIN only.
+    #[graphql(guard = "crate::graphql::context::RoleGuard::new(crate::graphql::context::ADMINS)")]
+    async fn app_id(&self) -> Option<String> {
+        Credentials::of(&self.0).app_id
+    }
+
+    /// Messenger: the chatbot's app id (the handover protocol's primary receiver); null when
+    /// not configured (see docs/chatbot.md). ADMIN only.
+    #[graphql(guard = "crate::graphql::context::RoleGuard::new(crate::graphql::context::ADMINS)")]
+    async fn bot_app_id(&self) -> Option<String> {
+        Credentials::of(&self.0).bot_app_id
     }
 
     /// When the channel was created.

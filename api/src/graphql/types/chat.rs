@@ -141,7 +141,10 @@ impl Chat {
         self.0.completed_at
     }
 
-    /// When the chat completes by itself unless the customer writes (set by agent replies).
+    /// When the chat completes by itself: for an IN_PROGRESS chat, the queue's completion
+    /// timeout after the agent's last reply, cleared when the customer writes; for a
+    /// BOT_PROCESSING chat, that timeout (60 minutes when the queue has none) after its last
+    /// message, whoever sent it.
     async fn close_deadline(&self) -> Option<DateTime<Utc>> {
         self.0.close_deadline
     }

@@ -90,8 +90,12 @@ pub enum CompletionReason {
     Transferred,
     /// The bot handed it over to agents; the child chat continues it.
     BotHandover,
-    /// A bot-only chat timed out.
+    /// A bot-only chat timed out: the queue's completion timeout (60 minutes when it has
+    /// none) passed after its last message.
     BotTimeout,
+    /// The chatbot took the thread back while agents had it; a BOT_PROCESSING child chat
+    /// continues it.
+    BotTookBack,
 }
 
 /// Which way a message went.
