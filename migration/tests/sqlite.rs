@@ -27,14 +27,14 @@ async fn sqlite_up_down_up() {
     let db = Database::connect("sqlite::memory:").await.expect("connect");
     up_down_up(&db).await;
 
-    // 24 domain tables plus seaql_migrations.
+    // 28 domain tables plus seaql_migrations.
     let tables = count(
         &db,
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
          AND name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations'",
     )
     .await;
-    assert_eq!(tables, 24);
+    assert_eq!(tables, 28);
 
     let indexes = count(
         &db,
@@ -42,7 +42,7 @@ async fn sqlite_up_down_up() {
          AND (name LIKE 'idx_%' OR name LIKE 'uq_%')",
     )
     .await;
-    assert_eq!(indexes, 47);
+    assert_eq!(indexes, 53);
 
     let fks = count(
         &db,
@@ -50,7 +50,7 @@ async fn sqlite_up_down_up() {
          WHERE m.type = 'table'",
     )
     .await;
-    assert_eq!(fks, 32);
+    assert_eq!(fks, 39);
 }
 
 #[tokio::test]
@@ -68,7 +68,7 @@ async fn postgres_up_down_up() {
          WHERE table_schema = current_schema() AND table_name <> 'seaql_migrations'",
     )
     .await;
-    assert_eq!(tables, 24);
+    assert_eq!(tables, 28);
 
     let indexes = count(
         &db,
@@ -76,7 +76,7 @@ async fn postgres_up_down_up() {
          AND (indexname LIKE 'idx\\_%' OR indexname LIKE 'uq\\_%')",
     )
     .await;
-    assert_eq!(indexes, 47);
+    assert_eq!(indexes, 53);
 
     let fks = count(
         &db,
@@ -85,5 +85,5 @@ async fn postgres_up_down_up() {
          AND constraint_name LIKE 'fk\\_%'",
     )
     .await;
-    assert_eq!(fks, 32);
+    assert_eq!(fks, 39);
 }
