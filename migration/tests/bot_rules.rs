@@ -56,7 +56,7 @@ async fn postgres_undated_bot_chats_get_their_deadline() {
 /// `dated`: how the backend shows the deadline chat 4 had already.
 async fn undated_bot_chats_get_their_deadline(db: &DatabaseConnection, dated: &str) {
     run(
-        &db,
+        db,
         &format!(
             "INSERT INTO queues (id, name, routing_rule, completion_timeout_minutes, created_at, updated_at) \
              VALUES (1, 'No timeout', 'TO_ALL_AGENTS', NULL, {AT}, {AT}), \
@@ -65,7 +65,7 @@ async fn undated_bot_chats_get_their_deadline(db: &DatabaseConnection, dated: &s
     )
     .await;
     run(
-        &db,
+        db,
         &format!(
             "INSERT INTO channels (id, kind, name, queue_id, credentials, created_at, updated_at) \
              VALUES (1, 'MESSENGER', 'Page', 1, '{{}}', {AT}, {AT})"
@@ -74,7 +74,7 @@ async fn undated_bot_chats_get_their_deadline(db: &DatabaseConnection, dated: &s
     .await;
     for contact in 1..=4 {
         run(
-            &db,
+            db,
             &format!(
                 "INSERT INTO contacts (id, name, created_at, updated_at) VALUES ({contact}, 'C', {AT}, {AT})"
             ),
@@ -89,7 +89,7 @@ async fn undated_bot_chats_get_their_deadline(db: &DatabaseConnection, dated: &s
         (4, 1, "BOT_PROCESSING", "'2026-06-01T09:10:00+00:00'", "'2026-06-01T09:30:00+00:00'"),
     ] {
         run(
-            &db,
+            db,
             &format!(
                 "INSERT INTO chats (id, contact_id, channel_id, queue_id, status, created_at, updated_at, \
                  last_message_at, close_deadline) \
@@ -99,8 +99,8 @@ async fn undated_bot_chats_get_their_deadline(db: &DatabaseConnection, dated: &s
         .await;
     }
     Migrator::up(db, None).await.expect("up");
-    assert_eq!(deadline(&db, 1).await.as_deref(), Some("2026-06-01T10:10:00.000+00:00"), "60 minutes");
-    assert_eq!(deadline(&db, 2).await.as_deref(), Some("2026-06-01T09:15:00.000+00:00"), "the queue's 15");
-    assert_eq!(deadline(&db, 3).await, None, "agent chats are not touched");
-    assert_eq!(deadline(&db, 4).await.as_deref(), Some(dated), "dated already");
+    assert_eq!(deadline(db, 1).await.as_deref(), Some("2026-06-01T10:10:00.000+00:00"), "60 minutes");
+    assert_eq!(deadline(db, 2).await.as_deref(), Some("2026-06-01T09:15:00.000+00:00"), "the queue's 15");
+    assert_eq!(deadline(db, 3).await, None, "agent chats are not touched");
+    assert_eq!(deadline(db, 4).await.as_deref(), Some(dated), "dated already");
 }
