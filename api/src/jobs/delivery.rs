@@ -247,8 +247,8 @@ async fn deliver(ctx: &JobContext, claimed: &Claimed) -> Result<(), DbErr> {
         Err(SendError::Retryable { .. }) if (claimed.attempts as u32) < ctx.retry.max_attempts => "retry",
         Err(_) => "failed",
     };
-    ctx.metrics.delivery(crate::metrics::provider(route.channel.kind), outcome);
-    match result {
+    let provider = crate::metrics::provider(route.channel.kind);
+    let recorded = match result {
         Ok(provider_id) => sent(ctx, claimed, &message, &route.chat, provider_id).await,
         Err(SendError::Retryable { reason, retry_after })
             if (claimed.attempts as u32) < ctx.retry.max_attempts =>
@@ -279,7 +279,11 @@ async fn deliver(ctx: &JobContext, claimed: &Claimed) -> Result<(), DbErr> {
             };
             fail(ctx, claimed, &message, Some(&route.chat), &reason).await
         }
-    }
+    };
+    // Counted once the outcome is recorded, so a scrape never sees a delivery counted while
+    // its row is still pending.
+    ctx.metrics.delivery(provider, outcome);
+    recorded
 }
 
 async fn sent(
