@@ -169,6 +169,11 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_MAX_STATS_GROUPS", default_value_t = 1000)]
     pub max_stats_groups: usize,
 
+    /// Memory the `chatStats` result cache may keep, in MiB (0: no cache). It keeps the
+    /// figures of the chats that can no longer change (docs/metrics.md, "The result cache").
+    #[arg(long, env = "SWITCHBOARD_STATS_CACHE_MIB", default_value_t = 64)]
+    pub stats_cache_mib: usize,
+
     /// Maximum database connections in the pool.
     #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -314,6 +319,7 @@ impl Config {
             max_page_size: 100,
             max_history_page_size: 1000,
             max_stats_groups: 1000,
+            stats_cache_mib: 64,
             db_max_connections: 16,
             log_format: LogFormat::Pretty,
             shutdown_grace_seconds: 10,

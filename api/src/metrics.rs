@@ -67,6 +67,11 @@ struct ProviderLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatsCacheLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     pool: &'static str,
     state: &'static str,
@@ -141,6 +146,7 @@ struct Inner {
     deliveries: Family<ProviderLabels, Counter>,
     webhooks: Family<ProviderLabels, Counter>,
     db_connections: Family<PoolLabels, Gauge>,
+    stats_cache: Family<StatsCacheLabels, Counter>,
 }
 
 /// The server's metrics. Cheap to clone.
@@ -237,6 +243,13 @@ impl Metrics {
             "Delivery attempts by provider and result (sent, retry, failed)",
             deliveries.clone(),
         );
+        let stats_cache = Family::<StatsCacheLabels, Counter>::default();
+        registry.register(
+            "chat_stats_cache",
+            "chatStats requests by how the result cache answered: hit (kept figures plus the chats \
+             since), read (the kept part read anew) or extended (to a newer oldest open chat)",
+            stats_cache.clone(),
+        );
         let webhooks = Family::<ProviderLabels, Counter>::default();
         registry.register(
             "webhook_requests",
@@ -269,6 +282,7 @@ impl Metrics {
             deliveries,
             webhooks,
             db_connections,
+            stats_cache,
         }))
     }
 
@@ -359,6 +373,14 @@ impl Metrics {
             }
             Err(err) => tracing::warn!(error = %err, "cannot count the outbox for /metrics"),
         }
+        if let Some(counts) = sample.stats_cache {
+            for (result, total) in
+                [("hit", counts.hits), ("read", counts.reads), ("extended", counts.extensions)]
+            {
+                let counter = self.0.stats_cache.get_or_create(&StatsCacheLabels { result }).clone();
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
+        }
         self.pool("primary", sample.db);
         if let Some(readers) = sample.readers {
             self.pool("readers", readers);
@@ -398,6 +420,8 @@ pub struct Sample<'a> {
     pub readers: Option<&'a DatabaseConnection>,
     /// Event-bus subscribers now.
     pub bus_subscribers: usize,
+    /// How the `chatStats` result cache answered so far.
+    pub stats_cache: Option<crate::domain::analytics::CacheCounts>,
 }
 
 /// The `provider` label of a channel kind.

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::TokenKeys;
 use crate::channels::client::ProviderApis;
 use crate::config::{Config, redact_url};
+use crate::domain::analytics::StatsCache;
 use crate::domain::ids::AgentId;
 use crate::domain::session_cache::SessionCache;
 use crate::domain::throttle::SignInThrottle;
@@ -131,6 +132,7 @@ impl Server {
         config: &Config,
     ) -> AppState {
         let sessions = Arc::new(SessionCache::new(Duration::from_millis(config.session_cache_ms)));
+        let stats_cache = Arc::new(StatsCache::new(config.stats_cache_mib.saturating_mul(1 << 20)));
         let schema_config = graphql::SchemaConfig {
             sessions: sessions.clone(),
             max_depth: config.max_query_depth,
@@ -152,6 +154,7 @@ impl Server {
             bus: bus.clone(),
             streams: StreamConfig { session_check: Duration::from_secs(config.session_check_seconds) },
             analytics,
+            stats_cache: stats_cache.clone(),
         };
         let documents = Arc::new(DocumentCache::new(schema_config.document_limits()));
         let schema = graphql::build(db.clone(), schema_config);
@@ -175,6 +178,7 @@ impl Server {
             client_ip_header: config.client_ip_header.clone(),
             metrics: jobs.metrics.clone(),
             serve_metrics: !config.disable_metrics,
+            stats_cache,
             jobs,
         }
     }

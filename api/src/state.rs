@@ -67,4 +67,6 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Whether `/metrics` is served.
     pub serve_metrics: bool,
+    /// The `chatStats` result cache (its counts are in `/metrics`).
+    pub stats_cache: std::sync::Arc<crate::domain::analytics::StatsCache>,
 }

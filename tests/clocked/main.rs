@@ -21,6 +21,7 @@ mod history;
 mod indicators;
 mod initiate;
 mod lives;
+mod stats_cache;
 mod timeouts;
 
 /// Held by each test while it runs, so no two tests move the clock at once.

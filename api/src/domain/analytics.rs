@@ -3,27 +3,30 @@
 //! queue, agent, channel, status and a time bucket in an IANA time zone (definitions in
 //! docs/metrics.md).
 //!
-//! On PostgreSQL the figures are one SQL statement that groups and aggregates where the rows
-//! are ([`sql`], its duration expressions follow [`history`]'s functions exactly); on SQLite,
-//! which has no `percentile_cont`, they are computed here from the chats' times by the same
-//! functions as the `Chat` fields. Either way a group's figures agree with its chats'. Buckets are
-//! half-open `[start, end)` in the requested zone (a DST day has 23 or 25 hours), weeks start
-//! on Monday, and chats fall into buckets by their creation time. Percentiles are continuous
-//! (linear interpolation, as PostgreSQL's `percentile_cont`).
-
-use std::collections::BTreeMap;
+//! Three ways to the same figures: on PostgreSQL one SQL statement that groups and aggregates
+//! where the rows are ([`sql`], its duration expressions follow [`history`](super::history)'s
+//! functions exactly); on SQLite, which has no `percentile_cont`, the chats' times read and
+//! aggregated here ([`aggregate`]) by the same functions as the `Chat` fields; and, for the
+//! requests it serves on either database, the result cache ([`cache`]), which keeps the
+//! groups of the part of a period that can no longer change and reads only the rest. Either
+//! way a group's figures agree with its chats'. Buckets are half-open `[start, end)` in the
+//! requested zone (a DST day has 23 or 25 hours), weeks start on Monday, and chats fall into
+//! buckets by their creation time. Percentiles are continuous (linear interpolation, as
+//! PostgreSQL's `percentile_cont`).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use entity::chats;
-use entity::enums::ChatStatus;
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ConnectionTrait, DbBackend};
 
 use super::error::{DomainError, DomainResult};
-use super::history::{self, Filter};
+use super::history::Filter;
 use super::sessions::Principal;
 
+mod aggregate;
+mod cache;
 mod sql;
+
+pub use cache::{Counts as CacheCounts, StatsCache};
 
 /// What groups are keyed by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -118,20 +121,6 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[below] + (sorted[above.min(last)] - sorted[below]) * fraction)
 }
 
-fn summarize(mut values: Vec<f64>) -> Summary {
-    if values.is_empty() {
-        return Summary::default();
-    }
-    values.sort_by(f64::total_cmp);
-    let sum: f64 = values.iter().sum();
-    Summary {
-        count: values.len() as u64,
-        average: Some(sum / values.len() as f64),
-        median: percentile(&values, 0.5),
-        p90: percentile(&values, 0.9),
-    }
-}
-
 /// Reads an IANA zone name (`Europe/Berlin`, `UTC`).
 pub fn zone(name: &str) -> DomainResult<Tz> {
     name.parse::<Tz>().map_err(|_| DomainError::invalid(format!("{name:?} is not an IANA time zone")))
@@ -199,6 +188,7 @@ pub struct StatsLimits {
 /// The figures of the chats `principal` may read that match `filter`, grouped by `by`.
 /// Grouping by a time needs a bounded creation range; more groups than the limit is refused
 /// (TOO_MANY_GROUPS) before anything is read when the range alone makes too many buckets.
+/// With `cache`, the requests it serves ([`cache::serves`]) are answered through it.
 pub async fn chat_stats(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -206,6 +196,7 @@ pub async fn chat_stats(
     by: &[GroupBy],
     zone: Tz,
     limits: StatsLimits,
+    cache: Option<&StatsCache>,
 ) -> DomainResult<Vec<Group>> {
     filter.check()?;
     let mut by = by.to_vec();
@@ -226,88 +217,18 @@ pub async fn chat_stats(
             return Err(DomainError::TooManyGroups { limit: limits.max_groups });
         }
     }
+    let max_groups = limits.max_groups;
+    if let Some(cache) = cache.filter(|_| cache::serves(principal, filter)) {
+        return cache.chat_stats(db, principal, filter, &by, zone, max_groups).await;
+    }
     if db.get_database_backend() == DbBackend::Postgres {
-        let mut groups = sql::groups(db, principal, filter, &by, zone, limits.max_groups).await?;
+        let mut groups = sql::groups(db, principal, filter, &by, zone, max_groups).await?;
         groups.sort_by(|a, b| a.key.cmp(&b.key));
         return Ok(groups);
     }
-    let rows = chats::Entity::find()
-        .filter(filter.condition(principal)?)
-        .select_only()
-        .columns([
-            chats::Column::QueueId,
-            chats::Column::OwnerId,
-            chats::Column::ChannelId,
-            chats::Column::Status,
-            chats::Column::CreatedAt,
-            chats::Column::QueuedAt,
-            chats::Column::AcceptedAt,
-            chats::Column::FirstResponseAt,
-            chats::Column::CompletedAt,
-        ])
-        .into_tuple::<Row>()
-        .all(db)
-        .await?;
-    let mut groups: BTreeMap<Key, Vec<chats::Model>> = BTreeMap::new();
-    for (queue, owner, channel, status, created, queued, accepted, responded, completed) in rows {
-        let chat = chats::Model {
-            id: 0,
-            contact_id: 0,
-            channel_id: channel,
-            queue_id: queue,
-            owner_id: owner,
-            directed_agent_id: None,
-            parent_chat_id: None,
-            status,
-            completion_reason: None,
-            created_at: created,
-            accepted_at: accepted,
-            first_response_at: responded,
-            completed_at: completed,
-            close_deadline: None,
-            last_message_at: None,
-            updated_at: created,
-            queued_at: queued,
-        };
-        let mut key = Key::default();
-        for dimension in &by {
-            match dimension {
-                GroupBy::Queue => key.queue = Some(queue),
-                GroupBy::Agent => key.agent = owner,
-                GroupBy::Channel => key.channel = Some(channel),
-                GroupBy::Status => key.status = Some(status.as_str().to_owned()),
-                time => key.bucket = Some(bucket(*time, zone, created)),
-            }
-        }
-        if groups.len() >= limits.max_groups && !groups.contains_key(&key) {
-            return Err(DomainError::TooManyGroups { limit: limits.max_groups });
-        }
-        groups.entry(key).or_default().push(chat);
-    }
-    Ok(groups
-        .into_iter()
-        .map(|(key, chats)| Group {
-            key,
-            count: chats.len() as u64,
-            time_to_accept: summarize(chats.iter().filter_map(history::time_to_accept).collect()),
-            first_response_time: summarize(chats.iter().filter_map(history::first_response_time).collect()),
-            duration: summarize(chats.iter().filter_map(history::duration).collect()),
-            handling_time: summarize(chats.iter().filter_map(history::handling_time).collect()),
-        })
-        .collect())
+    let groups = aggregate::read(db, principal, filter, &by, zone, max_groups).await?;
+    aggregate::finish(&groups, &aggregate::Groups::new(), max_groups)
 }
-
-type Row = (
-    i64,
-    Option<i64>,
-    i64,
-    ChatStatus,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-);
 
 #[cfg(test)]
 mod tests {

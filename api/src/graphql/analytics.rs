@@ -10,7 +10,9 @@ use super::loaders::loader;
 use super::types::agent::Agent;
 use super::types::channel::Channel;
 use super::types::queue::Queue;
-use crate::domain::analytics::{self, GroupBy, StatsLimits, Summary};
+use std::sync::Arc;
+
+use crate::domain::analytics::{self, GroupBy, StatsCache, StatsLimits, Summary};
 use crate::domain::ids::{AgentId, ChannelId, QueueId};
 use crate::state::Limits;
 use entity::enums::Role;
@@ -159,7 +161,9 @@ impl AnalyticsQuery {
         let by: Vec<GroupBy> = group_by.unwrap_or_default().into_iter().map(Into::into).collect();
         let limits = StatsLimits { max_groups: ctx.data::<Limits>()?.max_stats_groups };
         let reads = analytics_db(ctx)?;
-        let read = analytics::chat_stats(reads.db(), principal(ctx)?, &filter, &by, zone, limits);
+        let cache = ctx.data::<Arc<StatsCache>>()?;
+        let read =
+            analytics::chat_stats(reads.db(), principal(ctx)?, &filter, &by, zone, limits, Some(cache));
         let groups = crate::domain::reads::timed(&reads, read).await.gql()?;
         Ok(groups.into_iter().map(ChatStatsGroup).collect())
     }

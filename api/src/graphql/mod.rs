@@ -109,6 +109,8 @@ pub struct SchemaConfig {
     pub sessions: std::sync::Arc<crate::domain::session_cache::SessionCache>,
     /// Where history and analytics reads run (see `context::analytics_db`).
     pub analytics: crate::db::AnalyticsReads,
+    /// The `chatStats` result cache.
+    pub stats_cache: std::sync::Arc<crate::domain::analytics::StatsCache>,
 }
 
 /// The schemas a server runs: the same types and services, with and without extensions.
@@ -176,6 +178,7 @@ fn build_one(
     .data(config.jobs)
     .data(config.sessions)
     .data(config.analytics)
+    .data(config.stats_cache)
     .validation_mode(validation)
     // Depth is measured by `limits` alone (it measures introspection apart, which
     // async-graphql's depth limit cannot); complexity with page sizes by async-graphql.

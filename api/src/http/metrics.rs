@@ -10,8 +10,12 @@ use crate::state::AppState;
 
 /// GET `/metrics`: every metric, in the OpenMetrics text format Prometheus scrapes.
 pub async fn scrape(State(state): State<AppState>) -> Response {
-    let sample =
-        Sample { db: &state.db, readers: state.readers.as_ref(), bus_subscribers: state.bus.subscribers() };
+    let sample = Sample {
+        db: &state.db,
+        readers: state.readers.as_ref(),
+        bus_subscribers: state.bus.subscribers(),
+        stats_cache: Some(state.stats_cache.counts()),
+    };
     let text = state.metrics.render(sample).await;
     ([(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], text).into_response()
 }

@@ -1,0 +1,288 @@
+//! The `chatStats` result cache: exact figures, most of them from memory.
+//!
+//! A chat's figures change until it is completed, and never after: a completed chat keeps its
+//! queue, owner, channel, status, times and reason (chats are never deleted nor reopened; a
+//! merge moves them to another contact, which is why a filter on the contact is not served
+//! here). So every chat created before the oldest open chat is final, and the groups of a
+//! request over `[from, upto)`, where `upto` is no later than that, are the same at every
+//! later request. The cache keeps those groups ([`aggregate::Groups`], each duration's values
+//! sorted) per request shape — the filter with its creation range's `from` but not its `to`,
+//! the grouping and the zone — and reads only the chats created from `upto` on; the two parts
+//! combine exactly ([`aggregate::finish`]). When the oldest open chat has moved on by
+//! [`EXTEND_AFTER`], the kept part is extended to it (the rows in between read once).
+//!
+//! What could make a kept part wrong, and how it is ruled out:
+//! - A chat inserted later with an earlier creation time (a write transaction that read the
+//!   clock before the cache looked, and commits after): `upto` stays [`IN_FLIGHT`] behind
+//!   both the server's clock and the database's (on a replica, the last replayed commit), and
+//!   every request checks that no chat with an id above the largest seen when the part was
+//!   read was created before `upto` (a primary-key range look-up); if one was, the part is
+//!   read again.
+//! - Concurrent requests of one shape wait for the one reading it (one read, not eight).
+//!
+//! Memory is bounded by a budget of duration values over all kept parts (8 bytes each); the
+//! least recently used parts go first, and a part larger than the budget is not kept. The
+//! per-request work is then two statements (the snapshot below, and the chats since `upto`)
+//! plus a binary search per percentile.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+
+use super::aggregate::{self, Groups};
+use super::{Group, GroupBy};
+use crate::domain::error::DomainResult;
+use crate::domain::history::{Filter, Range};
+use entity::enums::Role;
+
+use crate::domain::sessions::Principal;
+
+/// How far `upto` stays behind the clocks, for write transactions still in flight.
+pub const IN_FLIGHT: Duration = Duration::minutes(15);
+
+/// How far the oldest open chat moves on before a kept part is extended to it.
+pub const EXTEND_AFTER: Duration = Duration::minutes(15);
+
+/// Whether the cache serves a request: roles that read every chat (an agent's read rule
+/// depends on assignments that change), and no contact in the filter (merges move chats).
+pub(super) fn serves(principal: &Principal, filter: &Filter) -> bool {
+    matches!(principal.role, Role::Supervisor | Role::Admin | Role::Analyst) && filter.contact.is_none()
+}
+
+/// How the cache answered, counted for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Requests answered from a kept part (plus the chats since).
+    pub hits: u64,
+    /// Parts read (a new shape, a part found stale, or one evicted).
+    pub reads: u64,
+    /// Parts extended to a newer oldest open chat.
+    pub extensions: u64,
+}
+
+/// The groups of one request shape over `[from, upto)`.
+struct Part {
+    upto: DateTime<Utc>,
+    /// The largest chat id when it was read.
+    max_id: i64,
+    groups: Groups,
+    values: usize,
+}
+
+/// One request shape's kept part; its lock makes concurrent requests of the shape wait for
+/// the one reading it.
+#[derive(Default)]
+struct Slot {
+    part: tokio::sync::Mutex<Option<Arc<Part>>>,
+    /// When it was last used (a tick of [`StatsCache::tick`]).
+    used: AtomicU64,
+    /// Duration values it keeps.
+    values: AtomicUsize,
+}
+
+/// The cache; one per server.
+pub struct StatsCache {
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    budget: usize,
+    tick: AtomicU64,
+    hits: AtomicU64,
+    reads: AtomicU64,
+    extensions: AtomicU64,
+}
+
+impl std::fmt::Debug for StatsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatsCache").field("budget", &self.budget).field("counts", &self.counts()).finish()
+    }
+}
+
+/// What one statement tells about the chats before a request.
+struct Snapshot {
+    oldest_open: Option<DateTime<Utc>>,
+    max_id: i64,
+    /// A chat above the part's `max_id` created before its `upto`.
+    stale: bool,
+    /// The database's clock (PostgreSQL; on a replica the last replayed commit's time).
+    database_time: Option<DateTime<Utc>>,
+}
+
+impl StatsCache {
+    /// A cache keeping at most `budget_bytes` of duration values (0: nothing is kept).
+    pub fn new(budget_bytes: usize) -> Self {
+        Self {
+            slots: Mutex::default(),
+            budget: budget_bytes / std::mem::size_of::<f64>(),
+            tick: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
+            extensions: AtomicU64::new(0),
+        }
+    }
+
+    /// How it answered so far.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            hits: self.hits.load(Ordering::Relaxed),
+            reads: self.reads.load(Ordering::Relaxed),
+            extensions: self.extensions.load(Ordering::Relaxed),
+        }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Slot>>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn slot(&self, key: String) -> Arc<Slot> {
+        let slot = self.slots().entry(key).or_default().clone();
+        slot.used.store(self.tick.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        slot
+    }
+
+    /// Keeps `part` in `slot` if it fits the budget, then forgets the least recently used
+    /// other parts until all fit.
+    fn keep(&self, slot: &Slot, kept: &mut Option<Arc<Part>>, part: Arc<Part>) {
+        if part.values > self.budget {
+            *kept = None;
+            slot.values.store(0, Ordering::Relaxed);
+            return;
+        }
+        slot.values.store(part.values, Ordering::Relaxed);
+        *kept = Some(part);
+        let mut slots = self.slots();
+        let mut total: usize = slots.values().map(|s| s.values.load(Ordering::Relaxed)).sum();
+        while total > self.budget {
+            let oldest = slots
+                .iter()
+                .filter(|(_, other)| !std::ptr::eq(Arc::as_ptr(other), slot))
+                .min_by_key(|(_, other)| other.used.load(Ordering::Relaxed))
+                .map(|(key, other)| (key.clone(), other.values.load(Ordering::Relaxed)));
+            let Some((key, values)) = oldest else { break };
+            slots.remove(&key);
+            total -= values;
+        }
+    }
+
+    /// `chatStats` for a request [`serves`] accepts (`by` sorted and deduplicated, the filter
+    /// checked).
+    pub(super) async fn chat_stats(
+        &self,
+        db: &impl ConnectionTrait,
+        principal: &Principal,
+        filter: &Filter,
+        by: &[GroupBy],
+        zone: Tz,
+        max_groups: usize,
+    ) -> DomainResult<Vec<Group>> {
+        let shape = Filter { created: Range { from: filter.created.from, to: None }, ..filter.clone() };
+        let slot = self.slot(format!("{shape:?}|{by:?}|{zone}"));
+        let mut kept = slot.part.lock().await;
+        let snapshot = snapshot(db, kept.as_deref()).await?;
+        if snapshot.stale {
+            *kept = None;
+            slot.values.store(0, Ordering::Relaxed);
+        }
+        let now = crate::clock::now();
+        let upto = [
+            Some(now - IN_FLIGHT),
+            snapshot.database_time.map(|t| t - IN_FLIGHT),
+            snapshot.oldest_open,
+            filter.created.to,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .filter(|upto| filter.created.from.is_none_or(|from| from < *upto));
+        let range = |from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>| Filter {
+            created: Range { from, to },
+            ..filter.clone()
+        };
+        let part = match (kept.clone(), upto) {
+            (_, None) => None,
+            (Some(part), Some(upto)) if part.upto <= upto && upto - part.upto < EXTEND_AFTER => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Some(part)
+            }
+            (Some(part), Some(upto)) if part.upto <= upto => {
+                let since =
+                    aggregate::read(db, principal, &range(Some(part.upto), Some(upto)), by, zone, max_groups)
+                        .await?;
+                let groups = aggregate::union(&part.groups, &since);
+                let values = groups.values().map(aggregate::Values::len).sum();
+                let extended = Arc::new(Part { upto, max_id: snapshot.max_id, groups, values });
+                self.extensions.fetch_add(1, Ordering::Relaxed);
+                self.keep(&slot, &mut kept, extended.clone());
+                Some(extended)
+            }
+            (_, Some(upto)) => {
+                let groups = aggregate::read(
+                    db,
+                    principal,
+                    &range(filter.created.from, Some(upto)),
+                    by,
+                    zone,
+                    max_groups,
+                )
+                .await?;
+                let values = groups.values().map(aggregate::Values::len).sum();
+                let read = Arc::new(Part { upto, max_id: snapshot.max_id, groups, values });
+                self.reads.fetch_add(1, Ordering::Relaxed);
+                self.keep(&slot, &mut kept, read.clone());
+                Some(read)
+            }
+        };
+        drop(kept);
+        let (closed, from) = match &part {
+            Some(part) => (&part.groups, Some(part.upto)),
+            None => (&Groups::new(), filter.created.from),
+        };
+        let fresh = if filter.created.to.is_some_and(|to| from.is_some_and(|from| from >= to)) {
+            Groups::new()
+        } else {
+            aggregate::read(db, principal, &range(from, filter.created.to), by, zone, max_groups).await?
+        };
+        aggregate::finish(closed, &fresh, max_groups)
+    }
+}
+
+/// The oldest open chat, the largest chat id, whether `part` is stale, and the database's
+/// clock: one statement, each part an index look-up.
+async fn snapshot(db: &impl ConnectionTrait, part: Option<&Part>) -> DomainResult<Snapshot> {
+    let backend = db.get_database_backend();
+    let (placeholders, database_time) = match backend {
+        DbBackend::Postgres => (
+            ("$1", "$2"),
+            "CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() ELSE now() END",
+        ),
+        _ => (("?", "?"), "NULL"),
+    };
+    let text = format!(
+        "SELECT \
+           (SELECT min(t) FROM ( \
+              SELECT min(created_at) AS t FROM chats WHERE status = 'BOT_PROCESSING' \
+              UNION ALL SELECT min(created_at) FROM chats WHERE status = 'WAITING' \
+              UNION ALL SELECT min(created_at) FROM chats WHERE status = 'IN_PROGRESS') AS open) AS oldest_open, \
+           (SELECT max(id) FROM chats) AS max_id, \
+           (SELECT count(*) FROM (SELECT 1 FROM chats WHERE id > {} AND created_at < {} LIMIT 1) AS late) AS stale, \
+           {database_time} AS database_time",
+        placeholders.0, placeholders.1
+    );
+    let (max_id, upto) = match part {
+        Some(part) => (part.max_id, part.upto),
+        None => (i64::MAX, DateTime::<Utc>::UNIX_EPOCH),
+    };
+    let values: Vec<Value> = vec![max_id.into(), upto.into()];
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, text, values))
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("the chats snapshot".into()))?;
+    Ok(Snapshot {
+        oldest_open: row.try_get_by_index(0)?,
+        max_id: row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0),
+        stale: row.try_get_by_index::<i64>(2)? > 0,
+        database_time: row.try_get_by_index(3)?,
+    })
+}
