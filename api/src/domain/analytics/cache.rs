@@ -248,17 +248,29 @@ impl StatsCache {
     }
 }
 
+/// Most chats created since a part was read that a request checks; past that the part is read
+/// anew (so the check stays a short primary-key range).
+const SINCE: usize = 1000;
+
 /// The oldest open chat, the largest chat id, whether `part` is stale, and the database's
-/// clock: one statement, each part an index look-up.
+/// clock: one statement, each part an index look-up. The chats since the part are read in id
+/// order (`ORDER BY id LIMIT`), so that even PostgreSQL's generic plan for the prepared
+/// statement, which cannot know how recent the bound id is, walks the primary key from it
+/// rather than the table.
 async fn snapshot(db: &impl ConnectionTrait, part: Option<&Part>) -> DomainResult<Snapshot> {
     let backend = db.get_database_backend();
-    let (placeholders, database_time) = match backend {
-        DbBackend::Postgres => (
-            ("$1", "$2"),
-            "CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() ELSE now() END",
-        ),
-        _ => (("?", "?"), "NULL"),
+    let (max_id, upto) = match part {
+        Some(part) => (part.max_id, part.upto),
+        None => (i64::MAX, DateTime::<Utc>::UNIX_EPOCH),
     };
+    // SQLite numbers its parameters `?1`, `?2`; PostgreSQL `$1`, `$2`.
+    let (id, upto_at, database_time) = match backend {
+        DbBackend::Postgres => {
+            ("$1", "$2", "CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() ELSE now() END")
+        }
+        _ => ("?1", "?2", "NULL"),
+    };
+    let values: Vec<Value> = vec![max_id.into(), upto.into()];
     let text = format!(
         "SELECT \
            (SELECT min(t) FROM ( \
@@ -266,23 +278,22 @@ async fn snapshot(db: &impl ConnectionTrait, part: Option<&Part>) -> DomainResul
               UNION ALL SELECT min(created_at) FROM chats WHERE status = 'WAITING' \
               UNION ALL SELECT min(created_at) FROM chats WHERE status = 'IN_PROGRESS') AS open) AS oldest_open, \
            (SELECT max(id) FROM chats) AS max_id, \
-           (SELECT count(*) FROM (SELECT 1 FROM chats WHERE id > {} AND created_at < {} LIMIT 1) AS late) AS stale, \
-           {database_time} AS database_time",
-        placeholders.0, placeholders.1
+           (SELECT count(*) FROM (SELECT created_at FROM chats WHERE id > {id} ORDER BY id LIMIT {SINCE}) AS since) \
+             AS since, \
+           (SELECT count(*) FROM (SELECT created_at FROM chats WHERE id > {id} ORDER BY id LIMIT {SINCE}) AS since \
+             WHERE created_at < {upto_at}) AS late, \
+           {database_time} AS database_time"
     );
-    let (max_id, upto) = match part {
-        Some(part) => (part.max_id, part.upto),
-        None => (i64::MAX, DateTime::<Utc>::UNIX_EPOCH),
-    };
-    let values: Vec<Value> = vec![max_id.into(), upto.into()];
     let row = db
         .query_one_raw(Statement::from_sql_and_values(backend, text, values))
         .await?
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound("the chats snapshot".into()))?;
+    let since: i64 = row.try_get_by_index(2)?;
+    let late: i64 = row.try_get_by_index(3)?;
     Ok(Snapshot {
         oldest_open: row.try_get_by_index(0)?,
         max_id: row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0),
-        stale: row.try_get_by_index::<i64>(2)? > 0,
-        database_time: row.try_get_by_index(3)?,
+        stale: late > 0 || since >= SINCE as i64,
+        database_time: row.try_get_by_index(4)?,
     })
 }
