@@ -482,6 +482,9 @@ mod tests {
         .await;
         assert_eq!(found(&db, &ann).await, Vec::<i64>::new());
         assert_eq!(found(&db, &lee).await, Vec::<i64>::new());
+        // The newcomer's search does not look at the pairs at all (here, wrongly, a stored one).
+        let skipped = find_for_newcomer(&db, &ann, LIMIT).await.unwrap();
+        assert_eq!(skipped.into_iter().map(|m| m.contact).collect::<Vec<_>>(), [lee.id]);
         let nameless = contact("", None);
         let (rules, none) = candidates(&db, &nameless, Marked::Excluded).await.unwrap();
         assert!(rules.is_none() && none.is_empty());
