@@ -14,6 +14,7 @@ pub mod contact_keys;
 pub mod contacts;
 pub mod drafts;
 pub mod duplicate_rules;
+pub mod duplicate_rules_version;
 pub mod enums;
 pub mod events;
 pub mod message_edits;

@@ -14,6 +14,7 @@ pub use super::contact_keys::Entity as ContactKeys;
 pub use super::contacts::Entity as Contacts;
 pub use super::drafts::Entity as Drafts;
 pub use super::duplicate_rules::Entity as DuplicateRules;
+pub use super::duplicate_rules_version::Entity as DuplicateRulesVersion;
 pub use super::events::Entity as Events;
 pub use super::message_edits::Entity as MessageEdits;
 pub use super::message_reactions::Entity as MessageReactions;

@@ -27,14 +27,14 @@ async fn sqlite_up_down_up() {
     let db = Database::connect("sqlite::memory:").await.expect("connect");
     up_down_up(&db).await;
 
-    // 28 domain tables plus seaql_migrations.
+    // 29 domain tables plus seaql_migrations.
     let tables = count(
         &db,
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
          AND name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations'",
     )
     .await;
-    assert_eq!(tables, 28);
+    assert_eq!(tables, 29);
 
     let indexes = count(
         &db,
@@ -68,7 +68,7 @@ async fn postgres_up_down_up() {
          WHERE table_schema = current_schema() AND table_name <> 'seaql_migrations'",
     )
     .await;
-    assert_eq!(tables, 28);
+    assert_eq!(tables, 29);
 
     let indexes = count(
         &db,

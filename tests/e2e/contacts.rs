@@ -617,7 +617,121 @@ async fn new_chats_say_how_many_similar_contacts(backend: Backend) {
     }
 }
 
+/// The next CHAT_CREATED `queue` hears of: the chat's global id and its `similarContacts`.
+async fn next_chat_created(queue: &mut crate::websocket::Socket) -> (String, u64) {
+    loop {
+        let payload = event(queue).await["data"]["queueChatEvents"].clone();
+        if payload["kind"] == "CHAT_CREATED" {
+            let count = payload["details"]["similarContacts"].as_u64().expect("similarContacts");
+            return (payload["chat"]["id"].as_str().unwrap().to_owned(), count);
+        }
+    }
+}
+
+/// A subscription to the CHAT_CREATED events of `s`'s queue from now on.
+async fn chats_created(app: &TestApp, s: &crate::lifecycle::Setup) -> crate::websocket::Socket {
+    let after = max_event(app).await.to_string();
+    subscribe(
+        app,
+        &s.admin,
+        "subscription($q: ID!, $after: ID) { queueChatEvents(queueId: $q, after: $after) { kind chat { id } details } }",
+        json!({ "q": s.queue, "after": after }),
+    )
+    .await
+}
+
+/// The id of the default rule that finds names in either word order, the only rule that
+/// compares Telegram customers (they have neither e-mail nor phone).
+async fn name_rule(app: &TestApp, token: &str) -> Value {
+    let rules = app.ok(Some(token), RULES, json!({})).await;
+    let rule = rules["duplicateRules"].as_array().unwrap().iter().find(|r| r["fields"] == json!(["NAME"]));
+    rule.expect("the default name rule")["id"].clone()
+}
+
+/// Duplicate rules are kept in memory (`rules_cache`): a rule switched off, added, or switched
+/// on applies to the very next new customer's chat — its CHAT_CREATED `similarContacts`, and
+/// `Chat.similarContacts`. Each server searched before each change, so it remembered the
+/// rules as they were.
+async fn rule_changes_apply_to_the_next_new_customer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let s = setup(&app, "TO_ALL_AGENTS", 0).await;
+    let (_, known) = customer(&app, &s, 7401).await; // "Customer 7401"
+    let mut queue = chats_created(&app, &s).await;
+    let rule = name_rule(&app, &s.admin).await;
+    // A newcomer named "7401 Customer" writes: `count` similar contacts.
+    let mut expect = async |user: i64, count: u64| {
+        assert_eq!(app.webhook(&s.telegram, &telegram_named(user, "7401", "Customer")).await, 200);
+        let (chat, similar_contacts) = next_chat_created(&mut queue).await;
+        assert_eq!(similar_contacts, count, "CHAT_CREATED of customer {user}");
+        let found = similar(&app, &s.admin, &chat).await;
+        assert_eq!(found.len() as u64, count + 1, "Chat.similarContacts of customer {user}: {found:?}");
+        if count > 0 {
+            assert!(rules_for(&found, &known).is_some(), "{found:?}");
+        }
+    };
+    expect(7402, 1).await;
+    app.ok(Some(&s.admin), SET_RULE, json!({ "id": rule, "on": false })).await;
+    expect(7403, 0).await;
+    let create =
+        "mutation($input: CreateDuplicateRuleInput!) { createDuplicateRule(input: $input) { name } }";
+    app.ok(Some(&s.admin), create, json!({ "input": { "name": "Names", "fields": ["NAME"] } })).await;
+    expect(7404, 3).await;
+    let names = app.ok(Some(&s.admin), RULES, json!({})).await;
+    for r in names["duplicateRules"].as_array().unwrap() {
+        app.ok(Some(&s.admin), SET_RULE, json!({ "id": r["id"], "on": false })).await;
+    }
+    expect(7405, 0).await;
+    app.ok(Some(&s.admin), SET_RULE, json!({ "id": rule, "on": true })).await;
+    expect(7406, 5).await;
+}
+
+/// PostgreSQL, two instances: instance B, another process (its own memory), remembers the
+/// rules from a first search; a rule switched through instance A applies to B's very next
+/// webhook, because B's search statement reads the rules' version too. (SQLite runs a single
+/// instance.)
+async fn a_rule_changed_on_one_instance_applies_on_another(backend: Backend) {
+    let a = TestApp::spawn(backend).await;
+    let s = setup(&a, "TO_ALL_AGENTS", 0).await;
+    let url = crate::lifecycle::app_database_url(&a).await;
+    let b = crate::faults::Binary::spawn(&url, "http://127.0.0.1:9").await;
+    let (_, known) = customer(&a, &s, 7501).await; // "Customer 7501", through A
+    let mut queue = chats_created(&a, &s).await;
+    let rule = name_rule(&a, &s.admin).await;
+    // A newcomer named "7501 Customer" writes through B; A hears of the chat B opened.
+    let mut through_b = async |user: i64, count: u64| {
+        let status = a
+            .http
+            .post(format!("http://127.0.0.1:{}{}", b.port, s.telegram))
+            .header("x-telegram-bot-api-secret-token", crate::support::TELEGRAM_SECRET)
+            .body(telegram_named(user, "7501", "Customer"))
+            .send()
+            .await
+            .expect("instance B answers");
+        assert_eq!(status.status(), 200);
+        let (chat, similar_contacts) = next_chat_created(&mut queue).await;
+        assert_eq!(similar_contacts, count, "CHAT_CREATED of customer {user}, opened by B");
+        let found = similar(&a, &s.admin, &chat).await;
+        assert_eq!(found.len() as u64, count + 1, "{found:?}");
+        if count > 0 {
+            assert!(rules_for(&found, &known).is_some(), "{found:?}");
+        }
+    };
+    through_b(7502, 1).await;
+    a.ok(Some(&s.admin), SET_RULE, json!({ "id": rule, "on": false })).await;
+    through_b(7503, 0).await;
+    a.ok(Some(&s.admin), SET_RULE, json!({ "id": rule, "on": true })).await;
+    through_b(7504, 3).await;
+}
+
+mod a_rule_changed_on_one_instance_applies_on_another {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::a_rule_changed_on_one_instance_applies_on_another(crate::support::Backend::Postgres).await;
+    }
+}
+
 on_both_backends!(
+    rule_changes_apply_to_the_next_new_customer,
     new_chats_say_how_many_similar_contacts,
     each_default_rule_finds_its_duplicate,
     updates_are_validated_and_reach_open_panels,

@@ -136,16 +136,18 @@ impl Drop for Cluster {
     }
 }
 
-/// The real binary, started as an operator would, to be killed with SIGKILL.
-struct Binary {
+/// The real binary, started as an operator would, to be killed with SIGKILL (or to be another
+/// instance with a memory of its own).
+pub(crate) struct Binary {
     child: Child,
-    port: u16,
+    /// The port it listens on.
+    pub(crate) port: u16,
     files: PathBuf,
 }
 
 impl Binary {
     /// Starts `switchboard` on `url` with its providers at `providers`, once it is ready.
-    async fn spawn(url: &str, providers: &str) -> Self {
+    pub(crate) async fn spawn(url: &str, providers: &str) -> Self {
         let port = free_port();
         let files = std::env::temp_dir().join(format!("sb_files_{}", uuid::Uuid::new_v4().simple()));
         let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use super::channels::Credentials;
 use super::error::DomainResult;
 use super::ids::{AgentId, ChannelId, ChatId, ContactId, MessageId, QueueId};
-use super::ingest::{Stored, complete, create_chat_for, open_chat};
+use super::ingest::{Similar, Stored, complete, create_chat_for, open_chat};
 use crate::channels::{Customer, Handover};
 
 /// How long a bot chat stays open after its last message when its queue sets no completion
@@ -131,7 +131,9 @@ async fn passed_to_us(
         Some(_) => return Ok(Applied::Ignored),
         None => None,
     };
-    let child = create_chat_for(&txn, &contact, channel, ChatStatus::Waiting, parent, None).await?;
+    let child =
+        create_chat_for(&txn, &contact, channel, ChatStatus::Waiting, parent, Similar::of(new_contact))
+            .await?;
     txn.commit().await?;
     Ok(Applied::PassedToUs(Stored {
         message: MessageId(0),
@@ -165,9 +167,15 @@ async fn taken_back(
         return Ok(Applied::Ignored);
     }
     super::lifecycle::finish(&txn, &chat, CompletionReason::BotTookBack).await?;
-    let bot_chat =
-        create_chat_for(&txn, &contact, channel, ChatStatus::BotProcessing, Some(ChatId(chat.id)), None)
-            .await?;
+    let bot_chat = create_chat_for(
+        &txn,
+        &contact,
+        channel,
+        ChatStatus::BotProcessing,
+        Some(ChatId(chat.id)),
+        Similar::Search,
+    )
+    .await?;
     let deadline = bot_deadline(&txn, bot_chat.queue_id, crate::clock::now()).await?;
     chats::Entity::update_many()
         .col_expr(chats::Column::CloseDeadline, Expr::value(Some(deadline)))

@@ -178,7 +178,7 @@ async fn similar_to_newcomer(
         return Ok(None);
     }
     let newcomer = identities::new_contact(channel, &message.customer);
-    Ok(Some(similar::find(reads, &newcomer, similar::LIMIT).await?.len()))
+    Ok(Some(similar::find_for_newcomer(reads, &newcomer, similar::LIMIT).await?.len()))
 }
 
 /// Whether `id` is an outgoing message of `channel` that Switchboard stored and sends.
@@ -235,20 +235,39 @@ pub async fn create_chat(
         .one(db)
         .await?
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("contact {contact}")))?;
-    create_chat_for(db, &contact, channel, status, parent, None).await
+    create_chat_for(db, &contact, channel, status, parent, Similar::Search).await
+}
+
+/// What [`create_chat_for`] knows of the similar contacts of the chat's contact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Similar {
+    /// Search them: a contact stored before this transaction.
+    Search,
+    /// Search them for a contact created in this transaction, which nobody can have marked
+    /// "not duplicates" of anyone yet (the search skips that part).
+    SearchNewcomer,
+    /// The caller searched already, before the transaction (a newcomer, on SQLite): this many.
+    Counted(usize),
+}
+
+impl Similar {
+    /// For a contact `resolve`d in this transaction: a newcomer when it was created there.
+    pub fn of(new_contact: bool) -> Self {
+        if new_contact { Self::SearchNewcomer } else { Self::Search }
+    }
 }
 
 /// Opens a chat for `contact` and records it. The similar-contact search runs here, when a
 /// chat starts: CHAT_CREATED says how many similar contacts the rules found
-/// (`similarContacts`), so the panel can show it at once. `searched`: that count when the
-/// caller searched already (for a contact created in this transaction, before it began).
+/// (`similarContacts`), so the panel can show it at once. `similar`: whether the contact is a
+/// newcomer, or the count when the caller searched already.
 pub async fn create_chat_for(
     db: &impl ConnectionTrait,
     contact: &entity::contacts::Model,
     channel: &channels::Model,
     status: ChatStatus,
     parent: Option<ChatId>,
-    searched: Option<usize>,
+    similar: Similar,
 ) -> Result<chats::Model, sea_orm::DbErr> {
     let now = crate::clock::now();
     let chat = chats::ActiveModel {
@@ -272,9 +291,11 @@ pub async fn create_chat_for(
     }
     .insert(db)
     .await?;
-    let similar = match searched {
-        Some(count) => count,
-        None => super::contacts::similar::find(db, contact, super::contacts::similar::LIMIT).await?.len(),
+    use super::contacts::similar as search;
+    let similar = match similar {
+        Similar::Counted(count) => count,
+        Similar::Search => search::find(db, contact, search::LIMIT).await?.len(),
+        Similar::SearchNewcomer => search::find_for_newcomer(db, contact, search::LIMIT).await?.len(),
     };
     let subjects =
         Subjects { chat: Some(ChatId(chat.id)), queue: Some(QueueId(chat.queue_id)), ..Default::default() };
@@ -308,8 +329,11 @@ async fn try_store_message(
             // Messages arriving while a chatbot owns the thread belong to a bot chat: stored,
             // never routed.
             let status = if message.standby { ChatStatus::BotProcessing } else { ChatStatus::Waiting };
-            let searched = searched.filter(|_| new_contact);
-            (create_chat_for(&txn, &contact, channel, status, None, searched).await?, true)
+            let similar = match searched {
+                Some(count) if new_contact => Similar::Counted(count),
+                _ => Similar::of(new_contact),
+            };
+            (create_chat_for(&txn, &contact, channel, status, None, similar).await?, true)
         }
     };
     let now = crate::clock::now();

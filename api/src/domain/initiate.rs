@@ -292,7 +292,7 @@ pub async fn initiate(
         &reach.channel,
         ChatStatus::InProgress,
         None,
-        None,
+        super::ingest::Similar::Search,
     )
     .await;
     let chat = match created {

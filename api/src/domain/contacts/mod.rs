@@ -6,7 +6,8 @@
 //!   provider's profile filling in what is missing (enrichment);
 //! - `normalize` and `keys`: values as compared, kept indexed in `contact_keys`;
 //! - `search`: `contacts(search)` by name, phone or e-mail;
-//! - `rules` and `similar`: duplicate rules and similar contacts;
+//! - `rules`, `rules_cache` and `similar`: duplicate rules (kept in memory, never stale) and
+//!   similar contacts;
 //! - `update`, `merge`: changing and merging contacts, with their events.
 
 pub mod identities;
@@ -14,6 +15,7 @@ pub mod keys;
 pub mod merge;
 pub mod normalize;
 pub mod rules;
+pub mod rules_cache;
 pub mod search;
 pub mod similar;
 pub mod update;

@@ -1,6 +1,10 @@
 //! Duplicate rules (DESIGN §1): a rule is a set of contact fields that must all match (AND);
 //! rules combine with OR; each can be switched off. The six default rules are seeded by a
 //! migration.
+//!
+//! Searches do not read the rules here each time: `rules_cache` keeps the enabled ones in
+//! memory. Nothing needs calling after a change: a database trigger stamps a new version on
+//! every write to `duplicate_rules`, and every search checks it in its own statement.
 
 use chrono::Utc;
 use entity::duplicate_rules;
