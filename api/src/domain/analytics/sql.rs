@@ -17,9 +17,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use entity::chats;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QueryResult, QuerySelect, QueryTrait, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement};
 
-use super::aggregate::{Groups, Values};
 use super::{Group, GroupBy, Key, Summary};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::history::Filter;
@@ -34,40 +33,25 @@ use crate::domain::sessions::Principal;
 /// `EXTRACT(EPOCH …)`, which answers `numeric` and made the statement about 1.7 times slower
 /// (docs/benchmarks.md, "History and analytics").
 fn seconds(from: &str, to: &str) -> String {
-    format!("{}::float8 / 1000", millis(from, to))
+    format!("((date_part('epoch', {to} - {from}) * 1000000)::bigint / 1000)::float8 / 1000")
 }
 
-/// Whole milliseconds from `from` to `to`, cut toward zero (a `bigint`; see [`seconds`]).
-fn millis(from: &str, to: &str) -> String {
-    format!("((date_part('epoch', {to} - {from}) * 1000000)::bigint / 1000)")
-}
-
-/// The four durations in `unit` ([`seconds`] or [`millis`]), named as the outer select reads
-/// them: `history::time_to_accept`, `first_response_time`, `duration` and `handling_time`.
-fn durations(unit: fn(&str, &str) -> String) -> [(String, &'static str); 4] {
+/// The four durations, named as the outer select reads them: `history::time_to_accept`,
+/// `first_response_time`, `duration` and `handling_time`.
+fn durations() -> [(String, &'static str); 4] {
     [
-        (unit("queued_at", "accepted_at"), "tta"),
-        (unit("created_at", "first_response_at"), "frt"),
-        (unit("created_at", "completed_at"), "dur"),
+        (seconds("queued_at", "accepted_at"), "tta"),
+        (seconds("created_at", "first_response_at"), "frt"),
+        (seconds("created_at", "completed_at"), "dur"),
         (
             format!(
                 "CASE WHEN accepted_at IS NOT NULL THEN {} WHEN queued_at IS NULL THEN {} END",
-                unit("accepted_at", "completed_at"),
-                unit("created_at", "completed_at")
+                seconds("accepted_at", "completed_at"),
+                seconds("created_at", "completed_at")
             ),
             "ht",
         ),
     ]
-}
-
-/// What the statement answers per group after its key and count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Figures {
-    /// Per duration: `count`, `avg` and the two `percentile_cont`.
-    Summaries,
-    /// Per duration: its values in whole milliseconds, ascending, comma-separated (NULL when
-    /// none), for [`aggregate`](super::aggregate) to combine with other groups.
-    Values,
 }
 
 /// The bucket expression for `by` in the zone bound as `$1`: an instant (HOUR), or the local
@@ -91,17 +75,6 @@ pub fn statement(
     by: &[GroupBy],
     zone: Tz,
     max_groups: usize,
-) -> DomainResult<Statement> {
-    statement_of(filter, principal, by, zone, max_groups, Figures::Summaries)
-}
-
-fn statement_of(
-    filter: &Filter,
-    principal: &Principal,
-    by: &[GroupBy],
-    zone: Tz,
-    max_groups: usize,
-    figures: Figures,
 ) -> DomainResult<Statement> {
     let mut inner = chats::Entity::find().filter(filter.condition(principal)?).select_only();
     // (outer select expression, GROUP BY column) per key, in `Key` order.
@@ -129,16 +102,12 @@ fn statement_of(
         inner = inner.expr_as(Expr::cust_with_values(bucket(time), [zone.name()]), "bucket");
     }
     let mut aggregates = vec!["count(*)".to_owned()];
-    let unit = if figures == Figures::Values { millis } else { seconds };
-    for (expression, name) in durations(unit) {
+    for (expression, name) in durations() {
         inner = inner.expr_as(Expr::cust(expression), name);
-        aggregates.push(match figures {
-            Figures::Summaries => format!(
-                "count({name}), avg({name}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {name}), \
-                 percentile_cont(0.9) WITHIN GROUP (ORDER BY {name})"
-            ),
-            Figures::Values => format!("string_agg({name}::text, ',' ORDER BY {name})"),
-        });
+        aggregates.push(format!(
+            "count({name}), avg({name}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {name}), \
+             percentile_cont(0.9) WITHIN GROUP (ORDER BY {name})"
+        ));
     }
     let inner = inner.build(sea_orm::DbBackend::Postgres);
     let select: Vec<&str> = keys.iter().map(|(select, _)| *select).collect();
@@ -170,13 +139,24 @@ pub async fn groups(
     let time = by.iter().copied().find(|b| b.is_time());
     let mut groups = Vec::with_capacity(rows.len());
     for row in rows {
-        let key = key(&row, time, zone)?;
         let summary = |at: usize| -> DomainResult<Summary> {
             let count: i64 = row.try_get_by_index(at)?;
             let average: Option<f64> = row.try_get_by_index(at + 1)?;
             let median: Option<f64> = row.try_get_by_index(at + 2)?;
             let p90: Option<f64> = row.try_get_by_index(at + 3)?;
             Ok(Summary { count: u64::try_from(count).unwrap_or(0), average, median, p90 })
+        };
+        let bucket: Option<DateTime<Utc>> = row.try_get_by_index(4)?;
+        let key = Key {
+            queue: row.try_get_by_index(0)?,
+            agent: row.try_get_by_index(1)?,
+            channel: row.try_get_by_index(2)?,
+            status: row.try_get_by_index(3)?,
+            bucket: match (time, bucket) {
+                (Some(GroupBy::Hour), Some(start)) => Some((start, start + chrono::Duration::hours(1))),
+                (Some(time), Some(local)) => Some(super::bucket_of_local(time, zone, local.naive_utc())),
+                _ => None,
+            },
         };
         let count: i64 = row.try_get_by_index(5)?;
         groups.push(Group {
@@ -187,57 +167,6 @@ pub async fn groups(
             duration: summary(14)?,
             handling_time: summary(18)?,
         });
-    }
-    Ok(groups)
-}
-
-/// A row's group key (its first five columns).
-fn key(row: &QueryResult, time: Option<GroupBy>, zone: Tz) -> DomainResult<Key> {
-    let bucket: Option<DateTime<Utc>> = row.try_get_by_index(4)?;
-    Ok(Key {
-        queue: row.try_get_by_index(0)?,
-        agent: row.try_get_by_index(1)?,
-        channel: row.try_get_by_index(2)?,
-        status: row.try_get_by_index(3)?,
-        bucket: match (time, bucket) {
-            (Some(GroupBy::Hour), Some(start)) => Some((start, start + chrono::Duration::hours(1))),
-            (Some(time), Some(local)) => Some(super::bucket_of_local(time, zone, local.naive_utc())),
-            _ => None,
-        },
-    })
-}
-
-/// The groups of the chats of `filter` with each duration's values, sorted by PostgreSQL
-/// (one statement; each value whole milliseconds as text, turned into seconds exactly as
-/// `history`'s functions do); more than `max_groups` is refused.
-pub(super) async fn value_groups(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    filter: &Filter,
-    by: &[GroupBy],
-    zone: Tz,
-    max_groups: usize,
-) -> DomainResult<Groups> {
-    let statement = statement_of(filter, principal, by, zone, max_groups, Figures::Values)?;
-    let rows = db.query_all_raw(statement).await?;
-    if rows.len() > max_groups {
-        return Err(DomainError::TooManyGroups { limit: max_groups });
-    }
-    let time = by.iter().copied().find(|b| b.is_time());
-    let mut groups = Groups::new();
-    for row in rows {
-        let count: i64 = row.try_get_by_index(5)?;
-        let mut durations: [Vec<f64>; 4] = Default::default();
-        for (at, values) in durations.iter_mut().enumerate() {
-            let text: Option<String> = row.try_get_by_index(6 + at)?;
-            for part in text.as_deref().unwrap_or_default().split(',').filter(|p| !p.is_empty()) {
-                let millis: i64 = part.parse().map_err(|_| {
-                    DomainError::Database(sea_orm::DbErr::Type(format!("a duration of {part:?} ms")))
-                })?;
-                values.push(millis as f64 / 1000.0);
-            }
-        }
-        groups.insert(key(&row, time, zone)?, Values::sorted(u64::try_from(count).unwrap_or(0), durations));
     }
     Ok(groups)
 }
@@ -263,12 +192,6 @@ mod tests {
         let values = statement.values.unwrap().0;
         assert_eq!(values.len(), 3, "the queue, and the zone at both places: {sql}");
         assert!(!sql.contains("Europe"), "the zone is bound, not spliced: {sql}");
-        let values = statement_of(&filter, &analyst, &by, berlin, 1000, Figures::Values).unwrap().sql;
-        assert!(values.contains("string_agg(ht::text, ',' ORDER BY ht)"), "{values}");
-        assert!(
-            !values.contains("float8") && !values.contains("percentile_cont"),
-            "whole milliseconds: {values}"
-        );
         let agent = Principal { role: Role::Bot, ..analyst };
         assert!(super::statement(&filter, &agent, &by, berlin, 1000).is_err());
     }
