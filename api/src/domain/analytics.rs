@@ -26,7 +26,7 @@ mod aggregate;
 mod cache;
 mod sql;
 
-pub use cache::{Counts as CacheCounts, StatsCache};
+pub use cache::{Counts as CacheCounts, StatsCache, snapshot_statement};
 
 /// What groups are keyed by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

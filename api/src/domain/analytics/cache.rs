@@ -274,11 +274,28 @@ const SINCE: usize = 1000;
 /// statement, which cannot know how recent the bound id is, walks the primary key from it
 /// rather than the table.
 async fn snapshot(db: &impl ConnectionTrait, part: Option<&Part>) -> DomainResult<Snapshot> {
-    let backend = db.get_database_backend();
     let (max_id, upto) = match part {
         Some(part) => (part.max_id, part.upto),
         None => (i64::MAX, DateTime::<Utc>::UNIX_EPOCH),
     };
+    let row = db
+        .query_one_raw(snapshot_statement(db.get_database_backend(), max_id, upto))
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("the chats snapshot".into()))?;
+    let since: i64 = row.try_get_by_index(2)?;
+    let late: i64 = row.try_get_by_index(3)?;
+    Ok(Snapshot {
+        oldest_open: row.try_get_by_index(0)?,
+        max_id: row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0),
+        stale: late > 0 || since >= SINCE as i64,
+        database_time: row.try_get_by_index(4)?,
+    })
+}
+
+/// The statement of [`snapshot`] for a part read up to chat `max_id` and ending at `upto`
+/// (public for the plans test, tests/e2e/plans.rs, which checks that even its generic plan on
+/// PostgreSQL reads `chats` through indexes only).
+pub fn snapshot_statement(backend: DbBackend, max_id: i64, upto: DateTime<Utc>) -> Statement {
     // SQLite numbers its parameters `?1`, `?2`; PostgreSQL `$1`, `$2`.
     let (id, upto_at, database_time) = match backend {
         DbBackend::Postgres => {
@@ -300,16 +317,5 @@ async fn snapshot(db: &impl ConnectionTrait, part: Option<&Part>) -> DomainResul
              WHERE created_at < {upto_at}) AS late, \
            {database_time} AS database_time"
     );
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, text, values))
-        .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("the chats snapshot".into()))?;
-    let since: i64 = row.try_get_by_index(2)?;
-    let late: i64 = row.try_get_by_index(3)?;
-    Ok(Snapshot {
-        oldest_open: row.try_get_by_index(0)?,
-        max_id: row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0),
-        stale: late > 0 || since >= SINCE as i64,
-        database_time: row.try_get_by_index(4)?,
-    })
+    Statement::from_sql_and_values(backend, text, values)
 }
