@@ -271,6 +271,23 @@ async fn history_and_analytics_read_chats_through_indexes(backend: Backend) {
             IN_ORDER,
         ),
         ("waiting, oldest first", &analyst, statuses(ChatStatus::Waiting), asc(CreatedAt), None, MAY_SORT),
+        // The supervisors' waiting lists (issue 15): one queue, and two.
+        (
+            "waiting in one queue, oldest first",
+            &analyst,
+            Filter { statuses: vec![ChatStatus::Waiting], queues: vec![1003], ..any() },
+            asc(CreatedAt),
+            None,
+            MAY_SORT,
+        ),
+        (
+            "waiting in two queues, oldest first",
+            &analyst,
+            Filter { statuses: vec![ChatStatus::Waiting], queues: vec![1003, 1004], ..any() },
+            asc(CreatedAt),
+            None,
+            MAY_SORT,
+        ),
         (
             "one channel, newest first",
             &analyst,
