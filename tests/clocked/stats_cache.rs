@@ -111,4 +111,23 @@ async fn stats_cache_stays_exact(backend: Backend) {
     assert_eq!(cache_counts(&app).await, (3.0, 2.0, 1.0));
 }
 
-clocked!(stats_cache_stays_exact);
+/// `SWITCHBOARD_STATS_CACHE_MIB=0` turns the cache off: the same figures, none of them kept.
+async fn stats_cache_can_be_turned_off(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.stats_cache_mib = 0).await;
+    let s = setup(&app, "TO_ALL_AGENTS", 1).await;
+    let agent = s.agents[0].2.clone();
+    let (_, analyst) = app.signed_in("ann@example.com", Role::Analyst).await;
+    let at = |t: &str| instant(&format!("2026-05-01T{t}Z"));
+    Life::done(at("10:00:00"), 60, 120, 600).live(&app, &s, &agent, 9600).await;
+    clock::freeze(at("12:00:00"));
+    let filter =
+        json!({ "filter": { "created": { "from": "2026-05-01T00:00:00Z", "to": "2026-05-02T00:00:00Z" } } });
+    for _ in 0..2 {
+        let group = app.ok(Some(&analyst), STATS, filter.clone()).await["chatStats"][0].clone();
+        assert_eq!(group["count"], 1);
+        figures(&group, "duration", 1, 600.0, 600.0, 600.0);
+    }
+    assert_eq!(cache_counts(&app).await, (0.0, 0.0, 0.0));
+}
+
+clocked!(stats_cache_stays_exact, stats_cache_can_be_turned_off);

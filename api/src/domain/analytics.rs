@@ -188,7 +188,7 @@ pub struct StatsLimits {
 /// The figures of the chats `principal` may read that match `filter`, grouped by `by`.
 /// Grouping by a time needs a bounded creation range; more groups than the limit is refused
 /// (TOO_MANY_GROUPS) before anything is read when the range alone makes too many buckets.
-/// With `cache`, the requests it serves ([`cache::serves`]) are answered through it.
+/// The requests `cache` serves ([`StatsCache::serves`]) are answered through it.
 pub async fn chat_stats(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -196,7 +196,7 @@ pub async fn chat_stats(
     by: &[GroupBy],
     zone: Tz,
     limits: StatsLimits,
-    cache: Option<&StatsCache>,
+    cache: &StatsCache,
 ) -> DomainResult<Vec<Group>> {
     filter.check()?;
     let mut by = by.to_vec();
@@ -218,7 +218,7 @@ pub async fn chat_stats(
         }
     }
     let max_groups = limits.max_groups;
-    if let Some(cache) = cache.filter(|_| cache::serves(principal, filter)) {
+    if cache.serves(principal, filter) {
         return cache.chat_stats(db, principal, filter, &by, zone, max_groups).await;
     }
     if db.get_database_backend() == DbBackend::Postgres {

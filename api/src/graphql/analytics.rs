@@ -162,8 +162,7 @@ impl AnalyticsQuery {
         let limits = StatsLimits { max_groups: ctx.data::<Limits>()?.max_stats_groups };
         let reads = analytics_db(ctx)?;
         let cache = ctx.data::<Arc<StatsCache>>()?;
-        let read =
-            analytics::chat_stats(reads.db(), principal(ctx)?, &filter, &by, zone, limits, Some(cache));
+        let read = analytics::chat_stats(reads.db(), principal(ctx)?, &filter, &by, zone, limits, cache);
         let groups = crate::domain::reads::timed(&reads, read).await.gql()?;
         Ok(groups.into_iter().map(ChatStatsGroup).collect())
     }

@@ -53,11 +53,8 @@ pub const EXTEND_AFTER: Duration = Duration::minutes(15);
 /// than there are cores only makes each slower.
 pub const READS_AT_ONCE: usize = 2;
 
-/// Whether the cache serves a request: roles that read every chat (an agent's read rule
-/// depends on assignments that change), and no contact in the filter (merges move chats).
-pub(super) fn serves(principal: &Principal, filter: &Filter) -> bool {
-    matches!(principal.role, Role::Supervisor | Role::Admin | Role::Analyst) && filter.contact.is_none()
-}
+/// Most request shapes remembered at once (their keys, even when a shape keeps no part).
+pub const MAX_SHAPES: usize = 1024;
 
 /// How the cache answered, counted for `/metrics`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,6 +74,13 @@ struct Part {
     max_id: i64,
     groups: Groups,
     values: usize,
+}
+
+impl Part {
+    fn new(upto: DateTime<Utc>, max_id: i64, groups: Groups) -> Arc<Self> {
+        let values = groups.values().map(aggregate::Values::len).sum();
+        Arc::new(Self { upto, max_id, groups, values })
+    }
 }
 
 /// One request shape's kept part; its lock makes concurrent requests of the shape wait for
@@ -150,10 +154,37 @@ impl StatsCache {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether it serves a request: when it may keep anything, for roles that read every chat
+    /// (an agent's read rule depends on assignments that change), and without a contact in the
+    /// filter (merges move chats).
+    pub(super) fn serves(&self, principal: &Principal, filter: &Filter) -> bool {
+        self.budget > 0
+            && matches!(principal.role, Role::Supervisor | Role::Admin | Role::Analyst)
+            && filter.contact.is_none()
+    }
+
     fn slot(&self, key: String) -> Arc<Slot> {
-        let slot = self.slots().entry(key).or_default().clone();
+        let mut slots = self.slots();
+        let slot = slots.entry(key).or_default().clone();
         slot.used.store(self.tick.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        Self::evict(&mut slots, &slot, self.budget);
         slot
+    }
+
+    /// Forgets the least recently used shapes other than `current` until the kept values fit
+    /// `budget` and the shapes [`MAX_SHAPES`].
+    fn evict(slots: &mut HashMap<String, Arc<Slot>>, current: &Slot, budget: usize) {
+        let mut total: usize = slots.values().map(|s| s.values.load(Ordering::Relaxed)).sum();
+        while total > budget || slots.len() > MAX_SHAPES {
+            let oldest = slots
+                .iter()
+                .filter(|(_, other)| !std::ptr::eq(Arc::as_ptr(other), current))
+                .min_by_key(|(_, other)| other.used.load(Ordering::Relaxed))
+                .map(|(key, other)| (key.clone(), other.values.load(Ordering::Relaxed)));
+            let Some((key, values)) = oldest else { break };
+            slots.remove(&key);
+            total -= values;
+        }
     }
 
     /// Keeps `part` in `slot` if it fits the budget, then forgets the least recently used
@@ -166,21 +197,10 @@ impl StatsCache {
         }
         slot.values.store(part.values, Ordering::Relaxed);
         *kept = Some(part);
-        let mut slots = self.slots();
-        let mut total: usize = slots.values().map(|s| s.values.load(Ordering::Relaxed)).sum();
-        while total > self.budget {
-            let oldest = slots
-                .iter()
-                .filter(|(_, other)| !std::ptr::eq(Arc::as_ptr(other), slot))
-                .min_by_key(|(_, other)| other.used.load(Ordering::Relaxed))
-                .map(|(key, other)| (key.clone(), other.values.load(Ordering::Relaxed)));
-            let Some((key, values)) = oldest else { break };
-            slots.remove(&key);
-            total -= values;
-        }
+        Self::evict(&mut self.slots(), slot, self.budget);
     }
 
-    /// `chatStats` for a request [`serves`] accepts (`by` sorted and deduplicated, the filter
+    /// `chatStats` for a request [`Self::serves`] accepts (`by` sorted and deduplicated, the filter
     /// checked).
     pub(super) async fn chat_stats(
         &self,
@@ -225,9 +245,7 @@ impl StatsCache {
                 let since =
                     aggregate::read(db, principal, &range(Some(part.upto), Some(upto)), by, zone, max_groups)
                         .await?;
-                let groups = aggregate::union(&part.groups, &since);
-                let values = groups.values().map(aggregate::Values::len).sum();
-                let extended = Arc::new(Part { upto, max_id: snapshot.max_id, groups, values });
+                let extended = Part::new(upto, snapshot.max_id, aggregate::union(&part.groups, &since));
                 self.extensions.fetch_add(1, Ordering::Relaxed);
                 self.keep(&slot, &mut kept, extended.clone());
                 Some(extended)
@@ -243,8 +261,7 @@ impl StatsCache {
                     max_groups,
                 )
                 .await?;
-                let values = groups.values().map(aggregate::Values::len).sum();
-                let read = Arc::new(Part { upto, max_id: snapshot.max_id, groups, values });
+                let read = Part::new(upto, snapshot.max_id, groups);
                 self.reads.fetch_add(1, Ordering::Relaxed);
                 self.keep(&slot, &mut kept, read.clone());
                 Some(read)
