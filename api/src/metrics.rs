@@ -30,6 +30,11 @@ const MAX_OUTCOMES: usize = 64;
 /// A label value shared by every series that uses it (cloning it does not allocate).
 pub type Label = Arc<String>;
 
+fn statements_histogram() -> Histogram {
+    // 0, 1, 2, 4, ... 256 statements.
+    Histogram::new([0.0].into_iter().chain(exponential_buckets(1.0, 2.0, 9)))
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -137,6 +142,7 @@ struct Inner {
     http_duration: HistogramFamily<RouteLabels>,
     graphql_requests: Family<GraphqlLabels, Counter>,
     graphql_duration: HistogramFamily<OperationLabels>,
+    graphql_statements: HistogramFamily<OperationLabels>,
     websockets_open: Gauge,
     subscriptions_active: Gauge,
     bus_subscribers: Gauge,
@@ -203,6 +209,13 @@ impl Metrics {
             "graphql_request_duration_seconds",
             "Time to answer a GraphQL request over HTTP, by operation name",
             graphql_duration.clone(),
+        );
+        let graphql_statements: HistogramFamily<OperationLabels> =
+            Family::new_with_constructor(statements_histogram);
+        registry.register(
+            "graphql_request_statements",
+            "SQL statements a GraphQL query ran (its reads; a mutation's transactions are not counted), by operation name",
+            graphql_statements.clone(),
         );
         let websockets_open = Gauge::default();
         registry.register("websockets_open", "GraphQL WebSocket connections open", websockets_open.clone());
@@ -273,6 +286,7 @@ impl Metrics {
             http_duration,
             graphql_requests,
             graphql_duration,
+            graphql_statements,
             websockets_open,
             subscriptions_active,
             bus_subscribers,
@@ -325,6 +339,14 @@ impl Metrics {
             .graphql_duration
             .get_or_create(&OperationLabels { operation: operation.clone() })
             .observe(seconds);
+    }
+
+    /// Records how many statements a GraphQL query ran.
+    pub fn graphql_statements(&self, operation: &Label, statements: u64) {
+        self.0
+            .graphql_statements
+            .get_or_create(&OperationLabels { operation: operation.clone() })
+            .observe(statements as f64);
     }
 
     /// Counts a provider webhook POST.

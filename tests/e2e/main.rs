@@ -25,6 +25,7 @@ mod node;
 mod operations;
 mod outbound;
 mod panel_example;
+mod panel_read;
 mod persisted;
 mod plans;
 mod presence;

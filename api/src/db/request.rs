@@ -13,6 +13,7 @@
 //! as do subscriptions (a WebSocket lives far longer than a statement).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, AssertSqlSafe, Postgres, Sqlite};
@@ -31,6 +32,8 @@ enum Held {
 
 struct Inner {
     pool: DatabaseConnection,
+    /// Statements run through this handle (and its clones) so far.
+    statements: AtomicU64,
     /// `None`: every statement borrows from the pool. `Some`: the pinned connection, taken
     /// at the first statement.
     pinned: Option<Mutex<Option<Held>>>,
@@ -45,7 +48,7 @@ pub struct RequestDb(Arc<Inner>);
 impl RequestDb {
     /// Every statement borrows a connection from `pool` and returns it at once.
     pub fn shared(pool: DatabaseConnection) -> Self {
-        Self(Arc::new(Inner { pool, pinned: None }))
+        Self(Arc::new(Inner { pool, pinned: None, statements: AtomicU64::new(0) }))
     }
 
     /// Every statement runs on one connection of `pool`, taken at the first statement and
@@ -53,7 +56,13 @@ impl RequestDb {
     pub fn pinned(pool: DatabaseConnection) -> Self {
         let pinned = matches!(pool.get_database_backend(), DbBackend::Postgres | DbBackend::Sqlite)
             .then(|| Mutex::new(None));
-        Self(Arc::new(Inner { pool, pinned }))
+        Self(Arc::new(Inner { pool, pinned, statements: AtomicU64::new(0) }))
+    }
+
+    /// Statements run through this handle and its clones so far (those inside transactions
+    /// opened on the pool are not).
+    pub fn statements(&self) -> u64 {
+        self.0.statements.load(Ordering::Relaxed)
     }
 
     /// The held connection, taken from the pool first if this is the first statement.
@@ -71,6 +80,12 @@ impl RequestDb {
             });
         }
         Ok(MutexGuard::try_map(guard, Option::as_mut).ok())
+    }
+
+    /// [`Self::held`] for a statement, counted.
+    async fn for_statement(&self) -> Result<Option<MappedMutexGuard<'_, Held>>, DbErr> {
+        self.0.statements.fetch_add(1, Ordering::Relaxed);
+        self.held().await
     }
 
     /// On SQLite, makes every statement of this handle's held connection stop with
@@ -128,7 +143,7 @@ impl ConnectionTrait for RequestDb {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let Some(mut held) = self.held().await? else { return self.0.pool.execute_raw(stmt).await };
+        let Some(mut held) = self.for_statement().await? else { return self.0.pool.execute_raw(stmt).await };
         let (sql, values) = query(stmt);
         match &mut *held {
             Held::Postgres(conn) => sqlx::query_with(sql, values).execute(&mut **conn).await.map(Into::into),
@@ -138,7 +153,9 @@ impl ConnectionTrait for RequestDb {
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let Some(mut held) = self.held().await? else { return self.0.pool.execute_unprepared(sql).await };
+        let Some(mut held) = self.for_statement().await? else {
+            return self.0.pool.execute_unprepared(sql).await;
+        };
         let sql = AssertSqlSafe(sql.to_owned());
         match &mut *held {
             Held::Postgres(conn) => sqlx::raw_sql(sql).execute(&mut **conn).await.map(Into::into),
@@ -148,7 +165,9 @@ impl ConnectionTrait for RequestDb {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let Some(mut held) = self.held().await? else { return self.0.pool.query_one_raw(stmt).await };
+        let Some(mut held) = self.for_statement().await? else {
+            return self.0.pool.query_one_raw(stmt).await;
+        };
         let (sql, values) = query(stmt);
         match &mut *held {
             Held::Postgres(conn) => {
@@ -162,7 +181,9 @@ impl ConnectionTrait for RequestDb {
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let Some(mut held) = self.held().await? else { return self.0.pool.query_all_raw(stmt).await };
+        let Some(mut held) = self.for_statement().await? else {
+            return self.0.pool.query_all_raw(stmt).await;
+        };
         let (sql, values) = query(stmt);
         match &mut *held {
             Held::Postgres(conn) => sqlx::query_with(sql, values)

@@ -1,10 +1,11 @@
 //! Agents: creation and changes by administrators, and the status an agent chooses.
 
+use chrono::{DateTime, Utc};
 use entity::agents;
 use entity::enums::{AgentStatus, Role};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, NotSet, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use tracing::instrument;
 
@@ -116,7 +117,7 @@ pub async fn update(
         None => None,
     };
     let txn = crate::db::write(db).await?;
-    let current = get(&txn, id).await?.ok_or(DomainError::NotFound("agent"))?;
+    let current = agents::Entity::find_by_id(id.0).one(&txn).await?.ok_or(DomainError::NotFound("agent"))?;
     let mut row: agents::ActiveModel = current.into();
     if let Some(name) = name {
         row.name = Set(name);
@@ -159,7 +160,7 @@ pub async fn set_status(
     status: AgentStatus,
 ) -> DomainResult<AfterCommit<agents::Model>> {
     let txn = crate::db::write(db).await?;
-    let current = get(&txn, id).await?.ok_or(DomainError::NotFound("agent"))?;
+    let current = agents::Entity::find_by_id(id.0).one(&txn).await?.ok_or(DomainError::NotFound("agent"))?;
     if current.status == status {
         txn.commit().await?;
         return Ok(AfterCommit::nothing(current));
@@ -180,24 +181,69 @@ pub async fn set_status(
     Ok(AfterCommit::new(updated, reroute))
 }
 
+/// An agent's row without its password hash: what everything but signing in reads, so the
+/// hash never leaves the database for anything else.
+#[derive(Clone, Debug, PartialEq, DerivePartialModel)]
+#[sea_orm(entity = "agents::Entity")]
+pub struct Profile {
+    /// Primary key.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Sign-in e-mail, lower-case.
+    pub email: String,
+    /// What the agent may do.
+    pub role: Role,
+    /// The status the agent chose.
+    pub status: AgentStatus,
+    /// Whether the agent may sign in.
+    pub enabled: bool,
+    /// When the agent last accepted a chat.
+    pub last_accepted_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last update time.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<agents::Model> for Profile {
+    fn from(row: agents::Model) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            role: row.role,
+            status: row.status,
+            enabled: row.enabled,
+            last_accepted_at: row.last_accepted_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
 /// One agent by id.
-pub async fn get(db: &impl ConnectionTrait, id: AgentId) -> DomainResult<Option<agents::Model>> {
-    Ok(agents::Entity::find_by_id(id.0).one(db).await?)
+pub async fn get(db: &impl ConnectionTrait, id: AgentId) -> DomainResult<Option<Profile>> {
+    Ok(agents::Entity::find_by_id(id.0).into_partial_model::<Profile>().one(db).await?)
 }
 
 /// Several agents by id, in no particular order; unknown ids are skipped.
-pub async fn get_many(db: &impl ConnectionTrait, ids: &[AgentId]) -> DomainResult<Vec<agents::Model>> {
+pub async fn get_many(db: &impl ConnectionTrait, ids: &[AgentId]) -> DomainResult<Vec<Profile>> {
     let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
-    Ok(agents::Entity::find().filter(agents::Column::Id.is_in(ids)).all(db).await?)
+    Ok(agents::Entity::find()
+        .filter(agents::Column::Id.is_in(ids))
+        .into_partial_model::<Profile>()
+        .all(db)
+        .await?)
 }
 
 /// Agents in id order, a page at a time.
-pub async fn list(db: &impl ConnectionTrait, page: Page) -> DomainResult<PageOf<agents::Model>> {
+pub async fn list(db: &impl ConnectionTrait, page: Page) -> DomainResult<PageOf<Profile>> {
     let mut query = agents::Entity::find().order_by_asc(agents::Column::Id);
     if let Some(after) = page.after {
         query = query.filter(agents::Column::Id.gt(after));
     }
-    let rows = query.limit(page.limit + 1).all(db).await?;
+    let rows = query.limit(page.limit + 1).into_partial_model::<Profile>().all(db).await?;
     Ok(PageOf::from_overfetch(rows, page.limit))
 }
 

@@ -71,7 +71,7 @@ impl AgentsQuery {
     ) -> async_graphql::Result<Connection<String, Agent>> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
         let found = agents::list(db(ctx)?, page).await.gql()?;
-        Ok(connection::build(page, found, |row| row.id, Agent))
+        Ok(connection::build(page, found, |row| row.id, Agent::from))
     }
 }
 
@@ -95,7 +95,7 @@ impl AgentsMutation {
             role: input.role.into(),
         };
         let hashing = &ctx.data::<SignInConfig>()?.hashing;
-        Ok(Agent(agents::create(ctx.data::<DatabaseConnection>()?, hashing, new).await.gql()?))
+        Ok(Agent::from(agents::create(ctx.data::<DatabaseConnection>()?, hashing, new).await.gql()?))
     }
 
     /// Changes an agent (ADMIN).
@@ -119,6 +119,6 @@ impl AgentsMutation {
         // Sessions ended or a role changed: stop reusing this agent's session checks here at
         // once (other instances follow through the ACCESS_CHANGED event).
         ctx.data::<std::sync::Arc<crate::domain::session_cache::SessionCache>>()?.forget_agent(id);
-        Ok(Agent(updated))
+        Ok(Agent::from(updated))
     }
 }

@@ -75,19 +75,19 @@ impl ChatStatsGroup {
     /// The queue, when grouped by QUEUE.
     async fn queue(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Queue>> {
         let Some(id) = self.0.key.queue else { return Ok(None) };
-        Ok(loader(ctx)?.load_one(QueueId(id)).await?.map(Queue))
+        Ok(loader(ctx)?.load_one(QueueId(id)).await?.map(Queue::from))
     }
 
     /// The owner, when grouped by AGENT (null: the chats nobody accepted).
     async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
         let Some(id) = self.0.key.agent else { return Ok(None) };
-        Ok(loader(ctx)?.load_one(AgentId(id)).await?.map(Agent))
+        Ok(loader(ctx)?.load_one(AgentId(id)).await?.map(Agent::from))
     }
 
     /// The channel, when grouped by CHANNEL.
     async fn channel(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Channel>> {
         let Some(id) = self.0.key.channel else { return Ok(None) };
-        Ok(loader(ctx)?.load_one(ChannelId(id)).await?.map(Channel))
+        Ok(loader(ctx)?.load_one(ChannelId(id)).await?.map(Channel::from))
     }
 
     /// The status, when grouped by STATUS.

@@ -40,7 +40,7 @@ impl AuthQuery {
         let principal = principal(ctx)?;
         let db = db(ctx)?;
         let agent = agents::get(db, principal.agent_id).await.gql()?;
-        agent.map(Agent).ok_or_else(|| super::error::coded("NOT_FOUND", "agent not found"))
+        agent.map(Agent::from).ok_or_else(|| super::error::coded("NOT_FOUND", "agent not found"))
     }
 }
 
@@ -75,7 +75,7 @@ impl AuthMutation {
         Ok(LoginPayload {
             token: signed_in.token,
             expires_at: signed_in.expires_at,
-            agent: Agent(signed_in.agent),
+            agent: Agent::from(signed_in.agent),
         })
     }
 
@@ -100,6 +100,6 @@ impl AuthMutation {
         let principal = principal(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let agent = agents::set_status(db, principal.agent_id, status.into()).await.gql()?.routed(db).await;
-        Ok(Agent(agent))
+        Ok(Agent::from(agent))
     }
 }

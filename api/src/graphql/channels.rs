@@ -123,7 +123,7 @@ impl ChannelsQuery {
     ) -> async_graphql::Result<Connection<String, Channel>> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
         let found = channels::list(db(ctx)?, page).await.gql()?;
-        Ok(connection::build(page, found, |row| row.id, Channel))
+        Ok(connection::build(page, found, |row| row.id, Channel::from))
     }
 }
 
@@ -148,7 +148,7 @@ impl ChannelsMutation {
             active: input.active.unwrap_or(true),
             credentials: input.credentials.into(),
         };
-        Ok(Channel(channels::create(ctx.data::<DatabaseConnection>()?, new).await.gql()?))
+        Ok(Channel::from(channels::create(ctx.data::<DatabaseConnection>()?, new).await.gql()?))
     }
 
     /// Changes a channel (ADMIN).
@@ -171,6 +171,6 @@ impl ChannelsMutation {
             active: input.active,
             credentials: input.credentials.map(Into::into),
         };
-        Ok(Channel(channels::update(ctx.data::<DatabaseConnection>()?, id, change).await.gql()?))
+        Ok(Channel::from(channels::update(ctx.data::<DatabaseConnection>()?, id, change).await.gql()?))
     }
 }

@@ -70,8 +70,8 @@ impl LifecycleQuery {
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);
         let (agents, queues) = lifecycle::transfer_targets(db(ctx)?, principal(ctx)?, chat).await.gql()?;
         Ok(TransferTargets {
-            agents: agents.into_iter().map(Agent).collect(),
-            queues: queues.into_iter().map(Queue).collect(),
+            agents: agents.into_iter().map(Agent::from).collect(),
+            queues: queues.into_iter().map(Queue::from).collect(),
         })
     }
 }

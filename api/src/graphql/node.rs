@@ -42,9 +42,9 @@ impl NodeQuery {
         let db = db(ctx)?;
         let principal = principal(ctx)?;
         let node = match type_name.as_str() {
-            "Agent" => loader.load_one(AgentId(row)).await?.map(|r| Node::Agent(Agent(r))),
-            "Queue" => loader.load_one(QueueId(row)).await?.map(|r| Node::Queue(Queue(r))),
-            "Channel" => loader.load_one(ChannelId(row)).await?.map(|r| Node::Channel(Channel(r))),
+            "Agent" => loader.load_one(AgentId(row)).await?.map(|r| Node::Agent(Agent::from(r))),
+            "Queue" => loader.load_one(QueueId(row)).await?.map(|r| Node::Queue(Queue::from(r))),
+            "Channel" => loader.load_one(ChannelId(row)).await?.map(|r| Node::Channel(Channel::from(r))),
             "Contact" => contacts::get_visible(db, principal, ContactId(row))
                 .await
                 .gql()?

@@ -72,7 +72,7 @@ impl QueuesQuery {
     ) -> async_graphql::Result<Connection<String, Queue>> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
         let found = queues::list(db(ctx)?, page).await.gql()?;
-        Ok(connection::build(page, found, |row| row.id, Queue))
+        Ok(connection::build(page, found, |row| row.id, Queue::from))
     }
 }
 
@@ -95,7 +95,7 @@ impl QueuesMutation {
             completion_timeout_minutes: input.completion_timeout_minutes,
             agent_ids: agent_ids(&input.agent_ids)?,
         };
-        Ok(Queue(queues::create(ctx.data::<DatabaseConnection>()?, new).await.gql()?))
+        Ok(Queue::from(queues::create(ctx.data::<DatabaseConnection>()?, new).await.gql()?))
     }
 
     /// Changes a queue (ADMIN); `agentIds` replaces the members.
@@ -118,6 +118,6 @@ impl QueuesMutation {
             agent_ids: input.agent_ids.as_deref().map(agent_ids).transpose()?,
         };
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(Queue(queues::update(db, id, change).await.gql()?.routed(db).await))
+        Ok(Queue::from(queues::update(db, id, change).await.gql()?.routed(db).await))
     }
 }

@@ -38,7 +38,7 @@ pub struct AgentWorkload(pub Workload);
 impl AgentWorkload {
     /// The agent.
     async fn agent(&self) -> Agent {
-        Agent(self.0.agent.clone())
+        Agent::from(self.0.agent.clone())
     }
 
     /// The status routing sees: the chosen status while signed in, INACTIVE when signed out
@@ -86,7 +86,7 @@ impl AgentWorkload {
 
     /// The queues the agent serves, in creation order.
     async fn queues(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Queue>> {
-        Ok(load_many(ctx, &self.0.queues).await?.into_iter().map(Queue).collect())
+        Ok(load_many(ctx, &self.0.queues).await?.into_iter().map(Queue::from).collect())
     }
 }
 

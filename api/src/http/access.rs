@@ -1,7 +1,7 @@
 //! Per-request bookkeeping: the access log line and the request metrics.
 //!
 //! [`observe`] wraps every request. The GraphQL handler notes the operation's name and outcome
-//! through [`note_operation`] and [`note_responses`] (a task-local slot, so no handler
+//! through [`note_operation`], [`note_responses`] and [`note_statements`] (a task-local slot, so no handler
 //! signature changes). The log line has the method, the path (never the query string), the
 //! status, the latency, the operation name and the request id — never query text, variables
 //! or tokens.
@@ -24,6 +24,8 @@ struct Noted {
     operation: Option<Label>,
     operations: usize,
     outcome: Option<Label>,
+    /// Statements the request's queries ran through their request handles.
+    statements: Option<u64>,
 }
 
 struct Slot {
@@ -65,6 +67,15 @@ pub fn note_responses(responses: &[GqlResponse]) {
         });
     let _outside_a_request = SLOT.try_with(|slot| {
         slot.noted.borrow_mut().outcome = Some(slot.metrics.outcome_label(code));
+    });
+}
+
+/// Notes statements a GraphQL query ran through its request handle (`db::RequestDb`); the
+/// request's total is observed once it is answered.
+pub fn note_statements(count: u64) {
+    let _outside_a_request = SLOT.try_with(|slot| {
+        let mut noted = slot.noted.borrow_mut();
+        noted.statements = Some(noted.statements.unwrap_or(0) + count);
     });
 }
 
@@ -135,6 +146,9 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
             }))
         });
         metrics.graphql_request(&operation, &outcome, elapsed.as_secs_f64());
+        if let Some(statements) = noted.statements {
+            metrics.graphql_statements(&operation, statements);
+        }
     }
     if route == "webhooks" && method == Method::POST {
         metrics.webhook(provider(uri.path()), status);

@@ -186,9 +186,10 @@ async fn execute(
                 copy
             });
             request.set_parsed_query(document);
-            let request = request.data(caller).data(loaders::for_request(db.clone())).data(db);
+            let request = request.data(caller).data(loaders::for_request(db.clone())).data(db.clone());
             let schema = if validated { &state.schema.http_validated } else { &state.schema.http };
             let mut response = schema.execute(request).await;
+            crate::http::access::note_statements(db.statements());
             if let Some(copy) = unvalidated {
                 crate::graphql::limits::explain_complexity(&state.schema.measuring, copy, &mut response)
                     .await;

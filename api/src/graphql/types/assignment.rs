@@ -32,7 +32,7 @@ impl Assignment {
     /// The agent involved (for a transfer: the agent it went to, if any).
     async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
         match self.0.agent_id {
-            Some(id) => Ok(loader(ctx)?.load_one(AgentId(id)).await?.map(Agent)),
+            Some(id) => Ok(loader(ctx)?.load_one(AgentId(id)).await?.map(Agent::from)),
             None => Ok(None),
         }
     }
@@ -40,7 +40,7 @@ impl Assignment {
     /// The queue involved (for a transfer: the queue the child chat went to).
     async fn queue(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Queue>> {
         match self.0.queue_id {
-            Some(id) => Ok(loader(ctx)?.load_one(QueueId(id)).await?.map(Queue)),
+            Some(id) => Ok(loader(ctx)?.load_one(QueueId(id)).await?.map(Queue::from)),
             None => Ok(None),
         }
     }

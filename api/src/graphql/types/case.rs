@@ -122,7 +122,7 @@ impl Case {
     /// The agent in charge.
     async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
         let Some(id) = self.0.assignee_id.map(AgentId) else { return Ok(None) };
-        Ok(loader(ctx)?.load_one(id).await?.map(Agent))
+        Ok(loader(ctx)?.load_one(id).await?.map(Agent::from))
     }
 
     /// The chat the case was raised from, when the caller may read it (the rule of `chat(id)`).

@@ -104,21 +104,18 @@ impl Chat {
     }
 
     /// The channel the customer writes through.
-    async fn channel(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Channel>> {
-        Ok(loader(ctx)?.load_one(ChannelId(self.0.channel_id)).await?.map(Channel))
+    async fn channel(&self) -> Option<Channel> {
+        Some(Channel::of(ChannelId(self.0.channel_id)))
     }
 
     /// The queue the chat belongs to.
-    async fn queue(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Queue>> {
-        Ok(loader(ctx)?.load_one(QueueId(self.0.queue_id)).await?.map(Queue))
+    async fn queue(&self) -> Option<Queue> {
+        Some(Queue::of(QueueId(self.0.queue_id)))
     }
 
     /// The agent who accepted the chat.
-    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
-        match self.0.owner_id {
-            Some(id) => Ok(loader(ctx)?.load_one(AgentId(id)).await?.map(Agent)),
-            None => Ok(None),
-        }
+    async fn owner(&self) -> Option<Agent> {
+        self.0.owner_id.map(|id| Agent::of(AgentId(id)))
     }
 
     /// When the customer's first message arrived.
@@ -260,11 +257,8 @@ impl Chat {
 
     /// The agent a waiting chat is directed to (TO_AVAILABLE_AGENT queues), until they accept
     /// or the accept timeout passes.
-    async fn directed_agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
-        match self.0.directed_agent_id {
-            Some(id) => Ok(loader(ctx)?.load_one(AgentId(id)).await?.map(Agent)),
-            None => Ok(None),
-        }
+    async fn directed_agent(&self) -> Option<Agent> {
+        self.0.directed_agent_id.map(|id| Agent::of(AgentId(id)))
     }
 
     /// The signed-in caller's unsent draft reply in this chat, if they have one.

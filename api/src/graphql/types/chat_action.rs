@@ -61,7 +61,7 @@ impl ChatAction {
 
     /// The queue whose chats offer the action (and whose agents may run it).
     async fn queue(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Queue>> {
-        Ok(loader(ctx)?.load_one(QueueId(self.0.queue_id)).await?.map(Queue))
+        Ok(loader(ctx)?.load_one(QueueId(self.0.queue_id)).await?.map(Queue::from))
     }
 
     /// WEBHOOK: where runs are posted. Shown to supervisors and admins only (a URL may carry
@@ -111,7 +111,7 @@ impl ChatActionRun {
 
     /// Who ran it.
     async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
-        Ok(loader(ctx)?.load_one(AgentId(self.0.agent_id)).await?.map(Agent))
+        Ok(loader(ctx)?.load_one(AgentId(self.0.agent_id)).await?.map(Agent::from))
     }
 
     /// The `webhook-id` header of every attempt (the same on retries): receivers skip ids

@@ -173,7 +173,7 @@ impl ContactIdentity {
     async fn channels(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Channel>> {
         let keys: Vec<ChannelId> = self.0.channels.iter().map(|id| ChannelId(*id)).collect();
         let mut found = loader(ctx)?.load_many(keys).await?;
-        Ok(self.0.channels.iter().filter_map(|id| found.remove(&ChannelId(*id))).map(Channel).collect())
+        Ok(self.0.channels.iter().filter_map(|id| found.remove(&ChannelId(*id))).map(Channel::from).collect())
     }
 
     /// When the identity was first seen.

@@ -127,7 +127,7 @@ impl Event {
     /// The agent it concerns (the one offered, assigned, whose status changed...).
     async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
         match self.0.agent_id {
-            Some(id) => Ok(loader(ctx)?.load_one(AgentId(id)).await?.map(Agent)),
+            Some(id) => Ok(loader(ctx)?.load_one(AgentId(id)).await?.map(Agent::from)),
             None => Ok(None),
         }
     }

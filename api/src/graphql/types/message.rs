@@ -36,9 +36,10 @@ impl Message {
     /// messages.
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::agent::Agent>> {
         match self.0.author_agent_id {
-            Some(id) => {
-                Ok(loader(ctx)?.load_one(crate::domain::ids::AgentId(id)).await?.map(super::agent::Agent))
-            }
+            Some(id) => Ok(loader(ctx)?
+                .load_one(crate::domain::ids::AgentId(id))
+                .await?
+                .map(super::agent::Agent::from)),
             None => Ok(None),
         }
     }

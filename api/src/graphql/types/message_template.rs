@@ -27,7 +27,7 @@ impl MessageTemplate {
 
     /// The WhatsApp channel it is registered for.
     async fn channel(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Channel>> {
-        Ok(loader(ctx)?.load_one(ChannelId(self.0.channel_id)).await?.map(Channel))
+        Ok(loader(ctx)?.load_one(ChannelId(self.0.channel_id)).await?.map(Channel::from))
     }
 
     /// The template's name, as approved in WhatsApp Manager.

@@ -12,6 +12,7 @@ pub mod contact;
 pub mod draft;
 pub mod enums;
 pub mod event;
+pub mod lazy;
 pub mod message;
 pub mod message_template;
 pub mod node;

@@ -43,7 +43,7 @@ pub struct ChannelReachability(pub Reach);
 impl ChannelReachability {
     /// The channel.
     async fn channel(&self) -> Channel {
-        Channel(self.0.channel.clone())
+        Channel::from(self.0.channel.clone())
     }
 
     /// Whether `initiateChat` with text would be accepted now.
