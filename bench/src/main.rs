@@ -2,7 +2,7 @@
 //!
 //! It starts the release server binary (`target/release/switchboard`, built beforehand with
 //! `cargo build --release`) as a child process on a fresh database per backend and drives it
-//! over HTTP. Two suites (`--suite`):
+//! over HTTP. The suites (`--suite`):
 //!
 //! - `webhooks` (the default): inbound webhook throughput, signed webhook POSTs from 1, 8 and
 //!   32 concurrent senders, for messages from new customers and for messages appended to
@@ -17,12 +17,17 @@
 //! - `history`: over 300,000 seeded chats and 3,000,000 messages, `chatStats` by queue and
 //!   status over 30 days and a history page at depth 1 and 1,000, each beside the same SQL
 //!   through sqlx in alternating rounds.
+//! - `limit`: over the same history, the agent-panel read and a queue's waiting list through
+//!   GraphQL and through the physical-limit baseline (`src/bin/baseline.rs`: axum, a plain
+//!   driver, the same JSON answers) on the same database, in alternating rounds at 1 and 32
+//!   clients, with the ratios and issue 15's targets.
 //!
 //! Each prints one table row per measurement, then the server's peak memory and the issue's
-//! targets. `docs/benchmarks.md` describes both.
+//! targets. `docs/benchmarks.md` describes them.
 
 mod drive;
 mod history;
+mod limit;
 mod load;
 mod panel;
 mod postgres;
@@ -125,13 +130,22 @@ struct Cli {
     #[arg(long, default_value_t = 3, help_heading = "similar suite")]
     rounds: usize,
 
-    /// history: chats seeded over 60 days (the history suite also uses `--rounds` of
-    /// `--duration` seconds per side, GraphQL and SQL alternating, after `--warm-up`).
+    /// history, limit: chats seeded over 60 days (these suites also use `--rounds` of
+    /// `--duration` seconds per side, GraphQL and SQL or baseline alternating, after
+    /// `--warm-up`).
     #[arg(long, default_value_t = 300_000, help_heading = "history suite")]
     history_chats: u64,
-    /// history: messages seeded per chat.
+    /// history, limit: messages seeded per chat.
     #[arg(long, default_value_t = 10, help_heading = "history suite")]
     history_messages: u64,
+
+    /// limit: the baseline handler's binary; `baseline` beside this bench binary by default
+    /// (`cargo build --release` builds both).
+    #[arg(long, help_heading = "limit suite")]
+    baseline_bin: Option<PathBuf>,
+    /// limit: database connections the baseline opens at start.
+    #[arg(long, default_value_t = 32, help_heading = "limit suite")]
+    baseline_connections: usize,
 }
 
 /// A benchmark suite.
@@ -145,6 +159,8 @@ enum Suite {
     Similar,
     /// History and analytics: `chatStats` and deep history pages against plain SQL.
     History,
+    /// The panel read and the waiting list against the physical-limit baseline handler.
+    Limit,
 }
 
 /// A database backend.
@@ -220,6 +236,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Suite::Panel => panel::run(&cli, &bin, &backends).await,
         Suite::Similar => similar::run(&cli, &bin, &backends).await,
         Suite::History => history::run(&cli, &bin, &backends).await,
+        Suite::Limit => limit::run(&cli, &bin, &backends).await,
     };
     if skipped_postgres {
         loud_postgres_note();

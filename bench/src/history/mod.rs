@@ -5,8 +5,8 @@
 //! depth 1,000, each through GraphQL and as the same SQL through sqlx, in alternating rounds of
 //! the same run.
 
-mod report;
-mod seed;
+pub(crate) mod report;
+pub(crate) mod seed;
 mod sql;
 
 use std::future::Future;
@@ -222,7 +222,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
                 let (http, url, token, body, shapes) =
                     (http.clone(), graphql_url.clone(), admin.clone(), graphql_body.clone(), shapes.clone());
                 graphql_side.push(
-                    measure(&server, clients, cli, warm, move |_, _| {
+                    measure(server.pid(), clients, cli, warm, move |_, _| {
                         let (http, url, token) = (http.clone(), url.clone(), token.clone());
                         let body = if workload == Workload::StatsCold {
                             let shifted =
@@ -247,7 +247,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
                 );
                 let pool = pool.clone();
                 sql_side.push(
-                    measure(&server, clients, cli, warm, move |_, _| {
+                    measure(server.pid(), clients, cli, warm, move |_, _| {
                         let pool = pool.clone();
                         async move {
                             let found = match workload {
@@ -294,9 +294,9 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
 }
 
 /// One round: `op` on `clients` clients for `--duration` seconds (after `--warm-up` seconds
-/// untimed when `warm`), with the CPU split.
-async fn measure<F, Fut>(
-    server: &Server,
+/// untimed when `warm`), with the CPU split (`pid`'s share as the server's).
+pub(crate) async fn measure<F, Fut>(
+    pid: u32,
     clients: usize,
     cli: &Cli,
     warm: bool,
@@ -310,7 +310,7 @@ where
     if warm && cli.warm_up > 0 {
         warm_up = drive::drive(clients, Stop::After(Duration::from_secs(cli.warm_up)), op.clone()).await;
     }
-    let meter = CpuMeter::start(server.pid());
+    let meter = CpuMeter::start(pid);
     let mut outcome = drive::drive(clients, Stop::After(Duration::from_secs(cli.duration)), op).await;
     let cpu = meter.split(outcome.elapsed);
     outcome.errors += warm_up.errors;

@@ -80,23 +80,29 @@ impl Row {
         clients: usize,
         rounds: Vec<(Outcome, CpuSplit)>,
     ) -> Self {
-        let mut outcome = Outcome::default();
-        let mut cpu = CpuSplit::default();
-        let n = rounds.len().max(1) as f64;
-        for (round, split) in rounds {
-            outcome.ok += round.ok;
-            outcome.errors += round.errors;
-            outcome.elapsed += round.elapsed;
-            outcome.latencies.extend(round.latencies);
-            outcome.error_samples.extend(round.error_samples);
-            cpu.server += split.server / n;
-            cpu.bench += split.bench / n;
-            cpu.other += split.other / n;
-        }
-        outcome.latencies.sort_unstable();
-        outcome.error_samples.truncate(5);
+        let (outcome, cpu) = merge(rounds);
         Self { backend, workload, side, clients, outcome, cpu }
     }
+}
+
+/// Adds up rounds: counts, time and latencies summed (sorted), CPU averaged.
+pub(crate) fn merge(rounds: Vec<(Outcome, CpuSplit)>) -> (Outcome, CpuSplit) {
+    let mut outcome = Outcome::default();
+    let mut cpu = CpuSplit::default();
+    let n = rounds.len().max(1) as f64;
+    for (round, split) in rounds {
+        outcome.ok += round.ok;
+        outcome.errors += round.errors;
+        outcome.elapsed += round.elapsed;
+        outcome.latencies.extend(round.latencies);
+        outcome.error_samples.extend(round.error_samples);
+        cpu.server += split.server / n;
+        cpu.bench += split.bench / n;
+        cpu.other += split.other / n;
+    }
+    outcome.latencies.sort_unstable();
+    outcome.error_samples.truncate(5);
+    (outcome, cpu)
 }
 
 /// One backend's results.
