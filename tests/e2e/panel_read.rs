@@ -17,6 +17,9 @@ const PANEL: &str = "query PanelRead($id: ID!) { chat(id: $id) { owner { id } id
 /// The same with the queue's name and the owner's name: each needs its row.
 const PANEL_NAMES: &str = "query PanelNames($id: ID!) { chat(id: $id) { id queue { id name } owner { id name } \
      messages(last: 20) { edges { node { id } } } } }";
+/// A queue's waiting list, with each customer's name.
+const WAITING: &str = "query WaitingList($queue: ID!) { chats(filter: { queueIds: [$queue], statuses: [WAITING] }, \
+     orderBy: { field: CREATED_AT, direction: ASC }, first: 50) { edges { node { id status contact { name } } } } }";
 /// The panel's lists.
 const MY_CHATS: &str = "query MyLists { myChats { active { id status contact { name } } new { id } } }";
 
@@ -105,6 +108,15 @@ async fn the_panel_read_costs_two_statements_and_keeps_the_field_order(backend: 
     assert!(named["chat"]["queue"]["name"].as_str().is_some_and(|name| !name.is_empty()), "{named}");
     // The panel's lists: one statement, contacts included.
     assert_eq!(statements_per_run(&app, token, MY_CHATS, "MyLists", &json!({}), 2).await, 1.0);
+
+    // A queue's waiting list: the chats with their contacts in one statement.
+    let (waiting, _) = customer_writes(&app, &s, 802, 1).await;
+    let queue = json!({ "queue": s.queue });
+    let list = app.ok(Some(&s.admin), WAITING, queue.clone()).await;
+    assert_eq!(list["chats"]["edges"].as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list["chats"]["edges"][0]["node"]["id"], waiting.as_str());
+    assert_eq!(list["chats"]["edges"][0]["node"]["contact"]["name"], "Customer 802");
+    assert_eq!(statements_per_run(&app, &s.admin, WAITING, "WaitingList", &queue, 2).await, 1.0);
 
     // An analyst (who reads every chat) gets the same answer.
     let (_, analyst) = app.signed_in("ann@example.com", Role::Analyst).await;

@@ -6,7 +6,7 @@
 //! ("Indexes behind history and analytics").
 
 use api::domain::history::{self, Cursor, Filter, Order, OrderField, Range};
-use api::domain::ids::AgentId;
+use api::domain::ids::{AgentId, ContactId};
 use api::domain::sessions::Principal;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{ChatStatus, CompletionReason, Role};
@@ -120,6 +120,16 @@ async fn seed(db: &DatabaseConnection) {
         last = at(backend, &format!("{completed} - 60")),
     ))
     .await;
+    // Every chat that waited was offered to its agent: an ended offer per chat that was
+    // accepted or timed out, an open one per WAITING chat (what myChats' `new` list reads).
+    run(format!(
+        "INSERT INTO assignments (chat_id, agent_id, queue_id, kind, outcome, created_at, ended_at) \
+         SELECT id, 1000 + id % {AGENTS}, queue_id, 'OFFER', \
+           CASE WHEN status = 'WAITING' THEN NULL ELSE 'ACCEPTED' END, created_at, \
+           CASE WHEN status = 'WAITING' THEN NULL ELSE accepted_at END \
+         FROM chats WHERE queued_at IS NOT NULL"
+    ))
+    .await;
     match backend {
         DatabaseBackend::Postgres => run("VACUUM ANALYZE".into()).await,
         _ => run("ANALYZE".into()).await,
@@ -188,6 +198,9 @@ async fn check(db: &DatabaseConnection, statement: &Statement, bound: Bound) -> 
                 if sort && matches!(bound, Bound::Page { sorts: false, .. }) {
                     bad.push(format!("{} of the matches", node["Node Type"]));
                 }
+                if node["Relation Name"] == "assignments" && node["Node Type"] == "Seq Scan" {
+                    bad.push("Seq Scan on assignments".into());
+                }
                 if node["Relation Name"] != "chats" {
                     continue;
                 }
@@ -218,6 +231,7 @@ async fn check(db: &DatabaseConnection, statement: &Statement, bound: Bound) -> 
             if sorted && matches!(bound, Bound::Page { sorts: false, .. }) {
                 bad.push("USE TEMP B-TREE FOR ORDER BY (a sort of the matches)".into());
             }
+            bad.extend(lines.iter().filter(|line| line.starts_with("SCAN assignments")).cloned());
             for line in &lines {
                 let Some(rest) = line.strip_prefix("SCAN chats") else { continue };
                 let index = rest.rsplit(' ').next().unwrap_or_default();
@@ -471,6 +485,36 @@ async fn history_and_analytics_read_chats_through_indexes(backend: Backend) {
     if backend == DatabaseBackend::Postgres {
         let (lines, bad) = generic_plan(db, &snapshot).await;
         report("chatStats cache snapshot, generic plan".into(), lines, bad);
+    }
+    // The lists the panel and supervisors use (issue 15, item 3): the waiting lists with each
+    // chat's contact read in the same statement (as `chats` does when `contact` is asked for),
+    // an agent's own lists (`myChats`: chats in progress, directed and offered, one statement)
+    // and a contact's chats (its timeline), first page and a deep one.
+    for (what, filter) in [
+        ("waiting in one queue", Filter { statuses: vec![ChatStatus::Waiting], queues: vec![1003], ..any() }),
+        (
+            "waiting in two queues",
+            Filter { statuses: vec![ChatStatus::Waiting], queues: vec![1003, 1004], ..any() },
+        ),
+        ("waiting in every queue", statuses(ChatStatus::Waiting)),
+    ] {
+        let statement = history::page_query(&analyst, &filter, asc(CreatedAt), None, 50)
+            .expect("a valid page")
+            .find_also_related(entity::contacts::Entity)
+            .build(backend);
+        let (lines, bad) = check(db, &statement, Bound::Page { field: CreatedAt, sorts: MAY_SORT }).await;
+        report(format!("page with contacts: {what}, oldest first"), lines, bad);
+    }
+    for agent in [1007, 1011] {
+        let statement = api::domain::chats::my_chats_statement(backend, AgentId(agent)).expect("a statement");
+        let (lines, bad) = check(db, &statement, Bound::Searched).await;
+        report(format!("myChats of agent {agent}"), lines, bad);
+    }
+    for after in [None, Some(20_000)] {
+        let page = api::domain::pagination::Page { after, limit: 20 };
+        let statement = api::domain::contacts::timeline_query(ContactId(1234), page).build(backend);
+        let (lines, bad) = check(db, &statement, Bound::Searched).await;
+        report(format!("a contact's chats after {after:?}"), lines, bad);
     }
     assert!(failures.is_empty(), "plans that scan chats:\n{}", failures.join("\n"));
 

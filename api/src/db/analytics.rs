@@ -31,7 +31,7 @@ use super::{RequestDb, pool_options};
 /// their own on PostgreSQL, nothing on SQLite (they use the request's handle).
 #[derive(Clone)]
 pub struct AnalyticsReads {
-    own: Option<RequestDb>,
+    own: Option<DatabaseConnection>,
     timeout: Duration,
     replica: bool,
 }
@@ -40,12 +40,16 @@ impl AnalyticsReads {
     /// Reads through `pool` when given (a pool opened by [`connect`]), else through each
     /// request's handle, with `timeout`; `replica` says whether `pool` is a read replica.
     pub fn new(pool: Option<DatabaseConnection>, timeout: Duration, replica: bool) -> Self {
-        Self { own: pool.map(RequestDb::shared), timeout, replica }
+        Self { own: pool, timeout, replica }
     }
 
-    /// The handle for a request whose other statements run on `request`.
+    /// The handle for a request whose other statements run on `request` (its statements are
+    /// counted as `request`'s).
     pub fn handle(&self, request: &RequestDb) -> AnalyticsDb {
-        let db = self.own.clone().unwrap_or_else(|| request.clone());
+        let db = match &self.own {
+            Some(pool) => RequestDb::shared_counted_with(pool.clone(), request),
+            None => request.clone(),
+        };
         AnalyticsDb { db, timeout: self.timeout, replica: self.replica }
     }
 }

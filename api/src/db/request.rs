@@ -32,8 +32,9 @@ enum Held {
 
 struct Inner {
     pool: DatabaseConnection,
-    /// Statements run through this handle (and its clones) so far.
-    statements: AtomicU64,
+    /// Statements run through this handle (and its clones, and handles counted with it) so
+    /// far.
+    statements: Arc<AtomicU64>,
     /// `None`: every statement borrows from the pool. `Some`: the pinned connection, taken
     /// at the first statement.
     pinned: Option<Mutex<Option<Held>>>,
@@ -48,7 +49,7 @@ pub struct RequestDb(Arc<Inner>);
 impl RequestDb {
     /// Every statement borrows a connection from `pool` and returns it at once.
     pub fn shared(pool: DatabaseConnection) -> Self {
-        Self(Arc::new(Inner { pool, pinned: None, statements: AtomicU64::new(0) }))
+        Self(Arc::new(Inner { pool, pinned: None, statements: Arc::default() }))
     }
 
     /// Every statement runs on one connection of `pool`, taken at the first statement and
@@ -56,7 +57,13 @@ impl RequestDb {
     pub fn pinned(pool: DatabaseConnection) -> Self {
         let pinned = matches!(pool.get_database_backend(), DbBackend::Postgres | DbBackend::Sqlite)
             .then(|| Mutex::new(None));
-        Self(Arc::new(Inner { pool, pinned, statements: AtomicU64::new(0) }))
+        Self(Arc::new(Inner { pool, pinned, statements: Arc::default() }))
+    }
+
+    /// A [`Self::shared`] handle on `pool` whose statements count as `request`'s (a request's
+    /// reads on another pool).
+    pub fn shared_counted_with(pool: DatabaseConnection, request: &RequestDb) -> Self {
+        Self(Arc::new(Inner { pool, pinned: None, statements: request.0.statements.clone() }))
     }
 
     /// Statements run through this handle and its clones so far (those inside transactions

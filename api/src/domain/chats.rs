@@ -5,7 +5,7 @@ use entity::{chats, contacts, messages};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Values,
+    QueryTrait, Statement, Values,
 };
 
 use crate::db::rows;
@@ -135,20 +135,7 @@ pub struct MyChats {
 pub async fn my_chats(db: &impl ConnectionTrait, me: AgentId) -> DomainResult<MyChats> {
     // Statuses are literals, not parameters, so PostgreSQL keeps one cached plan. The outer
     // query has no filter of its own, so it is driven by the few ids the branches find.
-    static MY_CHATS: Shape = Shape::new();
-    let backend = db.get_database_backend();
-    let select = MY_CHATS.statement(backend, Values(vec![me.0.into(); 3]), || {
-        let mine = custom_condition(
-            backend,
-            "chats.id IN ( \
-               SELECT id FROM chats WHERE owner_id = ? AND status = 'IN_PROGRESS' \
-               UNION ALL SELECT id FROM chats WHERE directed_agent_id = ? AND status = 'WAITING' \
-               UNION ALL SELECT chat_id FROM assignments \
-                 WHERE agent_id = ? AND kind = 'OFFER' AND ended_at IS NULL)",
-            [me.0, me.0, me.0],
-        );
-        chats::Entity::find().find_also_related(contacts::Entity).filter(mine).build(backend)
-    })?;
+    let select = my_chats_statement(db.get_database_backend(), me)?;
     let mut lists = MyChats::default();
     for (chat, contact) in rows::all_with::<chats::Entity, contacts::Entity>(db, select).await? {
         match chat.status {
@@ -161,6 +148,24 @@ pub async fn my_chats(db: &impl ConnectionTrait, me: AgentId) -> DomainResult<My
     lists.active.sort_by_key(|(a, _)| (a.accepted_at, a.id));
     lists.new.sort_by_key(|(a, _)| (a.created_at, a.id));
     Ok(lists)
+}
+
+/// The statement of [`my_chats`]: `me`'s chats in progress, directed to them or offered to
+/// them, each with its contact. Public so that its query plan can be checked.
+pub fn my_chats_statement(backend: DbBackend, me: AgentId) -> DomainResult<Statement> {
+    static MY_CHATS: Shape = Shape::new();
+    Ok(MY_CHATS.statement(backend, Values(vec![me.0.into(); 3]), || {
+        let mine = custom_condition(
+            backend,
+            "chats.id IN ( \
+               SELECT id FROM chats WHERE owner_id = ? AND status = 'IN_PROGRESS' \
+               UNION ALL SELECT id FROM chats WHERE directed_agent_id = ? AND status = 'WAITING' \
+               UNION ALL SELECT chat_id FROM assignments \
+                 WHERE agent_id = ? AND kind = 'OFFER' AND ended_at IS NULL)",
+            [me.0, me.0, me.0],
+        );
+        chats::Entity::find().find_also_related(contacts::Entity).filter(mine).build(backend)
+    })?)
 }
 
 /// The chats a principal may read, newest id last, optionally of one status.

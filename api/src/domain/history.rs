@@ -248,6 +248,21 @@ pub async fn page(
     Ok(PageOf::from_overfetch(rows, limit))
 }
 
+/// [`page`] with each chat's contact, read in the same statement (a panel's list shows the
+/// customer's name on every row).
+pub async fn page_with_contacts(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    filter: &Filter,
+    order: Order,
+    after: Option<Cursor>,
+    limit: u64,
+) -> DomainResult<PageOf<super::chats::WithContact>> {
+    let query = page_query(principal, filter, order, after, limit)?;
+    let rows = query.find_also_related(entity::contacts::Entity).all(db).await?;
+    Ok(PageOf::from_overfetch(rows, limit))
+}
+
 /// The statement of [`count`]: one row, the number of matching chats (as `n`). Public so that
 /// its query plan can be checked, like [`page_query`].
 pub fn count_query(

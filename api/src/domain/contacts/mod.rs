@@ -86,13 +86,19 @@ pub async fn timeline(
     id: ContactId,
     page: Page,
 ) -> DomainResult<PageOf<chats::Model>> {
+    let rows = timeline_query(id, page).all(db).await?;
+    Ok(PageOf::from_overfetch(rows, page.limit))
+}
+
+/// The statement of [`timeline`] (one row more than the page, to know whether more follow).
+/// Public so that its query plan can be checked.
+pub fn timeline_query(id: ContactId, page: Page) -> sea_orm::Select<chats::Entity> {
     let mut query =
         chats::Entity::find().filter(chats::Column::ContactId.eq(id.0)).order_by_desc(chats::Column::Id);
     if let Some(after) = page.after {
         query = query.filter(chats::Column::Id.lt(after));
     }
-    let rows = query.limit(page.limit + 1).all(db).await?;
-    Ok(PageOf::from_overfetch(rows, page.limit))
+    query.limit(page.limit + 1)
 }
 
 /// How many chats the contact's timeline holds.
