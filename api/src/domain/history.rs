@@ -11,7 +11,8 @@ use entity::enums::{ChatStatus, CompletionReason, Role};
 use entity::{chats, messages};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select,
 };
 
 use super::chats::readable_by_agent;
@@ -244,7 +245,8 @@ pub async fn page(
     after: Option<Cursor>,
     limit: u64,
 ) -> DomainResult<PageOf<chats::Model>> {
-    let rows = page_query(principal, filter, order, after, limit)?.all(db).await?;
+    let select = page_query(principal, filter, order, after, limit)?.build(db.get_database_backend());
+    let rows = crate::db::rows::all::<chats::Entity>(db, select).await?;
     Ok(PageOf::from_overfetch(rows, limit))
 }
 
@@ -258,8 +260,10 @@ pub async fn page_with_contacts(
     after: Option<Cursor>,
     limit: u64,
 ) -> DomainResult<PageOf<super::chats::WithContact>> {
-    let query = page_query(principal, filter, order, after, limit)?;
-    let rows = query.find_also_related(entity::contacts::Entity).all(db).await?;
+    let select = page_query(principal, filter, order, after, limit)?
+        .find_also_related(entity::contacts::Entity)
+        .build(db.get_database_backend());
+    let rows = crate::db::rows::all_with::<chats::Entity, entity::contacts::Entity>(db, select).await?;
     Ok(PageOf::from_overfetch(rows, limit))
 }
 
