@@ -20,7 +20,7 @@ pub trait ByIndex: Sized {
 }
 
 /// Whether column `index` is NULL, without decoding it.
-fn is_null(row: &QueryResult, index: usize) -> Result<bool, DbErr> {
+pub fn is_null(row: &QueryResult, index: usize) -> Result<bool, DbErr> {
     let raw_null = if let Some(row) = row.try_as_pg_row() {
         row.try_get_raw(index).map(|value| value.is_null())
     } else if let Some(row) = row.try_as_sqlite_row() {

@@ -4,8 +4,8 @@ use entity::enums::ChatStatus;
 use entity::{chats, contacts, messages};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Statement, Values,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement, Values,
 };
 
 use crate::db::rows;
@@ -55,6 +55,74 @@ pub async fn get_visible_with_contact(
     let found = rows::all_with::<chats::Entity, contacts::Entity>(db, select).await?.pop();
     let Some((chat, contact)) = found else { return Ok(None) };
     Ok(may_see(db, principal, &chat).await?.then_some((chat, contact)))
+}
+
+/// A chat with its contact and its latest messages (a page, oldest first), as the agent
+/// panel opens it.
+pub type WithLatest = (WithContact, PageOf<messages::Model>);
+
+/// [`get_visible_with_contact`] and [`latest_messages`] (`limit` of them, no cursor) in one
+/// statement on PostgreSQL (one round trip instead of two: the messages are joined
+/// laterally, each row carrying the chat and its contact); two statements on SQLite, which
+/// has no round trips to save. Messages of a chat the principal may not see are dropped with
+/// it.
+pub async fn get_visible_with_latest(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: ChatId,
+    limit: u64,
+) -> DomainResult<Option<WithLatest>> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        let Some(found) = get_visible_with_contact(db, principal, id).await? else { return Ok(None) };
+        let page = latest_messages(db, id, None, limit).await?;
+        return Ok(Some((found, page)));
+    }
+    static WITH_LATEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = WITH_LATEST.get_or_init(with_latest_sql);
+    let values = Values(vec![id.0.into(), (limit + 1).into()]);
+    let select = Statement::from_sql_and_values(backend, sql.clone(), values);
+    let rows = db.query_all_raw(select).await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    use rows::ByIndex;
+    let chat = chats::Model::decode(first, 0)?;
+    let contact_at = chats::Column::iter().count();
+    let message_at = contact_at + contacts::Column::iter().count();
+    let contact = if rows::is_null(first, contact_at)? {
+        None
+    } else {
+        Some(contacts::Model::decode(first, contact_at)?)
+    };
+    if !may_see(db, principal, &chat).await? {
+        return Ok(None);
+    }
+    let mut messages = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if !rows::is_null(row, message_at)? {
+            messages.push(messages::Model::decode(row, message_at)?);
+        }
+    }
+    let mut page = PageOf::from_overfetch(messages, limit);
+    page.items.reverse();
+    Ok(Some(((chat, contact), page)))
+}
+
+/// The SQL of [`get_visible_with_latest`] on PostgreSQL: every column of the chat, of its
+/// contact and of each message, in their entities' orders (decoded by position), newest
+/// message first; one row with NULL messages when the chat has none.
+fn with_latest_sql() -> String {
+    use sea_orm::IdenStatic;
+    let columns = |alias: &str, names: Vec<&'static str>| {
+        names.into_iter().map(|name| format!("{alias}.\"{name}\"")).collect::<Vec<_>>().join(", ")
+    };
+    format!(
+        "SELECT {}, {}, {} FROM chats c LEFT JOIN contacts ct ON ct.id = c.contact_id \
+         LEFT JOIN LATERAL (SELECT * FROM messages WHERE messages.chat_id = c.id ORDER BY messages.id DESC LIMIT $2) m \
+         ON true WHERE c.id = $1 ORDER BY m.id DESC",
+        columns("c", chats::Column::iter().map(|c| c.as_str()).collect()),
+        columns("ct", contacts::Column::iter().map(|c| c.as_str()).collect()),
+        columns("m", messages::Column::iter().map(|c| c.as_str()).collect()),
+    )
 }
 
 /// [`may_read`], or an agent with an open offer of the waiting chat: the rule `chat(id)`

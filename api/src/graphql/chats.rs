@@ -10,6 +10,22 @@ use super::types::contact::Contact;
 use crate::domain::ids::{ChatId, ContactId};
 use crate::domain::{chats, contacts};
 
+/// How many messages the selection's one `messages(last: n)` asks for (with no other
+/// argument), so that they are read with the chat; `None` for anything else (the field then
+/// reads its page itself, and reports any argument error).
+fn latest_messages_asked(ctx: &Context<'_>) -> Option<u64> {
+    let fields = ctx.look_ahead().field("messages").selection_fields();
+    let [field] = fields.as_slice() else { return None };
+    let arguments = field.arguments().ok()?;
+    let [(name, async_graphql::Value::Number(last))] = arguments.as_slice() else { return None };
+    if name.as_str() != "last" {
+        return None;
+    }
+    let last = i32::try_from(last.as_i64()?).ok()?;
+    let max = ctx.data::<crate::state::Limits>().ok()?.max_page_size;
+    Some(ids::page(Some(last), None, max).ok()?.limit)
+}
+
 /// Chat and contact queries.
 #[derive(Default)]
 pub struct ChatsQuery;
@@ -27,6 +43,10 @@ impl ChatsQuery {
     ) -> async_graphql::Result<Option<Chat>> {
         let chat_id = ChatId(ids::decode(&id, "Chat")?);
         let db = db(ctx)?;
+        if let Some(limit) = latest_messages_asked(ctx) {
+            let chat = chats::get_visible_with_latest(db, principal(ctx)?, chat_id, limit).await.gql()?;
+            return Ok(chat.map(|found| Chat::with_latest(found, limit)));
+        }
         let chat = chats::get_visible_with_contact(db, principal(ctx)?, chat_id).await.gql()?;
         Ok(chat.map(Chat::from))
     }

@@ -240,7 +240,10 @@ impl HistoryQuery {
         let count = ChatCount::History { filter: Box::new(filter), order, principal: principal.clone() };
         let mut connection = Connection::with_additional_fields(after.is_some(), found.has_next, count);
         connection.edges.extend(
-            found.items.into_iter().map(|(row, contact)| Edge::new(cursor(order, &row), Chat(row, contact))),
+            found
+                .items
+                .into_iter()
+                .map(|(row, contact)| Edge::new(cursor(order, &row), Chat(row, contact, None))),
         );
         Ok(connection)
     }

@@ -13,8 +13,11 @@ use super::contact::Contact;
 use super::enums::{ChatStatus, CompletionReason};
 use super::message::Message;
 use super::queue::Queue;
+use std::sync::Arc;
+
 use crate::domain::chats as chat_rules;
 use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, QueueId};
+use crate::domain::pagination::PageOf;
 use crate::graphql::error::ResultExt;
 use crate::graphql::ids;
 use crate::graphql::loaders::loader;
@@ -59,18 +62,38 @@ impl ChatCount {
 ///
 /// The second field is the contact when it was read together with the chat (the agent panel
 /// does), so `contact` needs no second query; otherwise it is loaded in a batch.
+///
+/// The third is its latest messages when they were read with it (`chat(id)` does when the
+/// selection asks for `messages(last: n)`), with the `n` they answer.
 #[derive(Clone, Debug)]
-pub struct Chat(pub chats::Model, pub Option<entity::contacts::Model>);
+pub struct Chat(pub chats::Model, pub Option<entity::contacts::Model>, pub Option<Latest>);
+
+/// A chat's latest messages, read with the chat.
+#[derive(Clone, Debug)]
+pub struct Latest {
+    /// How many were asked for.
+    pub limit: u64,
+    /// The page, oldest first.
+    pub page: Arc<PageOf<entity::messages::Model>>,
+}
 
 impl From<chats::Model> for Chat {
     fn from(row: chats::Model) -> Self {
-        Self(row, None)
+        Self(row, None, None)
     }
 }
 
 impl From<crate::domain::chats::WithContact> for Chat {
     fn from((row, contact): crate::domain::chats::WithContact) -> Self {
-        Self(row, contact)
+        Self(row, contact, None)
+    }
+}
+
+impl Chat {
+    /// A chat read with its contact and its latest `limit` messages.
+    pub fn with_latest((chat, page): crate::domain::chats::WithLatest, limit: u64) -> Self {
+        let (row, contact) = chat;
+        Self(row, contact, Some(Latest { limit, page: Arc::new(page) }))
     }
 }
 
@@ -227,8 +250,14 @@ impl Chat {
                 ));
             }
             let page = ids::page(last, before.as_deref(), limits.max_page_size)?;
-            let found =
-                chat_rules::latest_messages(db, ChatId(self.0.id), page.after, page.limit).await.gql()?;
+            let read_with_chat =
+                self.2.as_ref().filter(|latest| page.after.is_none() && latest.limit == page.limit);
+            let found = match read_with_chat {
+                Some(latest) => PageOf::clone(&latest.page),
+                None => {
+                    chat_rules::latest_messages(db, ChatId(self.0.id), page.after, page.limit).await.gql()?
+                }
+            };
             let mut connection = Connection::new(found.has_next, page.after.is_some());
             connection.edges.extend(
                 found
