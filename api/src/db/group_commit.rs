@@ -10,6 +10,8 @@
 //! - If the commit (or the transaction itself) fails, every job of the batch gets the error:
 //!   nothing they wrote is kept, so nothing is acknowledged that is not committed.
 //! - A job runs after the ones before it in the same batch and sees their rows.
+//! - A job alone in its batch runs on the transaction itself (no savepoint to pay for): if it
+//!   fails, the transaction is rolled back.
 //!
 //! The writer never sleeps to gather a batch: a lone job runs at once, and batches form only
 //! from the jobs that arrived while the previous batch was running and committing.
@@ -159,6 +161,11 @@ async fn commit_batch<T>(db: &DatabaseConnection, batch: &mut Vec<Job<T>>) -> bo
             return false;
         }
     };
+    if batch.len() == 1
+        && let Some(job) = batch.pop()
+    {
+        return commit_alone(txn, job).await;
+    }
     let mut done = Vec::with_capacity(batch.len());
     let mut broken = None;
     for job in batch.drain(..) {
@@ -180,9 +187,7 @@ async fn commit_batch<T>(db: &DatabaseConnection, batch: &mut Vec<Job<T>>) -> bo
     }
     let outcome = match broken {
         Some(err) => {
-            if let Err(rollback) = txn.rollback().await {
-                tracing::warn!(error = %rollback, "group commit rollback failed");
-            }
+            rollback(txn).await;
             Err(err)
         }
         None => txn.commit().await,
@@ -200,6 +205,42 @@ async fn commit_batch<T>(db: &DatabaseConnection, batch: &mut Vec<Job<T>>) -> bo
             fail_all(done.into_iter().map(|(reply, _)| reply), &err);
             false
         }
+    }
+}
+
+/// A lone job needs no savepoint: it runs on the transaction itself, which is rolled back if
+/// it fails. Two round trips fewer per message when nothing queues (one sender).
+async fn commit_alone<T>(txn: DatabaseTransaction, job: Job<T>) -> bool {
+    use futures_util::FutureExt;
+    let ran = std::panic::AssertUnwindSafe((job.work)(&txn)).catch_unwind().await;
+    let result = match ran {
+        Ok(Ok(value)) => match txn.commit().await {
+            Ok(()) => Ok(value),
+            Err(err) => {
+                tracing::warn!(error = %err, jobs = 1, "group commit failed; every job of the batch fails");
+                Err(err)
+            }
+        },
+        Ok(Err(err)) => {
+            tracing::debug!(error = %err, "a group-commit job failed; its transaction is rolled back");
+            rollback(txn).await;
+            Err(err)
+        }
+        Err(_panic) => {
+            tracing::error!("a group-commit job panicked; its batch fails");
+            rollback(txn).await;
+            Err(DbErr::Custom("a job of the batch panicked".to_owned()))
+        }
+    };
+    let committed = result.is_ok();
+    // A submitter that stopped waiting (its request was cut off) is told nothing.
+    let _gone = job.reply.send(result);
+    committed
+}
+
+async fn rollback(txn: DatabaseTransaction) {
+    if let Err(err) = txn.rollback().await {
+        tracing::warn!(error = %err, "group commit rollback failed");
     }
 }
 
@@ -361,6 +402,37 @@ mod tests {
         assert!(first.is_err() && second.is_err(), "{first:?} {second:?}");
         assert_eq!(count(&db).await, 0);
         assert_eq!(commit.run(1, exec("INSERT INTO probe (v) VALUES ('b')")).await.unwrap(), 1);
+        cancel.cancel();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    }
+
+    /// A job alone in its batch runs without a savepoint: when it fails, nothing it wrote is
+    /// kept, and the next job is served.
+    #[tokio::test]
+    async fn a_lone_failing_job_leaves_nothing() {
+        let db = crate::db::connect("sqlite::memory:", 1).await.unwrap();
+        db.execute_unprepared("CREATE TABLE probe (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)")
+            .await
+            .unwrap();
+        let (commit, writers) = GroupCommit::<u64>::new(1);
+        let cancel = CancellationToken::new();
+        let handles = writers.spawn("test", &db, &after(), &cancel);
+        let half: Work<u64> = Box::new(|txn| {
+            Box::pin(async move {
+                let backend = txn.get_database_backend();
+                txn.execute_raw(Statement::from_string(backend, "INSERT INTO probe (v) VALUES ('a')"))
+                    .await?;
+                txn.execute_raw(Statement::from_string(backend, "INSERT INTO probe (v) VALUES ('a')"))
+                    .await?;
+                Ok(2)
+            })
+        });
+        assert!(commit.run(1, half).await.is_err());
+        assert_eq!(count(&db).await, 0, "the first insert went with the failed job");
+        assert_eq!(commit.run(1, exec("INSERT INTO probe (v) VALUES ('b')")).await.unwrap(), 1);
+        assert_eq!(count(&db).await, 1);
         cancel.cancel();
         for handle in handles {
             handle.await.unwrap();
