@@ -88,12 +88,11 @@ fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-/// Applies every event of one webhook for `channel`. Events are independent: each is one
-/// transaction. A database failure stops and is returned (the provider will redeliver, and
-/// what was stored is recognised as a duplicate).
-///
-/// Messages are stored through `writer` (their commit shared with other webhooks' messages);
-/// the events of one webhook are still applied one after another, in order.
+/// Applies every event of one webhook for `channel`. Events are independent: each commits on
+/// its own (a message in a savepoint of a group commit through `writer`, shared with other
+/// webhooks' messages; the other events in a transaction each), one after another, in order.
+/// A database failure stops and is returned (the provider will redeliver, and what was stored
+/// is recognised as a duplicate).
 ///
 /// `reads`: read-only connections beside `db`'s single writer (SQLite), if any. Through them,
 /// a customer Switchboard does not know yet is searched for similar contacts before the
