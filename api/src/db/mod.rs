@@ -5,6 +5,7 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 
 pub mod analytics;
+pub mod group_commit;
 mod request;
 pub mod rows;
 pub mod shape;
