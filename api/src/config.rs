@@ -178,12 +178,6 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
-    /// PostgreSQL: group-commit writers storing inbound messages side by side, each committing
-    /// the messages waiting for it in one transaction (at most half the pool is used for them).
-    /// SQLite always has one (it has one writer anyway).
-    #[arg(long, env = "SWITCHBOARD_INGEST_WRITERS", default_value_t = 4)]
-    pub ingest_writers: usize,
-
     /// Log format.
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -327,7 +321,6 @@ impl Config {
             max_stats_groups: 1000,
             stats_cache_mib: 64,
             db_max_connections: 16,
-            ingest_writers: 4,
             log_format: LogFormat::Pretty,
             shutdown_grace_seconds: 10,
             files_dir: std::path::PathBuf::from("data/files"),
@@ -399,7 +392,6 @@ impl Config {
             ("SWITCHBOARD_MAX_HISTORY_PAGE_SIZE", self.max_history_page_size),
             ("SWITCHBOARD_MAX_STATS_GROUPS", self.max_stats_groups),
             ("SWITCHBOARD_DB_MAX_CONNECTIONS", self.db_max_connections as usize),
-            ("SWITCHBOARD_INGEST_WRITERS", self.ingest_writers),
             ("SWITCHBOARD_ANALYTICS_STATEMENT_TIMEOUT_MS", self.analytics_statement_timeout_ms as usize),
             ("SWITCHBOARD_MAX_FILE_BYTES", self.max_file_bytes as usize),
             ("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS", self.delivery_max_attempts as usize),

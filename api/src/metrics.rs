@@ -153,7 +153,6 @@ struct Inner {
     webhooks: Family<ProviderLabels, Counter>,
     db_connections: Family<PoolLabels, Gauge>,
     stats_cache: Family<StatsCacheLabels, Counter>,
-    group_commit_batch: Histogram,
 }
 
 /// The server's metrics. Cheap to clone.
@@ -276,13 +275,6 @@ impl Metrics {
             "Database pool connections by pool (primary, readers) and state (in_use, idle), sampled at scrape",
             db_connections.clone(),
         );
-        // 1, 2, 4, ... 64 jobs (`db::group_commit::MAX_BATCH`).
-        let group_commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 7));
-        registry.register(
-            "group_commit_batch_size",
-            "Jobs (inbound messages) committed together in one group-commit transaction",
-            group_commit_batch.clone(),
-        );
         Self(Arc::new(Inner {
             registry,
             operations: Interner::new(MAX_OPERATIONS),
@@ -305,7 +297,6 @@ impl Metrics {
             webhooks,
             db_connections,
             stats_cache,
-            group_commit_batch,
         }))
     }
 
@@ -388,11 +379,6 @@ impl Metrics {
         if dropped > 0 {
             self.0.bus_dropped.inc_by(dropped);
         }
-    }
-
-    /// Records the size of one group-commit batch (`db::group_commit`).
-    pub fn group_commit_batch(&self, jobs: usize) {
-        self.0.group_commit_batch.observe(jobs as f64);
     }
 
     /// Samples the gauges read at scrape time and renders every metric.

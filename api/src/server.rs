@@ -35,8 +35,6 @@ pub struct Server {
     state: AppState,
     grace: Duration,
     seeded_demo: bool,
-    /// The group-commit writers behind `state.ingest`, started by `run_until`.
-    ingest_writers: db::group_commit::Writers<Option<domain::ingest::Stored>>,
 }
 
 impl Server {
@@ -98,27 +96,9 @@ impl Server {
             metrics: crate::metrics::Metrics::new(),
         };
         let bus = EventBus::new(config.subscription_buffer);
-        let (ingest, ingest_writers) = db::group_commit::GroupCommit::new(Self::ingest_writers(&config));
-        let mut state = Self::state(db, keys, jobs, bus.clone(), analytics, ingest, &config);
+        let mut state = Self::state(db, keys, jobs, bus.clone(), analytics, &config);
         state.readers = readers;
-        Ok(Self {
-            listener,
-            state,
-            grace: Duration::from_secs(config.shutdown_grace_seconds),
-            seeded_demo,
-            ingest_writers,
-        })
-    }
-
-    /// How many group-commit writers store inbound messages: one on SQLite, whose single
-    /// pooled connection makes more pointless; on PostgreSQL as configured, leaving at least
-    /// half the pool to everything else.
-    fn ingest_writers(config: &Config) -> usize {
-        if config.database_url.starts_with("sqlite") {
-            1
-        } else {
-            config.ingest_writers.min(config.db_max_connections as usize / 2).max(1)
-        }
+        Ok(Self { listener, state, grace: Duration::from_secs(config.shutdown_grace_seconds), seeded_demo })
     }
 
     /// Where history and analytics reads run (see `db::analytics`): on PostgreSQL a pool of
@@ -149,7 +129,6 @@ impl Server {
         jobs: JobContext,
         bus: EventBus,
         analytics: db::AnalyticsReads,
-        ingest: domain::ingest::IngestWriter,
         config: &Config,
     ) -> AppState {
         let sessions = Arc::new(SessionCache::new(Duration::from_millis(config.session_cache_ms)));
@@ -201,7 +180,6 @@ impl Server {
             serve_metrics: !config.disable_metrics,
             stats_cache,
             jobs,
-            ingest,
         }
     }
 
@@ -239,11 +217,6 @@ impl Server {
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let cancel = CancellationToken::new();
         let mut workers = jobs::spawn_all(&self.state.jobs, &cancel);
-        // Cancelled only after the HTTP server has drained, so every webhook in flight is
-        // answered from a committed batch.
-        let after_batch =
-            db::group_commit::AfterBatch { metrics: self.state.metrics.clone(), bus: self.state.bus.clone() };
-        workers.extend(self.ingest_writers.spawn("ingest", &self.state.db, &after_batch, &cancel));
         let postgres = self.state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
         // SQLite has no NOTIFY: the tailer polls often (cheap: an indexed range read).
         let tail_poll = Duration::from_millis(if postgres { 250 } else { 25 });

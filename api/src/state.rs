@@ -69,6 +69,4 @@ pub struct AppState {
     pub serve_metrics: bool,
     /// The `chatStats` result cache (its counts are in `/metrics`).
     pub stats_cache: std::sync::Arc<crate::domain::analytics::StatsCache>,
-    /// The group-commit writer inbound webhook messages are stored through.
-    pub ingest: crate::domain::ingest::IngestWriter,
 }

@@ -14,7 +14,6 @@ mod cors;
 mod errors;
 mod faults;
 mod graphiql;
-mod group_commit;
 mod http_audit;
 mod indicators;
 mod initiate;

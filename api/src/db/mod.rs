@@ -5,7 +5,6 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 
 pub mod analytics;
-pub mod group_commit;
 mod request;
 pub mod rows;
 pub mod shape;

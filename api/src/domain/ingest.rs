@@ -1,8 +1,5 @@
 //! Ingestion: turning normalised webhook events into contacts, chats, messages and delivery
-//! statuses. Each event is its own unit of work, so one bad event never loses the others:
-//! messages run through the group-commit writer ([`IngestWriter`]: a savepoint each in a
-//! transaction shared with the messages of other webhooks arriving at the same moment), the
-//! other events in transactions of their own.
+//! statuses. Each event is its own transaction, so one bad event never loses the others.
 
 use chrono::Utc;
 use entity::enums::{AttachmentStatus, AuthorKind, ChatStatus, CompletionReason, DeliveryStatus, Direction};
@@ -18,13 +15,7 @@ use super::error::DomainResult;
 use super::ids::{AgentId, ChannelId, ChatId, ContactId, MessageId, QueueId};
 use super::reroute::AfterCommit;
 use crate::channels::{InboundEvent, InboundMessage, MessageEdit, Reaction, StatusTarget, StatusUpdate};
-use crate::db::group_commit::GroupCommit;
 use crate::events::{self, EventKind, Subjects};
-
-/// The group-commit writer inbound messages are stored through (`db::group_commit`): one per
-/// server, started and stopped with it. A message's result comes back once its batch has
-/// committed, so a webhook is never acknowledged before its messages are durable.
-pub type IngestWriter = GroupCommit<Option<Stored>>;
 
 /// What one stored message led to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,11 +79,9 @@ fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-/// Applies every event of one webhook for `channel`. Events are independent: each commits on
-/// its own (a message in a savepoint of a group commit through `writer`, shared with other
-/// webhooks' messages; the other events in a transaction each), one after another, in order.
-/// A database failure stops and is returned (the provider will redeliver, and what was stored
-/// is recognised as a duplicate).
+/// Applies every event of one webhook for `channel`. Events are independent: each is one
+/// transaction. A database failure stops and is returned (the provider will redeliver, and
+/// what was stored is recognised as a duplicate).
 ///
 /// `reads`: read-only connections beside `db`'s single writer (SQLite), if any. Through them,
 /// a customer Switchboard does not know yet is searched for similar contacts before the
@@ -102,23 +91,20 @@ fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
 pub async fn ingest(
     db: &DatabaseConnection,
     reads: Option<&DatabaseConnection>,
-    writer: &IngestWriter,
     channel: &channels::Model,
     events: Vec<InboundEvent>,
 ) -> DomainResult<AfterCommit<Report>> {
     let mut report = Report::default();
     for event in events {
         match event {
-            InboundEvent::Message(message) => {
-                report.add(store_message(reads, writer, channel, message).await?)
-            }
+            InboundEvent::Message(message) => report.add(store_message(db, reads, channel, &message).await?),
             InboundEvent::EchoOf(ours, message) => {
                 // Ours is stored already, whether or not its send has recorded the provider's
                 // id yet (the echo can overtake the Send API's answer).
                 let stored = if sent_by_us(db, channel, ours).await? {
                     None
                 } else {
-                    store_message(reads, writer, channel, message).await?
+                    store_message(db, reads, channel, &message).await?
                 };
                 report.add(stored);
             }
@@ -154,46 +140,28 @@ pub async fn ingest(
     Ok(AfterCommit::new(report, reroute))
 }
 
-/// Stores one message through the group-commit writer; `None` when it was stored before.
-/// The messages of one customer all go to the same writer, so they never race each other;
-/// races with other writes (another instance, a chatbot handover, the same message stored by
-/// another path) end in a unique violation: the message's savepoint is rolled back and it is
-/// submitted again (to a later batch), which sees the other's rows.
+/// Stores one message; `None` when it was stored before. Races between concurrent webhooks
+/// (the same message twice, or two first messages of a new contact) end in a unique violation;
+/// the transaction is rolled back and retried, and the retry sees the other's rows.
 async fn store_message(
+    db: &DatabaseConnection,
     reads: Option<&DatabaseConnection>,
-    writer: &IngestWriter,
     channel: &channels::Model,
-    message: InboundMessage,
+    message: &InboundMessage,
 ) -> DomainResult<Option<Stored>> {
     let searched = match reads {
-        Some(reads) => similar_to_newcomer(reads, channel, &message).await?,
+        Some(reads) => similar_to_newcomer(reads, channel, message).await?,
         None => None,
     };
-    let key = customer_key(channel, &message);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (channel, message) = (channel.clone(), message.clone());
-        let work: crate::db::group_commit::Work<Option<Stored>> = Box::new(move |txn| {
-            Box::pin(async move { try_store_message(txn, &channel, &message, searched).await })
-        });
-        match writer.run(key, work).await {
+        match try_store_message(db, channel, message, searched).await {
             Err(err) if attempt < 4 && is_unique_violation(&err) => continue,
             Err(err) => return Err(err.into()),
             Ok(result) => return Ok(result),
         }
     }
-}
-
-/// Which writer lane a message goes to: the same for every message of one customer on one
-/// channel kind (the identity that finds or creates their contact).
-fn customer_key(channel: &channels::Model, message: &InboundMessage) -> u64 {
-    use std::hash::{Hash, Hasher};
-    // SipHash with fixed keys: the same lane for a customer for the life of the process.
-    let mut hasher = std::hash::DefaultHasher::new();
-    channel.kind.as_str().hash(&mut hasher);
-    message.customer.external_id.hash(&mut hasher);
-    hasher.finish()
 }
 
 /// How many similar contacts the rules find for the customer of `message`, when `channel`'s
@@ -341,21 +309,21 @@ pub async fn create_chat_for(
     Ok(chat)
 }
 
-/// Stores one message in `txn` (a savepoint of a group-commit batch, which commits it).
 /// `searched`: the similar-contact count of the customer if they are new (see
 /// [`similar_to_newcomer`]).
 async fn try_store_message(
-    txn: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     channel: &channels::Model,
     message: &InboundMessage,
     searched: Option<usize>,
 ) -> Result<Option<Stored>, sea_orm::DbErr> {
-    if find_message(txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some() {
+    let txn = crate::db::write(db).await?;
+    if find_message(&txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some() {
         return Ok(None);
     }
     let (contact, new_contact) =
-        super::contacts::identities::resolve(txn, channel, &message.customer).await?;
-    let (chat, new_chat) = match open_chat(txn, ContactId(contact.id), ChannelId(channel.id)).await? {
+        super::contacts::identities::resolve(&txn, channel, &message.customer).await?;
+    let (chat, new_chat) = match open_chat(&txn, ContactId(contact.id), ChannelId(channel.id)).await? {
         Some(chat) => (chat, false),
         None => {
             // Messages arriving while a chatbot owns the thread belong to a bot chat: stored,
@@ -365,7 +333,7 @@ async fn try_store_message(
                 Some(count) if new_contact => Similar::Counted(count),
                 _ => Similar::of(new_contact),
             };
-            (create_chat_for(txn, &contact, channel, status, None, similar).await?, true)
+            (create_chat_for(&txn, &contact, channel, status, None, similar).await?, true)
         }
     };
     let now = crate::clock::now();
@@ -385,7 +353,7 @@ async fn try_store_message(
         edited_at: Set(None),
         created_at: Set(now),
     }
-    .insert(txn)
+    .insert(&txn)
     .await?;
     let mut pending = Vec::new();
     for attachment in &message.attachments {
@@ -401,7 +369,7 @@ async fn try_store_message(
             error: Set(None),
             created_at: Set(now),
         }
-        .insert(txn)
+        .insert(&txn)
         .await?;
         pending.push(row.id);
     }
@@ -413,13 +381,13 @@ async fn try_store_message(
         .col_expr(chats::Column::UpdatedAt, Expr::value(now))
         .filter(chats::Column::Id.eq(chat.id));
     if chat.status == ChatStatus::BotProcessing {
-        let deadline = super::chatbot::bot_deadline(txn, chat.queue_id, now).await?;
+        let deadline = super::chatbot::bot_deadline(&txn, chat.queue_id, now).await?;
         update = update.col_expr(chats::Column::CloseDeadline, Expr::value(Some(deadline)));
     } else if message.author_kind == AuthorKind::Contact {
         update =
             update.col_expr(chats::Column::CloseDeadline, Expr::value(Option::<chrono::DateTime<Utc>>::None));
     }
-    update.exec(txn).await?;
+    update.exec(&txn).await?;
     let subjects = Subjects {
         chat: Some(ChatId(chat.id)),
         queue: Some(QueueId(chat.queue_id)),
@@ -430,9 +398,8 @@ async fn try_store_message(
         "direction": message.direction.as_str(),
         "kind": message.kind.as_str(),
     });
-    // On PostgreSQL this queues a NOTIFY: sent when the batch commits, and dropped with the
-    // savepoint if this message is rolled back.
-    events::record(txn, EventKind::MessageReceived, subjects, payload).await?;
+    events::record(&txn, EventKind::MessageReceived, subjects, payload).await?;
+    txn.commit().await?;
     Ok(Some(Stored {
         message: MessageId(stored.id),
         chat: ChatId(chat.id),
@@ -635,86 +602,6 @@ pub async fn complete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channels::Customer;
-    use entity::enums::{ChannelKind, MessageKind};
-    use sea_orm::PaginatorTrait;
-
-    fn telegram_text(customer: &str, id: u32) -> InboundMessage {
-        InboundMessage {
-            provider_message_id: format!("{customer}:{id}"),
-            customer: Customer {
-                external_id: customer.to_owned(),
-                name: Some("New Customer".into()),
-                ..Customer::default()
-            },
-            direction: Direction::Incoming,
-            author_kind: AuthorKind::Contact,
-            sent_at: crate::clock::now(),
-            kind: MessageKind::Text,
-            text: Some(format!("message {id}")),
-            attachments: Vec::new(),
-            standby: false,
-        }
-    }
-
-    /// Two first messages of one new customer taken in ONE batch: the second sees the first's
-    /// contact and chat inside the shared transaction, so there is one of each; and the same
-    /// message twice in a batch is stored once.
-    #[tokio::test]
-    async fn a_newcomer_twice_in_one_batch_has_one_contact_and_one_chat() {
-        use crate::db::group_commit::AfterBatch;
-        let db = crate::db::demo_for_tests().await;
-        let channel = channels::Entity::find()
-            .filter(channels::Column::Kind.eq(ChannelKind::Telegram))
-            .one(&db)
-            .await
-            .unwrap()
-            .unwrap();
-        let (writer, writers) = IngestWriter::new(1);
-        let cancel = tokio_util::sync::CancellationToken::new();
-        let after = AfterBatch {
-            metrics: crate::metrics::Metrics::new(),
-            bus: crate::events::bus::EventBus::new(16),
-        };
-        let (first, second, again) =
-            (telegram_text("770001", 1), telegram_text("770001", 2), telegram_text("770001", 1));
-        let stores = async {
-            tokio::join!(
-                store_message(None, &writer, &channel, first),
-                store_message(None, &writer, &channel, second),
-                store_message(None, &writer, &channel, again),
-            )
-        };
-        // The writer starts once all three wait, so it takes them as one batch.
-        let start = async {
-            while writer.waiting() < 3 {
-                tokio::task::yield_now().await;
-            }
-            writers.spawn("ingest", &db, &after, &cancel)
-        };
-        let ((first, second, again), handles) = tokio::join!(stores, start);
-        let (first, second) = (first.unwrap().unwrap(), second.unwrap().unwrap());
-        assert_eq!(again.unwrap(), None, "the repeat is a duplicate");
-        assert!(first.new_contact && first.new_waiting_chat);
-        assert!(!second.new_contact && !second.new_waiting_chat);
-        assert_eq!((first.contact, first.chat), (second.contact, second.chat));
-        let identities = contact_identities::Entity::find()
-            .filter(contact_identities::Column::ExternalId.eq("770001"))
-            .count(&db)
-            .await
-            .unwrap();
-        assert_eq!(identities, 1);
-        let chats =
-            chats::Entity::find().filter(chats::Column::ContactId.eq(first.contact.0)).count(&db).await;
-        assert_eq!(chats.unwrap(), 1);
-        let stored =
-            messages::Entity::find().filter(messages::Column::ChatId.eq(first.chat.0)).count(&db).await;
-        assert_eq!(stored.unwrap(), 2);
-        cancel.cancel();
-        for handle in handles {
-            handle.await.unwrap();
-        }
-    }
 
     #[test]
     fn statuses_only_move_forward() {

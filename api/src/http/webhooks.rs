@@ -5,10 +5,8 @@
 //! Telegram: POSTs must carry `X-Telegram-Bot-Api-Secret-Token`. Unknown channels get 404,
 //! inactive ones 403, bad signatures 401, malformed bodies 400 — and nothing is stored.
 //! Accepted bodies get 200 even when every event in them is ignored (any other status makes
-//! the provider redeliver). A database failure gets 503: each event is stored on its own (a
-//! message in a savepoint of a group commit, answered only once that commits; see
-//! docs/ingestion.md), so a redelivery stores what was missing and recognises the rest as
-//! duplicates.
+//! the provider redeliver). A database failure gets 503: each event is stored in its own
+//! transaction, so a redelivery stores what was missing and recognises the rest as duplicates.
 
 use std::collections::HashMap;
 
@@ -141,9 +139,7 @@ pub async fn receive(
         }
     };
     // The new WAITING chats are routed without holding up the provider's request.
-    // Answered once the writer has committed this webhook's messages (docs/ingestion.md).
-    let ingested = ingest::ingest(&state.db, state.readers.as_ref(), &state.ingest, &channel, events).await;
-    let report = match ingested {
+    let report = match ingest::ingest(&state.db, state.readers.as_ref(), &channel, events).await {
         Ok(committed) => committed.routed_in_background(&state.db),
         Err(err) => {
             tracing::error!(channel_id = channel.id, error = %err, "webhook ingestion failed");
