@@ -130,28 +130,42 @@ pub async fn record(
     subjects: Subjects,
     payload: Value,
 ) -> Result<events::Model, DbErr> {
-    let row = events::ActiveModel {
-        id: NotSet,
-        kind: Set(kind.as_str().to_owned()),
-        chat_id: Set(subjects.chat.map(|id| id.0)),
-        agent_id: Set(subjects.agent.map(|id| id.0)),
-        queue_id: Set(subjects.queue.map(|id| id.0)),
-        payload: Set(payload),
-        created_at: Set(crate::clock::now()),
-    }
-    .insert(db)
-    .await?;
+    let created_at = crate::clock::now();
+    let (chat, agent, queue) =
+        (subjects.chat.map(|id| id.0), subjects.agent.map(|id| id.0), subjects.queue.map(|id| id.0));
     // On PostgreSQL, queue a NOTIFY in the same transaction: it is delivered only if the
-    // transaction commits, which is exactly when other instances should look.
+    // transaction commits, which is exactly when other instances should look. The insert and
+    // the NOTIFY are one statement (one round trip on every write that records an event).
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         let statement = sea_orm::Statement::from_sql_and_values(
             sea_orm::DatabaseBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [NOTIFY_CHANNEL.into(), row.id.to_string().into()],
+            "WITH inserted AS (INSERT INTO events (kind, chat_id, agent_id, queue_id, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, kind, chat_id, agent_id, queue_id, payload, created_at) \
+             SELECT inserted.*, pg_notify($7, inserted.id::text) IS NULL AS notified FROM inserted",
+            [
+                kind.as_str().into(),
+                chat.into(),
+                agent.into(),
+                queue.into(),
+                payload.into(),
+                created_at.into(),
+                NOTIFY_CHANNEL.into(),
+            ],
         );
-        db.execute_raw(statement).await?;
+        let row = db.query_one_raw(statement).await?.ok_or(DbErr::RecordNotInserted)?;
+        return <events::Model as sea_orm::FromQueryResult>::from_query_result(&row, "");
     }
-    Ok(row)
+    events::ActiveModel {
+        id: NotSet,
+        kind: Set(kind.as_str().to_owned()),
+        chat_id: Set(chat),
+        agent_id: Set(agent),
+        queue_id: Set(queue),
+        payload: Set(payload),
+        created_at: Set(created_at),
+    }
+    .insert(db)
+    .await
 }
 
 /// The PostgreSQL channel that announces committed events to every instance.
