@@ -32,6 +32,7 @@ mod load;
 mod panel;
 mod postgres;
 mod procfs;
+mod scratch;
 mod server;
 mod similar;
 mod webhooks;

@@ -8,8 +8,9 @@ use clap::ValueEnum;
 
 use crate::load::{self, Generator, Outcome, Payload};
 use crate::procfs::{self, HostCpu, Memory, TICKS_PER_SECOND};
-use crate::server::{Server, WorkDir};
-use crate::{Backend, Cli, mib, millis, postgres};
+use crate::scratch::{Scratch, http_client};
+use crate::server::Server;
+use crate::{Backend, Cli, mib, millis};
 
 /// Concurrent senders used to warm up the returning customers (not timed).
 const WARM_UP_SENDERS: usize = 8;
@@ -94,24 +95,11 @@ async fn bench_backend(
     run_id: &str,
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<Memory> {
-    // Declared in this order so they drop in reverse: server, then database, then directory.
-    let dir = WorkDir::new(backend.name())?;
-    let mut database = None;
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
-        Backend::Postgres => {
-            let server_url = cli.postgres_url.as_deref().unwrap_or_default();
-            let created = postgres::Database::create(server_url)?;
-            eprintln!("bench: postgres: created database {}", created.name());
-            database.insert(created).url().to_owned()
-        }
-    };
-    let server = Server::start(bin, &url, dir.path()).await?;
+    // Declared before the server, so the server stops before the data goes.
+    let scratch = Scratch::new(cli, backend, "webhooks")?;
+    let server = Server::start(bin, scratch.url(), scratch.dir()).await?;
     eprintln!("bench: {}: server up at {}", backend.name(), server.base());
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(usize::MAX)
-        .build()?;
+    let client = http_client(Duration::from_secs(30))?;
     let webhook = server.create_channel(&client).await?;
     let mut generator = Generator::new(&format!("{run_id}-{}", backend.name()));
 
@@ -145,7 +133,7 @@ async fn bench_backend(
 
     let memory = server.memory()?;
     server.stop();
-    drop(database);
+    scratch.finish(false);
     Ok(memory)
 }
 

@@ -24,8 +24,9 @@ use crate::load::Outcome;
 use crate::panel::graphql::{self as gql, global_id};
 use crate::panel::sql::{Conn, Pool};
 use crate::procfs::CpuMeter;
-use crate::server::{Server, WorkDir};
-use crate::{Backend, Cli, postgres};
+use crate::scratch::{Scratch, http_client};
+use crate::server::Server;
+use crate::{Backend, Cli};
 use report::{Report, Row, Side, Workload};
 
 /// Queues, channels and agents the chats are spread over.
@@ -87,23 +88,12 @@ fn body(query: &str, variables: Value) -> Vec<u8> {
 /// Fresh database, seeding, fresh server; every measurement on `backend`.
 async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Result<Report> {
     let name = backend.name();
-    let mut dir = WorkDir::new(&format!("history-{name}"))?;
-    let mut database = None;
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
-        Backend::Postgres => {
-            let created = postgres::Database::create(cli.postgres_url.as_deref().unwrap_or_default())?;
-            eprintln!("bench: postgres: created database {}", created.name());
-            database.insert(created).url().to_owned()
-        }
-    };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(usize::MAX)
-        .build()?;
+    let scratch = Scratch::new(cli, backend, "history")?;
+    let (url, dir) = (scratch.url().to_owned(), scratch.dir().to_owned());
+    let http = http_client(Duration::from_secs(60))?;
 
     // 1. Through the API: admin, queues, a channel, agents.
-    let server = Server::start(bin, &url, dir.path()).await?;
+    let server = Server::start(bin, &url, &dir).await?;
     server.create_channel(&http).await?;
     let admin = server.admin_token(&http).await?;
     for i in 1..QUEUES {
@@ -148,7 +138,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
     conn.close().await;
 
     // 3. A fresh server on the seeded database, and the bench's own pool of 8 connections.
-    let server = Server::serve(bin, &url, dir.path()).await?;
+    let server = Server::serve(bin, &url, &dir).await?;
     let graphql_url = format!("{}/graphql", server.base());
     let pool = Pool::open(backend, &url, LEVELS[1] as u32).await?;
     let (from, to) = (end - chrono::Duration::days(30), end);
@@ -282,14 +272,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
     let memory = server.memory()?;
     server.stop();
     pool.close().await;
-    if cli.keep_data {
-        dir.keep();
-        if let Some(database) = database.as_mut() {
-            database.keep();
-        }
-        eprintln!("bench: {name}: kept the data: {url}");
-    }
-    drop(database);
+    scratch.finish(cli.keep_data);
     Ok(Report { backend, seeded, rows, memory, window: sql_total })
 }
 

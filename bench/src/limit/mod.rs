@@ -21,8 +21,9 @@ use serde_json::json;
 use crate::history::{self, seed};
 use crate::panel::graphql as gql;
 use crate::panel::sql::Conn;
-use crate::server::{Server, WorkDir};
-use crate::{Backend, Cli, postgres};
+use crate::scratch::{Scratch, http_client};
+use crate::server::Server;
+use crate::{Backend, Cli};
 use answers::{check_panel, check_waiting, request, same};
 use baseline::Baseline;
 use report::{Report, Row, Side, Workload};
@@ -81,23 +82,12 @@ fn baseline_bin(cli: &Cli) -> anyhow::Result<PathBuf> {
 /// Fresh database, seeding, the server and the baseline; every measurement on `backend`.
 async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Result<Report> {
     let name = backend.name();
-    let mut dir = WorkDir::new(&format!("limit-{name}"))?;
-    let mut database = None;
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
-        Backend::Postgres => {
-            let created = postgres::Database::create(cli.postgres_url.as_deref().unwrap_or_default())?;
-            eprintln!("bench: postgres: created database {}", created.name());
-            database.insert(created).url().to_owned()
-        }
-    };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(usize::MAX)
-        .build()?;
+    let scratch = Scratch::new(cli, backend, "limit")?;
+    let (url, dir) = (scratch.url().to_owned(), scratch.dir().to_owned());
+    let http = http_client(Duration::from_secs(60))?;
 
     // 1. Through the API: admin, queues, a channel, agents.
-    let server = Server::start(bin, &url, dir.path()).await?;
+    let server = Server::start(bin, &url, &dir).await?;
     server.create_channel(&http).await?;
     let admin = server.admin_token(&http).await?;
     for i in 1..QUEUES {
@@ -129,8 +119,8 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
     );
 
     // 3. The server and the baseline on the seeded database.
-    let server = Server::serve(bin, &url, dir.path()).await?;
-    let baseline = Baseline::start(&baseline_bin(cli)?, &url, cli.baseline_connections, dir.path()).await?;
+    let server = Server::serve(bin, &url, &dir).await?;
+    let baseline = Baseline::start(&baseline_bin(cli)?, &url, cli.baseline_connections, &dir).await?;
     // Read once both run: what each client reads, and how long each waiting list is.
     let owned = conn
         .pairs("SELECT owner_id, id FROM chats WHERE status = 'IN_PROGRESS' AND owner_id IS NOT NULL ORDER BY owner_id, id")
@@ -253,14 +243,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
     let memory = server.memory()?;
     drop(baseline);
     server.stop();
-    if cli.keep_data {
-        dir.keep();
-        if let Some(database) = database.as_mut() {
-            database.keep();
-        }
-        eprintln!("bench: {name}: kept the data: {url}");
-    }
-    drop(database);
+    scratch.finish(cli.keep_data);
     let chats = readers.iter().map(|r| r.chats.len()).sum();
     Ok(Report { backend, seeded, rows, memory, readers: readers.len(), chats, queues: queues.len() })
 }

@@ -17,8 +17,9 @@ use anyhow::{Context, ensure};
 use crate::drive::{self, Stop};
 use crate::load::Outcome;
 use crate::procfs::CpuMeter;
-use crate::server::{Server, WorkDir};
-use crate::{Backend, Cli, postgres};
+use crate::scratch::{Scratch, http_client};
+use crate::server::Server;
+use crate::{Backend, Cli};
 use graphql::Agent;
 use report::{Report, Row, Workload};
 use seed::{IN_PROGRESS_MESSAGES, Layout};
@@ -62,24 +63,12 @@ pub async fn run(cli: &Cli, bin: &Path, backends: &[Backend]) -> bool {
 async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend, levels: &[usize]) -> anyhow::Result<Report> {
     let name = backend.name();
     let agent_count = levels.iter().copied().max().unwrap_or(1);
-    // Declared in this order so they drop in reverse: server, then database, then directory.
-    let mut dir = WorkDir::new(&format!("panel-{name}"))?;
-    let mut database = None;
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
-        Backend::Postgres => {
-            let created = postgres::Database::create(cli.postgres_url.as_deref().unwrap_or_default())?;
-            eprintln!("bench: postgres: created database {}", created.name());
-            database.insert(created).url().to_owned()
-        }
-    };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(usize::MAX)
-        .build()?;
+    let scratch = Scratch::new(cli, backend, "panel")?;
+    let (url, dir) = (scratch.url().to_owned(), scratch.dir().to_owned());
+    let http = http_client(Duration::from_secs(30))?;
 
     // 1. Through the API: admin, queue, channel, agents (signed in, ACTIVE), no chat limit.
-    let server = Server::start(bin, &url, dir.path()).await?;
+    let server = Server::start(bin, &url, &dir).await?;
     server.create_channel(&http).await?;
     let admin = server.admin_token(&http).await?;
     let agents = graphql::create_agents(&server, &http, &admin, agent_count).await?;
@@ -124,7 +113,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend, levels: &[usize]
     }
 
     // 3. A fresh server on the seeded database; on PostgreSQL, a connection for statistics.
-    let server = Server::serve(bin, &url, dir.path()).await?;
+    let server = Server::serve(bin, &url, &dir).await?;
     let stats = match backend {
         Backend::Postgres => Some(Pool::open(backend, &url, 1).await?),
         Backend::Sqlite => None,
@@ -243,14 +232,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend, levels: &[usize]
         stats.close().await;
     }
     conn.close().await;
-    if cli.keep_data {
-        dir.keep();
-        if let Some(database) = database.as_mut() {
-            database.keep();
-        }
-        eprintln!("bench: {name}: kept the data: {url}");
-    }
-    drop(database);
+    scratch.finish(cli.keep_data);
     Ok(Report { backend, seeded, rows, memory })
 }
 

@@ -26,9 +26,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use crate::load::{self, Generator, Outcome, Payload};
-use crate::server::{Server, WorkDir};
+use crate::scratch::{Scratch, http_client};
+use crate::server::Server;
 use crate::webhooks::{self, Scenario};
-use crate::{Backend, Cli, postgres};
+use crate::{Backend, Cli};
 use people::{Names, Rng};
 use report::{Report, Switch, SwitchRow};
 use seed::Population;
@@ -66,26 +67,14 @@ pub async fn run(cli: &Cli, bin: &Path, backends: &[Backend]) -> bool {
 /// Everything on one backend.
 async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend, run_id: &str) -> anyhow::Result<Report> {
     let name = backend.name();
-    // Declared in this order so they drop in reverse: server, then database, then directory.
-    let mut dir = WorkDir::new(&format!("similar-{name}"))?;
-    let mut database = None;
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
-        Backend::Postgres => {
-            let created = postgres::Database::create(cli.postgres_url.as_deref().unwrap_or_default())?;
-            eprintln!("bench: postgres: created database {}", created.name());
-            database.insert(created).url().to_owned()
-        }
-    };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(usize::MAX)
-        .build()?;
+    let scratch = Scratch::new(cli, backend, "similar")?;
+    let (url, dir) = (scratch.url().to_owned(), scratch.dir().to_owned());
+    let http = http_client(Duration::from_secs(30))?;
     let mut generator = Generator::new(&format!("{run_id}-{name}"));
     let mut used = HashSet::new();
 
     // 1. On/off on the empty contact table, the webhooks suite's `new` scenario as it is.
-    let server = Server::start(bin, &url, dir.path()).await?;
+    let server = Server::start(bin, &url, &dir).await?;
     let webhook = server.create_channel(&http).await?;
     let webhook_path = webhook.strip_prefix(server.base()).context("webhook URL off the server")?.to_owned();
     let admin = server.admin_token(&http).await?;
@@ -108,7 +97,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend, run_id: &str) ->
     );
 
     // 3. New chats from colliding customers, one at a time.
-    let server = Server::serve(bin, &url, dir.path()).await?;
+    let server = Server::serve(bin, &url, &dir).await?;
     let webhook = format!("{}{webhook_path}", server.base());
     let mut rng = Rng::new(0xC0FFEE);
     let samples: Vec<Payload> = (0..cli.samples)
@@ -170,14 +159,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend, run_id: &str) ->
     let memory = server.memory()?;
     server.stop();
     db.close().await?;
-    if cli.keep_data {
-        dir.keep();
-        if let Some(database) = database.as_mut() {
-            database.keep();
-        }
-        eprintln!("bench: {name}: kept the data: {url}");
-    }
-    drop(database);
+    scratch.finish(cli.keep_data);
     Ok(Report {
         backend,
         contacts: population.contacts.len(),
