@@ -144,8 +144,9 @@ struct Cli {
     /// (`cargo build --release` builds both).
     #[arg(long, help_heading = "limit suite")]
     baseline_bin: Option<PathBuf>,
-    /// limit: database connections the baseline opens at start.
-    #[arg(long, default_value_t = 32, help_heading = "limit suite")]
+    /// limit: database connections the baseline opens at start (default: as many as the
+    /// server's default pool, so both sides hold the same).
+    #[arg(long, default_value_t = 16, help_heading = "limit suite")]
     baseline_connections: usize,
 }
 
