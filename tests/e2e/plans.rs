@@ -120,6 +120,12 @@ async fn seed(db: &DatabaseConnection) {
         last = at(backend, &format!("{completed} - 60")),
     ))
     .await;
+    // Four messages per chat (the panel's read takes a chat's latest ones).
+    run("INSERT INTO messages (chat_id, channel_id, direction, author_kind, kind, text, created_at) \
+         SELECT c.id, c.channel_id, 'INCOMING', 'CONTACT', 'TEXT', 'message ' || k.n, c.created_at \
+         FROM chats c, (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k"
+        .to_owned())
+    .await;
     // Every chat that waited was offered to its agent: an ended offer per chat that was
     // accepted or timed out, an open one per WAITING chat (what myChats' `new` list reads).
     run(format!(
@@ -515,6 +521,19 @@ async fn history_and_analytics_read_chats_through_indexes(backend: Backend) {
         let statement = api::domain::contacts::timeline_query(ContactId(1234), page).build(backend);
         let (lines, bad) = check(db, &statement, Bound::Searched).await;
         report(format!("a contact's chats after {after:?}"), lines, bad);
+    }
+    // The agent panel's read of one chat on PostgreSQL: the chat by its key, its contact, and
+    // its latest messages through the messages' (chat, id) index, read newest first.
+    if backend == DatabaseBackend::Postgres {
+        let statement = api::domain::chats::with_latest_statement(api::domain::ids::ChatId(39_990), 20);
+        let (lines, bad) = check(db, &statement, Bound::Searched).await;
+        let messages_by_index = lines.iter().any(|line| line.contains("idx_messages_chat_id_id"));
+        let scanned = lines.iter().filter(|line| line.contains("Seq Scan on messages")).cloned();
+        let mut bad: Vec<String> = bad.into_iter().chain(scanned).collect();
+        if !messages_by_index {
+            bad.push("the messages are not read through idx_messages_chat_id_id".into());
+        }
+        report("chat(id) with its latest messages".into(), lines, bad);
     }
     assert!(failures.is_empty(), "plans that scan chats:\n{}", failures.join("\n"));
 

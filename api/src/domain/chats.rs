@@ -78,11 +78,7 @@ pub async fn get_visible_with_latest(
         let page = latest_messages(db, id, None, limit).await?;
         return Ok(Some((found, page)));
     }
-    static WITH_LATEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let sql = WITH_LATEST.get_or_init(with_latest_sql);
-    let values = Values(vec![id.0.into(), (limit + 1).into()]);
-    let select = Statement::from_sql_and_values(backend, sql.clone(), values);
-    let rows = db.query_all_raw(select).await?;
+    let rows = db.query_all_raw(with_latest_statement(id, limit)).await?;
     let Some(first) = rows.first() else { return Ok(None) };
     use rows::ByIndex;
     let chat = chats::Model::decode(first, 0)?;
@@ -105,6 +101,15 @@ pub async fn get_visible_with_latest(
     let mut page = PageOf::from_overfetch(messages, limit);
     page.items.reverse();
     Ok(Some(((chat, contact), page)))
+}
+
+/// The statement of [`get_visible_with_latest`] on PostgreSQL (`limit` + 1 messages, to
+/// tell whether older ones exist). Public so that its query plan can be checked.
+pub fn with_latest_statement(id: ChatId, limit: u64) -> Statement {
+    static WITH_LATEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = WITH_LATEST.get_or_init(with_latest_sql);
+    let values = Values(vec![id.0.into(), (limit + 1).into()]);
+    Statement::from_sql_and_values(DbBackend::Postgres, sql.clone(), values)
 }
 
 /// The SQL of [`get_visible_with_latest`] on PostgreSQL: every column of the chat, of its
