@@ -236,7 +236,9 @@ pub fn page_query(
     Ok(query.limit(limit + 1))
 }
 
-/// One page of the chats `principal` may read that match `filter`, in `order`.
+/// One page of the chats `principal` may read that match `filter`, in `order`; with
+/// `contacts`, each chat's contact read in the same statement (a panel's list shows the
+/// customer's name on every row), else none.
 pub async fn page(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -244,26 +246,17 @@ pub async fn page(
     order: Order,
     after: Option<Cursor>,
     limit: u64,
-) -> DomainResult<PageOf<chats::Model>> {
-    let select = page_query(principal, filter, order, after, limit)?.build(db.get_database_backend());
-    let rows = crate::db::rows::all::<chats::Entity>(db, select).await?;
-    Ok(PageOf::from_overfetch(rows, limit))
-}
-
-/// [`page`] with each chat's contact, read in the same statement (a panel's list shows the
-/// customer's name on every row).
-pub async fn page_with_contacts(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    filter: &Filter,
-    order: Order,
-    after: Option<Cursor>,
-    limit: u64,
+    contacts: bool,
 ) -> DomainResult<PageOf<super::chats::WithContact>> {
-    let select = page_query(principal, filter, order, after, limit)?
-        .find_also_related(entity::contacts::Entity)
-        .build(db.get_database_backend());
-    let rows = crate::db::rows::all_with::<chats::Entity, entity::contacts::Entity>(db, select).await?;
+    let query = page_query(principal, filter, order, after, limit)?;
+    let backend = db.get_database_backend();
+    let rows = if contacts {
+        let select = query.find_also_related(entity::contacts::Entity).build(backend);
+        crate::db::rows::all_with::<chats::Entity, entity::contacts::Entity>(db, select).await?
+    } else {
+        let rows = crate::db::rows::all::<chats::Entity>(db, query.build(backend)).await?;
+        rows.into_iter().map(|row| (row, None)).collect()
+    };
     Ok(PageOf::from_overfetch(rows, limit))
 }
 

@@ -13,7 +13,6 @@ use super::ids;
 use super::types::chat::{Chat, ChatConnection, ChatCount};
 use super::types::enums::{ChatStatus, CompletionReason};
 use crate::domain::history::{self, Cursor, Filter, Order, OrderField, Range};
-use crate::domain::pagination::PageOf;
 use crate::domain::reads;
 use crate::domain::sessions::Principal;
 use crate::state::Limits;
@@ -226,17 +225,8 @@ impl HistoryQuery {
         let selection = ctx.look_ahead();
         let contacts = selection.field("edges").field("node").field("contact").exists()
             || selection.field("nodes").field("contact").exists();
-        let found = if contacts {
-            let read = history::page_with_contacts(analytics.db(), principal, &filter, order, after, limit);
-            reads::timed(&analytics, read).await.gql()?
-        } else {
-            let read = history::page(analytics.db(), principal, &filter, order, after, limit);
-            let found = reads::timed(&analytics, read).await.gql()?;
-            PageOf {
-                items: found.items.into_iter().map(|row| (row, None)).collect(),
-                has_next: found.has_next,
-            }
-        };
+        let read = history::page(analytics.db(), principal, &filter, order, after, limit, contacts);
+        let found = reads::timed(&analytics, read).await.gql()?;
         let count = ChatCount::History { filter: Box::new(filter), order, principal: principal.clone() };
         let mut connection = Connection::with_additional_fields(after.is_some(), found.has_next, count);
         connection.edges.extend(

@@ -303,6 +303,14 @@ async fn published(
                 match page {
                     Ok(rows) if rows.is_empty() => break,
                     Ok(rows) => {
+                        // The replay reads only the stream's kinds, not the ACCESS_CHANGED events
+                        // among them: access is checked again for every page read, so a change
+                        // committed while the log was replayed ends the stream before the page
+                        // goes out (one committed after it arrives live).
+                        if let Err(err) = still_allowed(&db, &principal, reauthorize.as_ref()).await {
+                            yield Err(err);
+                            return;
+                        }
                         for row in rows {
                             last = row.id;
                             let row = Arc::new(Published::new(row));

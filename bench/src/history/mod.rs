@@ -93,15 +93,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
     let http = http_client(Duration::from_secs(60))?;
 
     // 1. Through the API: admin, queues, a channel, agents.
-    let server = Server::start(bin, &url, &dir).await?;
-    server.create_channel(&http).await?;
-    let admin = server.admin_token(&http).await?;
-    for i in 1..QUEUES {
-        let mutation = format!("mutation {{ createQueue(input: {{ name: \"History {i}\" }}) {{ id }} }}");
-        server.graphql(&http, Some(&admin), &mutation, json!({})).await.context("createQueue")?;
-    }
-    let agents = gql::create_agents(&server, &http, &admin, AGENTS).await?;
-    server.stop();
+    let (admin, agents) = staff(bin, &url, &dir, &http, "History", QUEUES, AGENTS).await?;
 
     // 2. Straight into the database, with the server stopped.
     let mut conn = Conn::open(backend, &url).await?;
@@ -274,6 +266,30 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
     pool.close().await;
     scratch.finish(cli.keep_data);
     Ok(Report { backend, seeded, rows, memory, window: sql_total })
+}
+
+/// Through the API of a server started for it on `url`: a channel, the admin (its token is
+/// returned), `queues` queues in all (the first one exists; the others are named `label n`)
+/// and `agents` agents, signed in and ACTIVE. The server is stopped again.
+pub(crate) async fn staff(
+    bin: &Path,
+    url: &str,
+    dir: &Path,
+    http: &reqwest::Client,
+    label: &str,
+    queues: usize,
+    agents: usize,
+) -> anyhow::Result<(String, Vec<gql::Agent>)> {
+    let server = Server::start(bin, url, dir).await?;
+    server.create_channel(http).await?;
+    let admin = server.admin_token(http).await?;
+    for i in 1..queues {
+        let mutation = format!("mutation {{ createQueue(input: {{ name: \"{label} {i}\" }}) {{ id }} }}");
+        server.graphql(http, Some(&admin), &mutation, json!({})).await.context("createQueue")?;
+    }
+    let agents = gql::create_agents(&server, http, &admin, agents).await?;
+    server.stop();
+    Ok((admin, agents))
 }
 
 /// One round: `op` on `clients` clients for `--duration` seconds (after `--warm-up` seconds

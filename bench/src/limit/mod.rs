@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use chrono::{DurationRound, Utc};
-use serde_json::json;
 
 use crate::history::{self, seed};
 use crate::panel::graphql as gql;
@@ -87,15 +86,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
     let http = http_client(Duration::from_secs(60))?;
 
     // 1. Through the API: admin, queues, a channel, agents.
-    let server = Server::start(bin, &url, &dir).await?;
-    server.create_channel(&http).await?;
-    let admin = server.admin_token(&http).await?;
-    for i in 1..QUEUES {
-        let mutation = format!("mutation {{ createQueue(input: {{ name: \"Limit {i}\" }}) {{ id }} }}");
-        server.graphql(&http, Some(&admin), &mutation, json!({})).await.context("createQueue")?;
-    }
-    let agents = gql::create_agents(&server, &http, &admin, AGENTS).await?;
-    server.stop();
+    let (admin, agents) = history::staff(bin, &url, &dir, &http, "Limit", QUEUES, AGENTS).await?;
 
     // 2. The history dataset, straight into the database with the server stopped.
     let mut conn = Conn::open(backend, &url).await?;
