@@ -145,6 +145,7 @@ struct Inner {
     graphql_statements: HistogramFamily<OperationLabels>,
     websockets_open: Gauge,
     subscriptions_active: Gauge,
+    subscription_streams: Gauge,
     bus_subscribers: Gauge,
     bus_lag: Histogram,
     bus_dropped: Counter,
@@ -225,6 +226,13 @@ impl Metrics {
             "GraphQL event subscriptions running on this instance",
             subscriptions_active.clone(),
         );
+        let subscription_streams = Gauge::default();
+        registry.register(
+            "subscription_streams",
+            "Subscription streams running on this instance: subscribers of one session asking the same \
+             share one (graphql-transport-ws)",
+            subscription_streams.clone(),
+        );
         let bus_subscribers = Gauge::default();
         registry.register(
             "event_bus_subscribers",
@@ -289,6 +297,7 @@ impl Metrics {
             graphql_statements,
             websockets_open,
             subscriptions_active,
+            subscription_streams,
             bus_subscribers,
             bus_lag,
             bus_dropped,
@@ -369,6 +378,13 @@ impl Metrics {
     pub fn subscription_started(&self) -> Open {
         self.0.subscriptions_active.inc();
         Open(self.0.subscriptions_active.clone())
+    }
+
+    /// Marks a subscription stream running (one for a group of subscribers asking the same)
+    /// until the returned guard drops.
+    pub fn subscription_stream_started(&self) -> Open {
+        self.0.subscription_streams.inc();
+        Open(self.0.subscription_streams.clone())
     }
 
     /// Records how long after its commit an event was published, and how many subscribers

@@ -161,10 +161,16 @@ impl Server {
         let max_upload_bytes = config.max_body_bytes.saturating_add(
             (config.max_file_bytes as usize).saturating_mul(crate::graphql::messages::MAX_FILES),
         );
+        let subscriptions = crate::http::ws::shared::SharedSubscriptions::new(
+            schema.ws.clone(),
+            config.subscription_buffer,
+            jobs.metrics.clone(),
+        );
         AppState {
             db,
             keys,
             schema,
+            subscriptions,
             max_body_bytes: config.max_body_bytes,
             max_upload_bytes,
             bus,
@@ -248,7 +254,15 @@ impl Server {
         let app = http::router(self.state.clone());
         // With the peer's address, which sign-in counts failures by (see `http::client_addr`).
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+        // No Nagle delay: a WebSocket frame (an event to a subscriber) goes out when written,
+        // not when the previous one is acknowledged.
+        let listener =
+            axum::serve::ListenerExt::tap_io(self.listener, |stream: &mut tokio::net::TcpStream| {
+                if let Err(err) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %err, "cannot set TCP_NODELAY on a connection");
+                }
+            });
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             stop.await;
             tracing::info!("shutting down");
             let _sent = stopping_tx.send(true); // nobody listening just means nothing to drain

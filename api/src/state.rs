@@ -67,6 +67,9 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Whether `/metrics` is served.
     pub serve_metrics: bool,
+    /// Subscriptions over `graphql-transport-ws`, run once for every subscriber asking the
+    /// same (see `http::ws::shared`).
+    pub subscriptions: std::sync::Arc<crate::http::ws::shared::SharedSubscriptions>,
     /// The `chatStats` result cache (its counts are in `/metrics`).
     pub stats_cache: std::sync::Arc<crate::domain::analytics::StatsCache>,
 }

@@ -36,6 +36,7 @@ mod reads;
 mod replica;
 mod scenario;
 mod server;
+mod shared_streams;
 mod sign_in;
 mod subscriptions;
 mod support;

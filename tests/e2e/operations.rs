@@ -14,7 +14,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::support::{Backend, TestApp, eventually, fixture, fresh_database, providers_at};
 use crate::{on_both_backends, on_both_databases};
 
-async fn scrape(app: &TestApp) -> String {
+pub(crate) async fn scrape(app: &TestApp) -> String {
     let response = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
@@ -23,7 +23,7 @@ async fn scrape(app: &TestApp) -> String {
 }
 
 /// The value of the sample whose name and labels are exactly `series`, if it is there.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 

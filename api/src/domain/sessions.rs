@@ -15,7 +15,7 @@ use crate::auth::{self, HashingError, PasswordHashing, TokenKeys};
 use crate::events::{self, EventKind, Subjects};
 
 /// The signed-in caller of a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Principal {
     /// Who.
     pub agent_id: AgentId,

@@ -88,6 +88,23 @@ pub struct StreamConfig {
     pub session_check: Duration,
 }
 
+/// In a request's data when the stream runs for a group of subscribers (see
+/// `http::ws::shared`): the stream stores the id of each event before it yields it, and the
+/// transport counts the subscribers instead of the stream.
+#[derive(Clone, Debug)]
+pub struct SharedStream {
+    /// The id of the event last yielded.
+    pub cursor: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl SharedStream {
+    fn yielding(shared: Option<&Self>, event: &Published) {
+        if let Some(shared) = shared {
+            shared.cursor.store(event.id, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
 /// Which events a stream carries.
 #[derive(Clone, Debug)]
 enum Filter {
@@ -269,6 +286,7 @@ async fn published(
     let bus = ctx.data::<EventBus>()?.clone();
     let config = *ctx.data::<StreamConfig>()?;
     let metrics = ctx.data::<crate::jobs::JobContext>()?.metrics.clone();
+    let shared = ctx.data_opt::<SharedStream>().cloned();
     let after = parse_after(after)?;
     if let Some(after) = after {
         check_retained(&db, after).await?;
@@ -290,7 +308,7 @@ async fn published(
         None => crate::events::bus::newest(&db).await.map_err(|e| super::error::from_domain(e.into()))?,
     };
     Ok(async_stream::stream! {
-        let _active = metrics.subscription_started();
+        let _active = shared.is_none().then(|| metrics.subscription_started());
         let mut last = start;
         if after.is_some() {
             loop {
@@ -317,6 +335,7 @@ async fn published(
                             if let Some(recheck) = &recheck && !recheck(row.clone()).await {
                                 continue;
                             }
+                            SharedStream::yielding(shared.as_ref(), &row);
                             yield Ok(row);
                         }
                     }
@@ -360,6 +379,7 @@ async fn published(
                         if let Some(recheck) = &recheck && !recheck(event.clone()).await {
                             continue;
                         }
+                        SharedStream::yielding(shared.as_ref(), &event);
                         yield Ok(event);
                     }
                     Err(RecvError::Lagged(missed)) => {

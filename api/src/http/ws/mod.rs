@@ -1,0 +1,148 @@
+//! GraphQL over WebSocket at `/graphql/ws`: `graphql-transport-ws` and the legacy `graphql-ws`.
+//!
+//! The token comes in the `connection_init` payload (`{"Authorization": "Bearer <token>"}` or
+//! `{"token": "<token>"}`), or failing that in the upgrade request's `Authorization` header. A
+//! missing or refused token closes the connection at once (no subscription is open to
+//! anonymous callers): code 4403 (Forbidden) in graphql-transport-ws, a `connection_error`
+//! message in the legacy protocol.
+
+pub mod outbox;
+pub mod shared;
+mod transport;
+
+use std::sync::Arc;
+
+use async_graphql::Data;
+use async_graphql::http::WebSocketProtocols as Protocols;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::WebSocket;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use futures_util::StreamExt;
+
+use super::graphql::{bearer, caller_for_token};
+use crate::db::RequestDb;
+use crate::domain::sessions::Principal;
+use crate::graphql::context::Caller;
+use crate::graphql::loaders;
+use crate::graphql::sign_in_limits::ClientAddr;
+use crate::state::AppState;
+
+/// The token in a `connection_init` payload, if any.
+fn payload_token(payload: &serde_json::Value) -> Option<String> {
+    let object = payload.as_object()?;
+    let authorization = object
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, value)| value.as_str())
+        .and_then(bearer);
+    let token = object.get("token").and_then(|value| value.as_str());
+    authorization.or(token).map(str::to_owned)
+}
+
+/// Why a `connection_init` was refused.
+enum Refusal {
+    /// The token is missing or refused: sign in again.
+    Forbidden(String),
+    /// The token could not be checked (the database is unreachable): reconnect later.
+    Unavailable(String),
+}
+
+/// What a connection knows before `connection_init`.
+struct Session {
+    state: AppState,
+    client: ClientAddr,
+    /// The upgrade request's bearer token, used when `connection_init` names none.
+    header_token: Option<String>,
+}
+
+impl Session {
+    /// Checks the token of a `connection_init` payload; the caller and the request context
+    /// every operation of the connection runs with.
+    async fn sign_in(&self, payload: serde_json::Value) -> Result<(Principal, Data), Refusal> {
+        let token = payload_token(&payload).or_else(|| self.header_token.clone());
+        let caller = caller_for_token(&self.state, token.as_deref()).await;
+        let principal = match &caller {
+            Caller::SignedIn(principal) => principal.clone(),
+            Caller::Refused(reason) => return Err(Refusal::Forbidden(reason.clone())),
+            // No subscription is open to anonymous callers: say so at once.
+            Caller::Anonymous => {
+                return Err(Refusal::Forbidden(
+                    "sign in first: send {\"Authorization\": \"Bearer <token>\"} in connection_init".into(),
+                ));
+            }
+            // Not forbidden: the client should reconnect when the database is back.
+            Caller::Unchecked { reason, .. } => return Err(Refusal::Unavailable(reason.clone())),
+        };
+        let mut data = Data::default();
+        data.insert(caller);
+        data.insert(self.client);
+        data.insert(loaders::for_request(RequestDb::shared(self.state.db.clone())));
+        Ok((principal, data))
+    }
+}
+
+/// Upgrades to a GraphQL WebSocket.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    protocol: GraphQLProtocol,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // The protocol the extractor chose (the first one offered that is known).
+    let legacy_protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|offered| offered.split(',').find_map(|p| p.trim().parse::<Protocols>().ok()))
+        == Some(Protocols::SubscriptionsTransportWS);
+    let header_token =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer).map(str::to_owned);
+    // Small buffers: an idle subscriber should cost kilobytes, not tungstenite's default
+    // 128 KiB read and write buffers (measured: ~146 KiB per idle subscriber
+    // with the defaults, ~30 with these); they grow as needed for larger messages.
+    let upgrade =
+        upgrade.read_buffer_size(2 * 1024).write_buffer_size(2 * 1024).max_message_size(1024 * 1024);
+    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
+        let _open = state.metrics.websocket_opened();
+        let session = Session { state, client, header_token };
+        if legacy_protocol {
+            legacy(socket, session, protocol).await;
+        } else {
+            transport::serve(socket, session).await;
+        }
+    })
+}
+
+/// The legacy `graphql-ws` protocol (subscriptions-transport-ws), served by async-graphql:
+/// every subscriber runs its own subscription.
+async fn legacy(socket: WebSocket, session: Session, protocol: GraphQLProtocol) {
+    let schema = session.state.schema.ws.clone();
+    let (sink, stream) = socket.split();
+    let session = Arc::new(session);
+    GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
+        .on_connection_init(move |payload| async move {
+            session.sign_in(payload).await.map(|(_, data)| data).map_err(|refusal| match refusal {
+                Refusal::Forbidden(reason) | Refusal::Unavailable(reason) => {
+                    async_graphql::Error::new(reason)
+                }
+            })
+        })
+        .serve()
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_tokens_in_init_payloads() {
+        let header_style = serde_json::json!({ "Authorization": "Bearer t1" });
+        assert_eq!(payload_token(&header_style).as_deref(), Some("t1"));
+        let plain = serde_json::json!({ "token": "t2" });
+        assert_eq!(payload_token(&plain).as_deref(), Some("t2"));
+        assert_eq!(payload_token(&serde_json::Value::Null), None);
+    }
+}

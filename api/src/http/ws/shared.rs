@@ -1,0 +1,402 @@
+//! Subscriptions executed once for every subscriber that asks the same thing.
+//!
+//! Subscribers of one session that send the same subscription (same document, operation
+//! name and variables, no `after`) join one *group*: the group runs the subscription once,
+//! serialises each response once, and hands the bytes to every member; a member's frame is
+//! only the `{"id": …, "type": "next", "payload": …}` wrapper around them. Everything else a
+//! stream does (access re-checks, the bus's bounded queue and SUBSCRIPTION_OVERFLOW, the end
+//! of a session) happens once per group, for the session all its members share. The key
+//! holds the whole session (agent, role and session id), so nothing one caller may see
+//! reaches another.
+//!
+//! A subscription with `after` replays the log from that id, which depends on when it
+//! started: it gets a group of its own, as do queries and mutations sent over the socket.
+//! A subscriber joining a running group receives what the group yields from then on: every
+//! event committed after it subscribed, and possibly one or two committed just before that
+//! were still on their way (a subscription without `after` promises no more than the
+//! former).
+//!
+//! A member whose connection falls more than `SWITCHBOARD_SUBSCRIPTION_BUFFER` frames
+//! behind (a client not reading its socket) is cut off alone with SUBSCRIPTION_OVERFLOW,
+//! naming the last event it was sent; the group goes on for the others.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection};
+use async_graphql::{Data, Request, Response, Value};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+
+use super::outbox::{Outbox, Outgoing, Pushed};
+use crate::domain::sessions::Principal;
+use crate::graphql::AppSchema;
+use crate::graphql::error::coded;
+use crate::graphql::subscriptions::SharedStream;
+use crate::metrics::{Metrics, Open};
+
+/// What makes two subscriptions the same.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    principal: Principal,
+    query: String,
+    operation_name: Option<String>,
+    variables: String,
+}
+
+/// One subscriber: an operation id on a connection.
+struct Member {
+    token: u64,
+    /// The operation id as a JSON string, ready for the frame.
+    id: String,
+    outbox: Outbox,
+    /// The id of the last event sent to this member.
+    last: i64,
+    _active: Option<Open>,
+}
+
+#[derive(Default)]
+struct Members {
+    list: Vec<Member>,
+    /// The group's stream has ended (or its last member left): nobody joins any more.
+    ended: bool,
+}
+
+/// One running subscription and the subscribers it serves.
+struct Group {
+    key: Option<Key>,
+    members: Mutex<Members>,
+    /// The id of the event behind the response being delivered (set by the stream).
+    cursor: Arc<AtomicI64>,
+    task: OnceLock<tokio::task::AbortHandle>,
+    _running: Open,
+}
+
+/// The running groups of one server.
+pub struct SharedSubscriptions {
+    schema: AppSchema,
+    /// Frames a connection may fall behind (`SWITCHBOARD_SUBSCRIPTION_BUFFER`).
+    buffer: usize,
+    metrics: Metrics,
+    groups: Mutex<HashMap<Key, Arc<Group>>>,
+    next_token: AtomicU64,
+}
+
+impl std::fmt::Debug for SharedSubscriptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSubscriptions").field("groups", &self.groups().len()).finish()
+    }
+}
+
+/// A member's place in its group; leaving the group when dropped (on `complete` or when the
+/// connection closes). The last member to leave stops the group.
+pub struct Membership {
+    registry: Arc<SharedSubscriptions>,
+    group: Arc<Group>,
+    token: u64,
+}
+
+impl Membership {
+    /// Names this membership in [`Outgoing::Complete`].
+    pub fn token(&self) -> u64 {
+        self.token
+    }
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        self.registry.leave(&self.group, self.token);
+    }
+}
+
+/// How a request may run.
+#[derive(Debug, PartialEq, Eq)]
+enum Sharing {
+    /// A subscription others may join.
+    Shared,
+    /// A subscription of its own (it replays from `after`, or names what cannot be compared).
+    Own,
+    /// A query, a mutation or a document that does not parse (one response, then complete).
+    Single,
+}
+
+impl SharedSubscriptions {
+    /// No groups yet, on `schema`; a connection may fall `buffer` frames behind;
+    /// subscribers are counted in `metrics`.
+    pub fn new(schema: AppSchema, buffer: usize, metrics: Metrics) -> Arc<Self> {
+        Arc::new(Self { schema, buffer, metrics, groups: Mutex::default(), next_token: AtomicU64::new(1) })
+    }
+
+    /// A queue for a new connection.
+    pub fn outbox(&self) -> (Outbox, super::outbox::Inbox) {
+        super::outbox::channel(self.buffer)
+    }
+
+    fn groups(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Group>>> {
+        self.groups.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `request` (its `document` when it parsed within the limits) for operation `id`
+    /// of a connection signed in as `principal` (its context `data`), sending what it yields
+    /// to `outbox`: in a running group when one asks the same, else in a new one.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        principal: &Principal,
+        data: Arc<Data>,
+        (request, document): (Request, Option<&ExecutableDocument>),
+        id: &str,
+        outbox: Outbox,
+    ) -> Membership {
+        let sharing = document.map_or(Sharing::Single, |document| sharing(&request, document));
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let member = Member {
+            token,
+            id: serde_json::to_string(id).expect("a string serialises"),
+            outbox,
+            last: 0,
+            _active: (sharing != Sharing::Single).then(|| self.metrics.subscription_started()),
+        };
+        let key = (sharing == Sharing::Shared).then(|| Key {
+            principal: principal.clone(),
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+            variables: serde_json::to_string(&request.variables).expect("variables serialise"),
+        });
+        let mut groups = self.groups();
+        if let Some(key) = &key
+            && let Some(group) = groups.get(key)
+        {
+            let mut members = lock(&group.members);
+            if !members.ended {
+                members.list.push(member);
+                return Membership { registry: self.clone(), group: group.clone(), token };
+            }
+        }
+        let group = Arc::new(Group {
+            key: key.clone(),
+            members: Mutex::new(Members { list: vec![member], ended: false }),
+            cursor: Arc::default(),
+            task: OnceLock::new(),
+            _running: self.metrics.subscription_stream_started(),
+        });
+        if let Some(key) = key {
+            groups.insert(key, group.clone());
+        }
+        drop(groups);
+        let request = request.data(SharedStream { cursor: group.cursor.clone() });
+        let stream = self.schema.execute_stream_with_session_data(request, data);
+        let task = tokio::spawn(self.clone().run(group.clone(), stream));
+        let _ = group.task.set(task.abort_handle());
+        Membership { registry: self.clone(), group, token }
+    }
+
+    /// Delivers the group's responses until its stream ends, then completes every member.
+    async fn run(self: Arc<Self>, group: Arc<Group>, mut stream: BoxStream<'static, Response>) {
+        while let Some(response) = stream.next().await {
+            // A response with no data is the stream's own error (session ended, overflow):
+            // it is not about an event.
+            let event =
+                if response.data == Value::Null { None } else { Some(group.cursor.load(Ordering::SeqCst)) };
+            let payload = serde_json::to_string(&response).expect("a response serialises");
+            let mut members = lock(&group.members);
+            members.list.retain_mut(|member| deliver(member, &payload, event));
+            if members.list.is_empty() {
+                drop(members);
+                self.end(&group);
+                return;
+            }
+        }
+        self.end(&group);
+    }
+
+    /// Ends a group: no one joins it any more, and every member is sent `complete`.
+    fn end(&self, group: &Arc<Group>) {
+        let mut groups = self.groups();
+        if let Some(key) = &group.key
+            && groups.get(key).is_some_and(|running| Arc::ptr_eq(running, group))
+        {
+            groups.remove(key);
+        }
+        let mut members = lock(&group.members);
+        members.ended = true;
+        for member in members.list.drain(..) {
+            member.outbox.push(Outgoing::Complete { id: member.id, token: member.token });
+        }
+    }
+
+    /// Takes member `token` out of `group`; stops the group when it was the last.
+    fn leave(&self, group: &Arc<Group>, token: u64) {
+        let mut groups = self.groups();
+        let mut members = lock(&group.members);
+        members.list.retain(|member| member.token != token);
+        if members.list.is_empty() && !members.ended {
+            members.ended = true;
+            if let Some(key) = &group.key
+                && groups.get(key).is_some_and(|running| Arc::ptr_eq(running, group))
+            {
+                groups.remove(key);
+            }
+            if let Some(task) = group.task.get() {
+                task.abort();
+            }
+        }
+    }
+
+    /// How many groups run (for tests and metrics).
+    pub fn shared_groups(&self) -> usize {
+        self.groups().len()
+    }
+}
+
+fn lock(members: &Mutex<Members>) -> std::sync::MutexGuard<'_, Members> {
+    members.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Sends `payload` to `member`; false when the member is cut off (its connection fell too
+/// far behind, or closed).
+fn deliver(member: &mut Member, payload: &str, event: Option<i64>) -> bool {
+    let frame = format!(r#"{{"id":{},"type":"next","payload":{payload}}}"#, member.id);
+    match member.outbox.push_frame(frame) {
+        Pushed::Queued => {
+            if let Some(event) = event {
+                member.last = event;
+            }
+            true
+        }
+        Pushed::Closed => false,
+        Pushed::Full(behind) => {
+            let error = coded(
+                "SUBSCRIPTION_OVERFLOW",
+                format!(
+                    "this subscriber fell {behind} events behind; resubscribe with after: \"{}\"",
+                    member.last
+                ),
+            );
+            let response = Response::from_errors(vec![error.into_server_error(Default::default())]);
+            let payload = serde_json::to_string(&response).expect("a response serialises");
+            let frame = format!(r#"{{"id":{},"type":"next","payload":{payload}}}"#, member.id);
+            member.outbox.push(Outgoing::Frame(frame.into()));
+            member
+                .outbox
+                .push(Outgoing::Complete { id: std::mem::take(&mut member.id), token: member.token });
+            false
+        }
+    }
+}
+
+/// Whether `request` (whose text is `document`) may join others: a subscription whose root
+/// fields take no `after`.
+fn sharing(request: &Request, document: &ExecutableDocument) -> Sharing {
+    let operation = match (&document.operations, &request.operation_name) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name.as_str()) {
+            Some(operation) => operation,
+            None => return Sharing::Single,
+        },
+        // One named operation may be run without naming it.
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next().expect("one operation")
+        }
+        (DocumentOperations::Multiple(_), None) => return Sharing::Single,
+    };
+    if operation.node.ty != OperationType::Subscription {
+        return Sharing::Single;
+    }
+    if !request.extensions.is_empty() {
+        return Sharing::Own;
+    }
+    for selection in &operation.node.selection_set.node.items {
+        let Selection::Field(field) = &selection.node else { return Sharing::Own };
+        for (name, value) in &field.node.arguments {
+            if name.node != "after" {
+                continue;
+            }
+            // The argument with the request's variables in place (an unset one is null).
+            let after = value.node.clone().into_const_with(|variable| {
+                Ok::<_, std::convert::Infallible>(
+                    request.variables.get(&variable).cloned().unwrap_or_default(),
+                )
+            });
+            let replays = !matches!(after, Ok(Value::Null));
+            if replays {
+                return Sharing::Own;
+            }
+        }
+    }
+    Sharing::Shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::outbox::channel;
+    use super::*;
+
+    #[tokio::test]
+    async fn a_member_that_falls_behind_is_cut_off_alone_naming_its_last_event() {
+        let (outbox, mut inbox) = channel(1);
+        let mut member = Member { token: 9, id: "\"s\"".into(), outbox, last: 0, _active: None };
+        assert!(deliver(&mut member, r#"{"data":{"n":1}}"#, Some(5)));
+        assert_eq!(member.last, 5);
+        // The first frame is not written yet: the second is refused and the member told.
+        assert!(!deliver(&mut member, r#"{"data":{"n":2}}"#, Some(6)));
+        let Some(Outgoing::Next(first)) = inbox.recv().await else { panic!("the first frame") };
+        assert_eq!(first.as_str(), r#"{"id":"s","type":"next","payload":{"data":{"n":1}}}"#);
+        let Some(Outgoing::Frame(error)) = inbox.recv().await else { panic!("the overflow error") };
+        let error: serde_json::Value = serde_json::from_str(error.as_str()).unwrap();
+        assert_eq!(error["id"], "s");
+        assert_eq!(error["payload"]["errors"][0]["extensions"]["code"], "SUBSCRIPTION_OVERFLOW");
+        let message = error["payload"]["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(r#"after: "5""#), "{message}");
+        assert!(matches!(inbox.recv().await, Some(Outgoing::Complete { token: 9, .. })));
+    }
+
+    fn sharing_of(query: &str, variables: serde_json::Value) -> Sharing {
+        let request = Request::new(query).variables(async_graphql::Variables::from_json(variables));
+        let limits = crate::graphql::limits::DocumentLimits {
+            max_depth: 10,
+            max_complexity: 100,
+            max_aliases: 10,
+            introspection: false,
+        };
+        match crate::graphql::limits::parse(query, limits) {
+            Ok(document) => sharing(&request, &document),
+            Err(_) => Sharing::Single,
+        }
+    }
+
+    #[test]
+    fn subscriptions_without_after_are_shared() {
+        let shared = sharing_of;
+        assert_eq!(shared("subscription { myChatEvents { id } }", serde_json::json!({})), Sharing::Shared);
+        assert_eq!(
+            shared("subscription S($a: ID) { myChatEvents(after: $a) { id } }", serde_json::json!({})),
+            Sharing::Shared
+        );
+        assert_eq!(
+            shared(
+                "subscription S($a: ID) { myChatEvents(after: $a) { id } }",
+                serde_json::json!({"a": "4"})
+            ),
+            Sharing::Own
+        );
+        assert_eq!(
+            shared("subscription { myChatEvents(after: \"4\") { id } }", serde_json::json!({})),
+            Sharing::Own
+        );
+        assert_eq!(
+            shared("subscription { myChatEvents(after: null) { id } }", serde_json::json!({})),
+            Sharing::Shared
+        );
+        assert_eq!(
+            shared(
+                "subscription { ...F } fragment F on Subscription { myChatEvents { id } }",
+                serde_json::json!({})
+            ),
+            Sharing::Own
+        );
+        assert_eq!(shared("{ me { id } }", serde_json::json!({})), Sharing::Single);
+        assert_eq!(shared("mutation { logout }", serde_json::json!({})), Sharing::Single);
+        assert_eq!(shared("subscription {", serde_json::json!({})), Sharing::Single);
+    }
+}
