@@ -410,11 +410,13 @@ impl Extension for MeasureExtension {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let mut errors = match next.run(ctx).await {
+        let result = next.run(ctx).await;
+        // Taken either way: a subscription's extensions live as long as its stream.
+        let copy = self.copy.lock().expect("request copy lock").take();
+        let mut errors = match result {
             Ok(result) => return Ok(result),
             Err(errors) => errors,
         };
-        let copy = self.copy.lock().expect("request copy lock").take();
         if let Some(copy) = copy {
             explain(&self.measuring, copy, &mut errors).await;
         }

@@ -307,17 +307,21 @@ async fn published(
         Some(after) => after,
         None => crate::events::bus::newest(&db).await.map_err(|e| super::error::from_domain(e.into()))?,
     };
+    // The stream's state is what an idle subscriber costs: the futures that read the
+    // database are boxed, so they take memory only while they run.
     Ok(async_stream::stream! {
         let _active = shared.is_none().then(|| metrics.subscription_started());
         let mut last = start;
         if after.is_some() {
             loop {
-                let page = filter
-                    .apply(events::Entity::find().filter(events::Column::Id.gt(last)))
-                    .order_by_asc(events::Column::Id)
-                    .limit(500)
-                    .all(&db)
-                    .await;
+                let page = Box::pin(
+                    filter
+                        .apply(events::Entity::find().filter(events::Column::Id.gt(last)))
+                        .order_by_asc(events::Column::Id)
+                        .limit(500)
+                        .all(&db),
+                )
+                .await;
                 match page {
                     Ok(rows) if rows.is_empty() => break,
                     Ok(rows) => {
@@ -325,7 +329,7 @@ async fn published(
                         // among them: access is checked again for every page read, so a change
                         // committed while the log was replayed ends the stream before the page
                         // goes out (one committed after it arrives live).
-                        if let Err(err) = still_allowed(&db, &principal, reauthorize.as_ref()).await {
+                        if let Err(err) = Box::pin(still_allowed(&db, &principal, reauthorize.as_ref())).await {
                             yield Err(err);
                             return;
                         }
@@ -359,7 +363,7 @@ async fn published(
                         yield Err(err);
                         return;
                     }
-                    if let Err(err) = still_allowed(&db, &principal, reauthorize.as_ref()).await {
+                    if let Err(err) = Box::pin(still_allowed(&db, &principal, reauthorize.as_ref())).await {
                         yield Err(err);
                         return;
                     }
@@ -367,7 +371,7 @@ async fn published(
                 received = live.recv() => match received {
                     Ok(event) => {
                         if changes_access_of(&event, &principal)
-                            && let Err(err) = still_allowed(&db, &principal, reauthorize.as_ref()).await
+                            && let Err(err) = Box::pin(still_allowed(&db, &principal, reauthorize.as_ref())).await
                         {
                             yield Err(err);
                             return;
@@ -393,7 +397,7 @@ async fn published(
                 },
                 _ = check.tick() => {
                     // Expiry has no event; access changes missed on the way are caught here too.
-                    if let Err(err) = still_allowed(&db, &principal, reauthorize.as_ref()).await {
+                    if let Err(err) = Box::pin(still_allowed(&db, &principal, reauthorize.as_ref())).await {
                         yield Err(err);
                         return;
                     }

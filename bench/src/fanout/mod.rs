@@ -158,7 +158,13 @@ pub async fn run(plan: &Plan<'_>) -> anyhow::Result<Outcome> {
     }
     let connect_secs = started.elapsed().as_secs_f64();
     eprintln!("fanout: {label}: {} subscribers connected in {connect_secs:.1} s", plan.subscribers);
-    tokio::time::sleep(SETTLE).await;
+    // FANOUT_SETTLE_SECS (a diagnostic) waits longer, to tell memory the subscribers hold
+    // from what the connection storm left behind.
+    let settle = std::env::var("FANOUT_SETTLE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(SETTLE, Duration::from_secs);
+    tokio::time::sleep(settle).await;
     let idle = memories(&servers)?;
 
     // 4. Events, through server A: event n toggles agent n % agents (INACTIVE ↔ ACTIVE).

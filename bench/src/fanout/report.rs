@@ -179,7 +179,7 @@ pub fn print(outcomes: &[Outcome]) {
     for o in outcomes {
         let met = |ok: bool| if ok { "met" } else { "MISSED" };
         println!(
-            "targets {} {} x{}: p99 {:.1} ms < 100 ms: {}; {:.1} KiB/idle subscriber <= 30: {}; \
+            "targets {} {} x{}: p99 {:.1} ms < 100 ms: {}; {:.1} KiB/idle subscriber < 16: {}; \
              each subscriber got exactly its agent's events: {}",
             o.backend.name(),
             o.mode.name(),
@@ -187,7 +187,7 @@ pub fn print(outcomes: &[Outcome]) {
             o.total.p99_ms,
             met(o.total.p99_ms < 100.0),
             o.total.idle_kib,
-            met(o.total.idle_kib <= 30.0),
+            met(o.total.idle_kib < 16.0),
             met(o.delivered_exactly())
         );
         for (what, problems) in

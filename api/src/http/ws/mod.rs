@@ -108,7 +108,9 @@ pub async fn upgrade(
         let _open = state.metrics.websocket_opened();
         let session = Session { state, client, header_token };
         if legacy_protocol {
-            legacy(socket, session, protocol).await;
+            // Boxed: the task then costs what the protocol in use needs (async-graphql's
+            // connection state is several KiB).
+            Box::pin(legacy(socket, session, protocol)).await;
         } else {
             transport::serve(socket, session).await;
         }

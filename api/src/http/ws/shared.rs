@@ -27,7 +27,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection};
 use async_graphql::{Data, Request, Response, Value};
 use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 
 use super::outbox::{Outbox, Outgoing, Pushed};
 use crate::domain::sessions::Principal;
@@ -185,14 +184,15 @@ impl SharedSubscriptions {
         }
         drop(groups);
         let request = request.data(SharedStream { cursor: group.cursor.clone() });
-        let stream = self.schema.execute_stream_with_session_data(request, data);
-        let task = tokio::spawn(self.clone().run(group.clone(), stream));
+        let task = tokio::spawn(self.clone().run(group.clone(), request, data));
         let _ = group.task.set(task.abort_handle());
         Membership { registry: self.clone(), group, token }
     }
 
     /// Delivers the group's responses until its stream ends, then completes every member.
-    async fn run(self: Arc<Self>, group: Arc<Group>, mut stream: BoxStream<'static, Response>) {
+    async fn run(self: Arc<Self>, group: Arc<Group>, request: Request, data: Arc<Data>) {
+        // Made in the task that polls it.
+        let mut stream = self.schema.execute_stream_with_session_data(request, data);
         while let Some(response) = stream.next().await {
             // A response with no data is the stream's own error (session ended, overflow):
             // it is not about an event.
@@ -340,15 +340,15 @@ mod tests {
         assert_eq!(member.last, 5);
         // The first frame is not written yet: the second is refused and the member told.
         assert!(!deliver(&mut member, r#"{"data":{"n":2}}"#, Some(6)));
-        let Some(Outgoing::Next(first)) = inbox.recv().await else { panic!("the first frame") };
+        let Outgoing::Next(first) = inbox.recv().await else { panic!("the first frame") };
         assert_eq!(first.as_str(), r#"{"id":"s","type":"next","payload":{"data":{"n":1}}}"#);
-        let Some(Outgoing::Frame(error)) = inbox.recv().await else { panic!("the overflow error") };
+        let Outgoing::Frame(error) = inbox.recv().await else { panic!("the overflow error") };
         let error: serde_json::Value = serde_json::from_str(error.as_str()).unwrap();
         assert_eq!(error["id"], "s");
         assert_eq!(error["payload"]["errors"][0]["extensions"]["code"], "SUBSCRIPTION_OVERFLOW");
         let message = error["payload"]["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains(r#"after: "5""#), "{message}");
-        assert!(matches!(inbox.recv().await, Some(Outgoing::Complete { token: 9, .. })));
+        assert!(matches!(inbox.recv().await, Outgoing::Complete { token: 9, .. }));
     }
 
     fn sharing_of(query: &str, variables: serde_json::Value) -> Sharing {

@@ -43,7 +43,6 @@ pub(super) async fn serve(socket: WebSocket, session: Session) {
             // What is already queued goes out before new requests are taken.
             biased;
             outgoing = inbox.recv() => {
-                let Some(outgoing) = outgoing else { break None };
                 let frame = match outgoing {
                     Outgoing::Frame(frame) | Outgoing::Next(frame) => frame,
                     Outgoing::Complete { id, token } => {
@@ -82,7 +81,7 @@ pub(super) async fn serve(socket: WebSocket, session: Session) {
                         if signed_in.is_some() {
                             break Some(Close(4429, "Too many initialisation requests".into()));
                         }
-                        match session.sign_in(payload.unwrap_or_default()).await {
+                        match Box::pin(session.sign_in(payload.unwrap_or_default())).await {
                             Ok((principal, data)) => signed_in = Some((principal, Arc::new(data))),
                             Err(Refusal::Forbidden(reason)) => break Some(Close(4403, reason)),
                             Err(Refusal::Unavailable(reason)) => break Some(Close(1011, reason)),
@@ -100,7 +99,7 @@ pub(super) async fn serve(socket: WebSocket, session: Session) {
                         }
                         // Parsed and measured once per text (the cache); a document that
                         // fails runs alone and is told why by the executor.
-                        let parsed = session.state.documents.parse(&payload.query, None).await.ok();
+                        let parsed = Box::pin(session.state.documents.parse(&payload.query, None)).await.ok();
                         let membership = session.state.subscriptions.subscribe(
                             principal,
                             data.clone(),
