@@ -105,6 +105,13 @@ impl SharedStream {
     }
 }
 
+/// In a WebSocket connection's data on SQLite: the read-only pool (see
+/// `db::connect_readers`), which streams read the log and check sessions through, so the
+/// checks of a reconnect storm (two reads per subscription) run side by side instead of
+/// queueing behind each other and the writes on the single writer connection.
+#[derive(Clone, Debug)]
+pub struct StreamReads(pub DatabaseConnection);
+
 /// Which events a stream carries.
 #[derive(Clone, Debug)]
 enum Filter {
@@ -282,7 +289,10 @@ async fn published(
     reauthorize: Option<Reauthorize>,
 ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Arc<Published>>> + use<>> {
     let principal: Principal = principal(ctx)?.clone();
-    let db = ctx.data::<DatabaseConnection>()?.clone();
+    let db = match ctx.data_opt::<StreamReads>() {
+        Some(reads) => reads.0.clone(),
+        None => ctx.data::<DatabaseConnection>()?.clone(),
+    };
     let bus = ctx.data::<EventBus>()?.clone();
     let config = *ctx.data::<StreamConfig>()?;
     let metrics = ctx.data::<crate::jobs::JobContext>()?.metrics.clone();

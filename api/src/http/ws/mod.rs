@@ -79,6 +79,9 @@ impl Session {
         data.insert(caller);
         data.insert(self.client);
         data.insert(loaders::for_request(RequestDb::shared(self.state.db.clone())));
+        if let Some(readers) = &self.state.readers {
+            data.insert(crate::graphql::subscriptions::StreamReads(readers.clone()));
+        }
         Ok((principal, data))
     }
 }
