@@ -89,12 +89,21 @@ pub struct StreamConfig {
 }
 
 /// In a request's data when the stream runs for a group of subscribers (see
-/// `http::ws::shared`): the stream stores the id of each event before it yields it, and the
-/// transport counts the subscribers instead of the stream.
-#[derive(Clone, Debug)]
+/// `http::ws::shared`): the stream stores the id of each event before it yields it, and
+/// says when it is live; the transport counts the subscribers instead of the stream.
+#[derive(Clone)]
 pub struct SharedStream {
     /// The id of the event last yielded.
     pub cursor: Arc<std::sync::atomic::AtomicI64>,
+    /// Called once the stream listens on the bus and has read where it starts (when a
+    /// stream of its own would count itself in `switchboard_subscriptions_active`).
+    pub live: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for SharedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedStream").field("cursor", &self.cursor).finish_non_exhaustive()
+    }
 }
 
 impl SharedStream {
@@ -320,7 +329,13 @@ async fn published(
     // The stream's state is what an idle subscriber costs: the futures that read the
     // database are boxed, so they take memory only while they run.
     Ok(async_stream::stream! {
-        let _active = shared.is_none().then(|| metrics.subscription_started());
+        let _active = match &shared {
+            None => Some(metrics.subscription_started()),
+            Some(shared) => {
+                (shared.live)();
+                None
+            }
+        };
         let mut last = start;
         if after.is_some() {
             loop {

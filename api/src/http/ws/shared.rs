@@ -52,7 +52,10 @@ struct Member {
     outbox: Outbox,
     /// The id of the last event sent to this member.
     last: i64,
-    _active: Option<Open>,
+    /// Whether it is a subscription (counted in `switchboard_subscriptions_active` once its
+    /// stream is live).
+    counted: bool,
+    active: Option<Open>,
 }
 
 #[derive(Default)]
@@ -60,6 +63,8 @@ struct Members {
     list: Vec<Member>,
     /// The group's stream has ended (or its last member left): nobody joins any more.
     ended: bool,
+    /// The stream listens (see [`SharedStream::live`]).
+    live: bool,
 }
 
 /// One running subscription and the subscribers it serves.
@@ -154,7 +159,8 @@ impl SharedSubscriptions {
             id: serde_json::to_string(id).expect("a string serialises"),
             outbox,
             last: 0,
-            _active: (sharing != Sharing::Single).then(|| self.metrics.subscription_started()),
+            counted: sharing != Sharing::Single,
+            active: None,
         };
         let key = (sharing == Sharing::Shared).then(|| Key {
             principal: principal.clone(),
@@ -168,13 +174,17 @@ impl SharedSubscriptions {
         {
             let mut members = lock(&group.members);
             if !members.ended {
+                let mut member = member;
+                if members.live && member.counted {
+                    member.active = Some(self.metrics.subscription_started());
+                }
                 members.list.push(member);
                 return Membership { registry: self.clone(), group: group.clone(), token };
             }
         }
         let group = Arc::new(Group {
             key: key.clone(),
-            members: Mutex::new(Members { list: vec![member], ended: false }),
+            members: Mutex::new(Members { list: vec![member], ended: false, live: false }),
             cursor: Arc::default(),
             task: OnceLock::new(),
             _running: self.metrics.subscription_stream_started(),
@@ -183,7 +193,20 @@ impl SharedSubscriptions {
             groups.insert(key, group.clone());
         }
         drop(groups);
-        let request = request.data(SharedStream { cursor: group.cursor.clone() });
+        let live = {
+            let (group, metrics) = (Arc::downgrade(&group), self.metrics.clone());
+            Arc::new(move || {
+                let Some(group) = group.upgrade() else { return };
+                let mut members = lock(&group.members);
+                members.live = true;
+                for member in
+                    members.list.iter_mut().filter(|member| member.counted && member.active.is_none())
+                {
+                    member.active = Some(metrics.subscription_started());
+                }
+            })
+        };
+        let request = request.data(SharedStream { cursor: group.cursor.clone(), live });
         let task = tokio::spawn(self.clone().run(group.clone(), request, data));
         let _ = group.task.set(task.abort_handle());
         Membership { registry: self.clone(), group, token }
@@ -335,7 +358,8 @@ mod tests {
     #[tokio::test]
     async fn a_member_that_falls_behind_is_cut_off_alone_naming_its_last_event() {
         let (outbox, mut inbox) = channel(1);
-        let mut member = Member { token: 9, id: "\"s\"".into(), outbox, last: 0, _active: None };
+        let mut member =
+            Member { token: 9, id: "\"s\"".into(), outbox, last: 0, counted: true, active: None };
         assert!(deliver(&mut member, r#"{"data":{"n":1}}"#, Some(5)));
         assert_eq!(member.last, 5);
         // The first frame is not written yet: the second is refused and the member told.

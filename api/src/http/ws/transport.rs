@@ -47,9 +47,11 @@ pub(super) async fn serve(socket: WebSocket, session: Session) {
                     Outgoing::Frame(frame) | Outgoing::Next(frame) => frame,
                     Outgoing::Complete { id, token } => {
                         let id: String = serde_json::from_str(&id).expect("the id was serialised by us");
-                        if operations.get(&id).is_some_and(|running| running.token() == token) {
-                            operations.remove(&id);
+                        // Not when the client completed it first (or reused the id since).
+                        if operations.get(&id).is_none_or(|running| running.token() != token) {
+                            continue;
                         }
+                        operations.remove(&id);
                         format!(r#"{{"id":{},"type":"complete"}}"#, serde_json::to_string(&id).expect("serialises"))
                             .into()
                     }
