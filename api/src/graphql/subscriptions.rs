@@ -115,11 +115,20 @@ impl SharedStream {
 }
 
 /// In a WebSocket connection's data on SQLite: the read-only pool (see
-/// `db::connect_readers`), which streams read the log and check sessions through, so the
-/// checks of a reconnect storm (two reads per subscription) run side by side instead of
-/// queueing behind each other and the writes on the single writer connection.
+/// `db::connect_readers`), which streams read the log, check sessions and re-check each
+/// event's chat through, so the checks of a reconnect storm (two reads per subscription) and
+/// of busy streams run side by side instead of queueing on the single writer connection.
 #[derive(Clone, Debug)]
 pub struct StreamReads(pub DatabaseConnection);
+
+/// The connection a stream reads through: [`StreamReads`] when the connection has one, else
+/// the schema's.
+pub(super) fn stream_reads(ctx: &Context<'_>) -> async_graphql::Result<DatabaseConnection> {
+    match ctx.data_opt::<StreamReads>() {
+        Some(reads) => Ok(reads.0.clone()),
+        None => Ok(ctx.data::<DatabaseConnection>()?.clone()),
+    }
+}
 
 /// Which events a stream carries.
 #[derive(Clone, Debug)]
@@ -247,7 +256,7 @@ async fn next_access_change(
 /// Delivers only events whose chat the caller may read when the event reaches them.
 fn readable_chats_only(ctx: &Context<'_>) -> async_graphql::Result<Recheck> {
     let me = principal(ctx)?.clone();
-    let db = ctx.data::<DatabaseConnection>()?.clone();
+    let db = stream_reads(ctx)?;
     Ok(Box::new(move |event: Arc<Published>| {
         let (db, me) = (db.clone(), me.clone());
         Box::pin(async move {
@@ -298,10 +307,7 @@ async fn published(
     reauthorize: Option<Reauthorize>,
 ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Arc<Published>>> + use<>> {
     let principal: Principal = principal(ctx)?.clone();
-    let db = match ctx.data_opt::<StreamReads>() {
-        Some(reads) => reads.0.clone(),
-        None => ctx.data::<DatabaseConnection>()?.clone(),
-    };
+    let db = stream_reads(ctx)?;
     let bus = ctx.data::<EventBus>()?.clone();
     let config = *ctx.data::<StreamConfig>()?;
     let metrics = ctx.data::<crate::jobs::JobContext>()?.metrics.clone();
@@ -469,7 +475,7 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
         let queue = QueueId(ids::decode(&queue_id, "Queue")?);
         let me = principal(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = stream_reads(ctx)?;
         if me.is_supervisor() {
             return stream(ctx, Filter::Queue(queue.0), after, None, None).await;
         }
@@ -482,7 +488,6 @@ impl Subscription {
             }
         };
         // `stream` checks membership once it listens, and again on every access change.
-        let db = db.clone();
         let reauthorize: Reauthorize = Box::new(move |now| Box::pin(member(db.clone(), now)));
         stream(ctx, Filter::Queue(queue.0), after, Some(readable_chats_only(ctx)?), Some(reauthorize)).await
     }
@@ -498,7 +503,7 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);
         let me = principal(ctx)?.clone();
-        let db = ctx.data::<DatabaseConnection>()?.clone();
+        let db = stream_reads(ctx)?;
         if crate::domain::chats::get_visible(&db, &me, chat).await.gql()?.is_none() {
             return Err(coded("NOT_FOUND", "chat not found"));
         }

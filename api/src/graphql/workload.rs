@@ -11,7 +11,6 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use futures_util::{Stream, StreamExt};
-use sea_orm::DatabaseConnection;
 
 use super::context::{RoleGuard, db};
 use super::error::{ResultExt, coded, from_domain};
@@ -169,7 +168,7 @@ pub(super) async fn changes(
     queue_id: Option<ID>,
     after: Option<ID>,
 ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AgentWorkloadChange>> + use<>> {
-    let db = ctx.data::<DatabaseConnection>()?.clone();
+    let db = super::subscriptions::stream_reads(ctx)?;
     let queue = known_queue(&db, queue_id).await?;
     let resumed = after.is_some();
     let events = super::subscriptions::workload_events(ctx, after).await?;
