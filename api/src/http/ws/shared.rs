@@ -265,22 +265,21 @@ impl SharedSubscriptions {
             }
         }
     }
-
-    /// How many groups run (for tests and metrics).
-    pub fn shared_groups(&self) -> usize {
-        self.groups().len()
-    }
 }
 
 fn lock(members: &Mutex<Members>) -> std::sync::MutexGuard<'_, Members> {
     members.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A `next` frame of operation `id` (JSON-encoded) around a serialised response.
+fn next_frame(id: &str, payload: &str) -> String {
+    format!(r#"{{"id":{id},"type":"next","payload":{payload}}}"#)
+}
+
 /// Sends `payload` to `member`; false when the member is cut off (its connection fell too
 /// far behind, or closed).
 fn deliver(member: &mut Member, payload: &str, event: Option<i64>) -> bool {
-    let frame = format!(r#"{{"id":{},"type":"next","payload":{payload}}}"#, member.id);
-    match member.outbox.push_frame(frame) {
+    match member.outbox.push_frame(next_frame(&member.id, payload)) {
         Pushed::Queued => {
             if let Some(event) = event {
                 member.last = event;
@@ -298,8 +297,7 @@ fn deliver(member: &mut Member, payload: &str, event: Option<i64>) -> bool {
             );
             let response = Response::from_errors(vec![error.into_server_error(Default::default())]);
             let payload = serde_json::to_string(&response).expect("a response serialises");
-            let frame = format!(r#"{{"id":{},"type":"next","payload":{payload}}}"#, member.id);
-            member.outbox.push(Outgoing::Frame(frame.into()));
+            member.outbox.push(Outgoing::Frame(next_frame(&member.id, &payload).into()));
             member
                 .outbox
                 .push(Outgoing::Complete { id: std::mem::take(&mut member.id), token: member.token });

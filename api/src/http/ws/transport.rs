@@ -46,14 +46,15 @@ pub(super) async fn serve(socket: WebSocket, session: Session) {
                 let frame = match outgoing {
                     Outgoing::Frame(frame) | Outgoing::Next(frame) => frame,
                     Outgoing::Complete { id, token } => {
-                        let id: String = serde_json::from_str(&id).expect("the id was serialised by us");
-                        // Not when the client completed it first (or reused the id since).
-                        if operations.get(&id).is_none_or(|running| running.token() != token) {
+                        // Not when the client completed it first (the membership is gone).
+                        let Some(ended) = operations
+                            .iter()
+                            .find_map(|(operation, running)| (running.token() == token).then(|| operation.clone()))
+                        else {
                             continue;
-                        }
-                        operations.remove(&id);
-                        format!(r#"{{"id":{},"type":"complete"}}"#, serde_json::to_string(&id).expect("serialises"))
-                            .into()
+                        };
+                        operations.remove(&ended);
+                        format!(r#"{{"id":{id},"type":"complete"}}"#).into()
                     }
                 };
                 if sink.send(Message::Text(frame)).await.is_err() {
