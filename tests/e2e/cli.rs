@@ -53,6 +53,18 @@ fn bad_configuration_fails_with_one_line() {
     );
 }
 
+/// The binary allocates through mimalloc (src/main.rs): glibc's malloc cost about a quarter
+/// of the server's CPU on the panel read, and profiling with heaptrack means commenting the
+/// allocator out, which once reached main unnoticed. mimalloc announces itself when
+/// `MIMALLOC_VERBOSE` is set; the system allocator says nothing.
+#[test]
+fn the_binary_allocates_through_mimalloc() {
+    let output = switchboard().arg("schema").env("MIMALLOC_VERBOSE", "1").output().expect("run the binary");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("mimalloc: process init"), "no mimalloc start-up line: {stderr:?}");
+}
+
 #[test]
 fn schema_subcommand_prints_the_committed_sdl() {
     let output = switchboard().arg("schema").output().expect("run the binary");
