@@ -174,7 +174,8 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_STATS_CACHE_MIB", default_value_t = 64)]
     pub stats_cache_mib: usize,
 
-    /// Maximum database connections in the pool.
+    /// Maximum database connections in the pool; on PostgreSQL, GraphQL queries have as many
+    /// again of their own (`db::queries`).
     #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 

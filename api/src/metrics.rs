@@ -280,7 +280,7 @@ impl Metrics {
         let db_connections = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "db_connections",
-            "Database pool connections by pool (primary, readers) and state (in_use, idle), sampled at scrape",
+            "Database pool connections by pool (primary, readers, queries) and state (in_use, idle), sampled at scrape",
             db_connections.clone(),
         );
         Self(Arc::new(Inner {
@@ -423,6 +423,10 @@ impl Metrics {
         if let Some(readers) = sample.readers {
             self.pool("readers", readers);
         }
+        if let Some(queries) = sample.queries {
+            let (size, idle) = queries.size_and_idle();
+            self.connections("queries", size, idle);
+        }
         let mut text = String::new();
         if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &self.0.registry) {
             tracing::error!(error = %err, "cannot encode the metrics");
@@ -442,7 +446,10 @@ impl Metrics {
             }
             _ => return,
         };
-        let idle = u32::try_from(idle).unwrap_or(size);
+        self.connections(pool, size, u32::try_from(idle).unwrap_or(size));
+    }
+
+    fn connections(&self, pool: &'static str, size: u32, idle: u32) {
         let gauge = |state| self.0.db_connections.get_or_create(&PoolLabels { pool, state }).clone();
         gauge("in_use").set(i64::from(size.saturating_sub(idle)));
         gauge("idle").set(i64::from(idle));
@@ -456,6 +463,8 @@ pub struct Sample<'a> {
     pub db: &'a DatabaseConnection,
     /// SQLite's read-only pool, if any.
     pub readers: Option<&'a DatabaseConnection>,
+    /// PostgreSQL's query connections, if any.
+    pub queries: Option<&'a crate::db::QueryConnections>,
     /// Event-bus subscribers now.
     pub bus_subscribers: usize,
     /// How the `chatStats` result cache answered so far.

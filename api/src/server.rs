@@ -166,6 +166,7 @@ impl Server {
             config.subscription_buffer,
             jobs.metrics.clone(),
         );
+        let queries = db::QueryConnections::for_pool(&db, config.db_max_connections);
         AppState {
             db,
             keys,
@@ -177,6 +178,7 @@ impl Server {
             sessions,
             documents,
             readers: None,
+            queries,
             database_url: config.database_url.clone(),
             event_retention: chrono::Duration::hours(i64::from(config.event_retention_hours)),
             cors_origins: config.cors_origins.clone(),

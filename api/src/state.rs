@@ -41,6 +41,8 @@ pub struct AppState {
     pub schema: crate::graphql::Schemas,
     /// SQLite only: read-only connections for GraphQL queries (see `db::connect_readers`).
     pub readers: Option<DatabaseConnection>,
+    /// PostgreSQL only: the connections GraphQL queries hold (see `db::queries`).
+    pub queries: Option<crate::db::QueryConnections>,
     /// Parsed documents of HTTP requests, by their text.
     pub documents: std::sync::Arc<crate::graphql::document_cache::DocumentCache>,
     /// Largest accepted request body.

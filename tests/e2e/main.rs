@@ -29,6 +29,7 @@ mod panel_read;
 mod persisted;
 mod plans;
 mod presence;
+mod query_connections;
 // Shared with the clocked binary, which uses the rest of it.
 #[allow(dead_code)]
 mod reaching;

@@ -5,10 +5,12 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 
 pub mod analytics;
+pub mod queries;
 mod request;
 pub mod rows;
 pub mod shape;
 pub use analytics::{AnalyticsDb, AnalyticsReads};
+pub use queries::QueryConnections;
 pub use request::RequestDb;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 

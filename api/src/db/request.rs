@@ -4,8 +4,9 @@
 //! round trip on PostgreSQL, a hop to the worker thread on SQLite, on a spawned task. A
 //! query whose resolvers each borrowed a connection paid that once per statement. A
 //! [`RequestDb::pinned`] handle takes one connection at its first statement and keeps it
-//! until the request is done, so the check runs once per request; statements of fields that
-//! resolve concurrently take turns on it.
+//! until the request is done; statements of fields that resolve concurrently take turns on
+//! it. On PostgreSQL that connection comes from [`QueryConnections`], outside the pool, and
+//! goes back unchecked (see `db::queries`); on SQLite from the pool, checked once per request.
 //!
 //! Pinning is for queries only. A request that holds a connection must never wait for a
 //! second one from the same pool (enough such requests would each hold one and wait for
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::sqlx::pool::PoolConnection;
-use sea_orm::sqlx::{self, AssertSqlSafe, Postgres, Sqlite};
+use sea_orm::sqlx::{self, AssertSqlSafe, Sqlite};
 use sea_orm::{
     ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
     RuntimeErr, Statement,
@@ -24,14 +25,18 @@ use sea_orm::{
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
-/// A connection taken from a pool for the rest of a request.
+use super::queries::{QueryConnection, QueryConnections};
+
+/// A connection taken for the rest of a request.
 enum Held {
-    Postgres(PoolConnection<Postgres>),
+    Postgres(QueryConnection),
     Sqlite(PoolConnection<Sqlite>),
 }
 
 struct Inner {
     pool: DatabaseConnection,
+    /// PostgreSQL: where a pinned handle takes its connection.
+    queries: Option<QueryConnections>,
     /// Statements run through this handle (and its clones, and handles counted with it) so
     /// far.
     statements: Arc<AtomicU64>,
@@ -49,21 +54,26 @@ pub struct RequestDb(Arc<Inner>);
 impl RequestDb {
     /// Every statement borrows a connection from `pool` and returns it at once.
     pub fn shared(pool: DatabaseConnection) -> Self {
-        Self(Arc::new(Inner { pool, pinned: None, statements: Arc::default() }))
+        Self(Arc::new(Inner { pool, queries: None, pinned: None, statements: Arc::default() }))
     }
 
-    /// Every statement runs on one connection of `pool`, taken at the first statement and
-    /// held until the handle and its clones are dropped. For queries only (module docs).
-    pub fn pinned(pool: DatabaseConnection) -> Self {
-        let pinned = matches!(pool.get_database_backend(), DbBackend::Postgres | DbBackend::Sqlite)
-            .then(|| Mutex::new(None));
-        Self(Arc::new(Inner { pool, pinned, statements: Arc::default() }))
+    /// Every statement runs on one connection, taken at the first statement and held until
+    /// the handle and its clones are dropped: on PostgreSQL one of `queries` (statements go
+    /// to the pool without them), on SQLite one of `pool`. For queries only (module docs).
+    pub fn pinned(pool: DatabaseConnection, queries: Option<&QueryConnections>) -> Self {
+        let pins = match pool.get_database_backend() {
+            DbBackend::Postgres => queries.is_some(),
+            DbBackend::Sqlite => true,
+            _ => false,
+        };
+        let pinned = pins.then(|| Mutex::new(None));
+        Self(Arc::new(Inner { pool, queries: queries.cloned(), pinned, statements: Arc::default() }))
     }
 
     /// A [`Self::shared`] handle on `pool` whose statements count as `request`'s (a request's
     /// reads on another pool).
     pub fn shared_counted_with(pool: DatabaseConnection, request: &RequestDb) -> Self {
-        Self(Arc::new(Inner { pool, pinned: None, statements: request.0.statements.clone() }))
+        Self(Arc::new(Inner { pool, queries: None, pinned: None, statements: request.0.statements.clone() }))
     }
 
     /// Statements run through this handle and its clones so far (those inside transactions
@@ -79,11 +89,11 @@ impl RequestDb {
         let mut guard = pinned.lock().await;
         if guard.is_none() {
             let pool = &self.0.pool;
-            *guard = Some(match pool.get_database_backend() {
-                DbBackend::Postgres => Held::Postgres(
-                    pool.get_postgres_connection_pool().acquire().await.map_err(acquire_error)?,
-                ),
-                _ => Held::Sqlite(pool.get_sqlite_connection_pool().acquire().await.map_err(acquire_error)?),
+            *guard = Some(match &self.0.queries {
+                Some(queries) => Held::Postgres(queries.acquire().await?),
+                None => {
+                    Held::Sqlite(pool.get_sqlite_connection_pool().acquire().await.map_err(acquire_error)?)
+                }
             });
         }
         Ok(MutexGuard::try_map(guard, Option::as_mut).ok())
@@ -151,10 +161,18 @@ impl ConnectionTrait for RequestDb {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let Some(mut held) = self.for_statement().await? else { return self.0.pool.execute_raw(stmt).await };
-        let (sql, values) = query(stmt);
         match &mut *held {
-            Held::Postgres(conn) => sqlx::query_with(sql, values).execute(&mut **conn).await.map(Into::into),
-            Held::Sqlite(conn) => sqlx::query_with(sql, values).execute(&mut **conn).await.map(Into::into),
+            Held::Postgres(conn) => conn
+                .run(stmt, |conn, stmt| {
+                    let (sql, values) = query(stmt);
+                    Box::pin(async move { sqlx::query_with(sql, values).execute(conn).await })
+                })
+                .await
+                .map(Into::into),
+            Held::Sqlite(conn) => {
+                let (sql, values) = query(stmt);
+                sqlx::query_with(sql, values).execute(&mut **conn).await.map(Into::into)
+            }
         }
         .map_err(exec_error)
     }
@@ -163,10 +181,16 @@ impl ConnectionTrait for RequestDb {
         let Some(mut held) = self.for_statement().await? else {
             return self.0.pool.execute_unprepared(sql).await;
         };
-        let sql = AssertSqlSafe(sql.to_owned());
         match &mut *held {
-            Held::Postgres(conn) => sqlx::raw_sql(sql).execute(&mut **conn).await.map(Into::into),
-            Held::Sqlite(conn) => sqlx::raw_sql(sql).execute(&mut **conn).await.map(Into::into),
+            Held::Postgres(conn) => conn
+                .run(Statement::from_string(DbBackend::Postgres, sql), |conn, stmt| {
+                    Box::pin(async move { sqlx::raw_sql(AssertSqlSafe(stmt.sql)).execute(conn).await })
+                })
+                .await
+                .map(Into::into),
+            Held::Sqlite(conn) => {
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut **conn).await.map(Into::into)
+            }
         }
         .map_err(exec_error)
     }
@@ -175,12 +199,16 @@ impl ConnectionTrait for RequestDb {
         let Some(mut held) = self.for_statement().await? else {
             return self.0.pool.query_one_raw(stmt).await;
         };
-        let (sql, values) = query(stmt);
         match &mut *held {
-            Held::Postgres(conn) => {
-                sqlx::query_with(sql, values).fetch_optional(&mut **conn).await.map(|row| row.map(Into::into))
-            }
+            Held::Postgres(conn) => conn
+                .run(stmt, |conn, stmt| {
+                    let (sql, values) = query(stmt);
+                    Box::pin(async move { sqlx::query_with(sql, values).fetch_optional(conn).await })
+                })
+                .await
+                .map(|row| row.map(Into::into)),
             Held::Sqlite(conn) => {
+                let (sql, values) = query(stmt);
                 sqlx::query_with(sql, values).fetch_optional(&mut **conn).await.map(|row| row.map(Into::into))
             }
         }
@@ -191,16 +219,21 @@ impl ConnectionTrait for RequestDb {
         let Some(mut held) = self.for_statement().await? else {
             return self.0.pool.query_all_raw(stmt).await;
         };
-        let (sql, values) = query(stmt);
         match &mut *held {
-            Held::Postgres(conn) => sqlx::query_with(sql, values)
-                .fetch_all(&mut **conn)
+            Held::Postgres(conn) => conn
+                .run(stmt, |conn, stmt| {
+                    let (sql, values) = query(stmt);
+                    Box::pin(async move { sqlx::query_with(sql, values).fetch_all(conn).await })
+                })
                 .await
                 .map(|rows| rows.into_iter().map(Into::into).collect()),
-            Held::Sqlite(conn) => sqlx::query_with(sql, values)
-                .fetch_all(&mut **conn)
-                .await
-                .map(|rows| rows.into_iter().map(Into::into).collect()),
+            Held::Sqlite(conn) => {
+                let (sql, values) = query(stmt);
+                sqlx::query_with(sql, values)
+                    .fetch_all(&mut **conn)
+                    .await
+                    .map(|rows| rows.into_iter().map(Into::into).collect())
+            }
         }
         .map_err(query_error)
     }
@@ -246,7 +279,7 @@ mod tests {
         let pool = pool(&dir).await;
         let sqlite = pool.get_sqlite_connection_pool().clone();
         {
-            let db = RequestDb::pinned(pool.clone());
+            let db = RequestDb::pinned(pool.clone(), None);
             // A TEMP table exists only on the connection that created it.
             db.execute_unprepared("CREATE TEMP TABLE seen (n INTEGER)").await.unwrap();
             let clone = db.clone();

@@ -90,7 +90,7 @@ mod tests {
         // A request's handle holds one read-only connection for all its statements (as a
         // server's GraphQL queries do on SQLite).
         let pool = crate::db::connect("sqlite::memory:", 1).await.unwrap();
-        let request = crate::db::RequestDb::pinned(pool);
+        let request = crate::db::RequestDb::pinned(pool, None);
         let analytics =
             crate::db::AnalyticsReads::new(None, Duration::from_millis(50), false).handle(&request);
         let endless = async {

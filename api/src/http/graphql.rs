@@ -164,14 +164,14 @@ async fn execute(
                 persisted::register(state, &hash, &request.query).await;
             }
             crate::http::access::note_operation(&document, request.operation_name.as_deref());
-            // A query runs on one connection held for the request (on SQLite, from the
-            // read-only pool); a mutation borrows from the pool per statement, as its
-            // transactions need (see `db::RequestDb`). Request data comes before the schema's
-            // in every resolver's look-up.
+            // A query runs on one connection held for the request (on PostgreSQL, one of the
+            // query connections; on SQLite, from the read-only pool); a mutation borrows from
+            // the pool per statement, as its transactions need (see `db::RequestDb`). Request
+            // data comes before the schema's in every resolver's look-up.
             let db = if operation_type(&document, request.operation_name.as_deref())
                 == Some(OperationType::Query)
             {
-                RequestDb::pinned(state.readers.as_ref().unwrap_or(&state.db).clone())
+                RequestDb::pinned(state.readers.as_ref().unwrap_or(&state.db).clone(), state.queries.as_ref())
             } else {
                 RequestDb::shared(state.db.clone())
             };
