@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::cases;
 use entity::enums::Role;
+use futures_util::FutureExt;
 use std::collections::HashMap;
 
 use super::account::Account;
@@ -107,7 +108,9 @@ impl Case {
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
         let Some(id) = self.0.contact_id.map(ContactId) else { return Ok(None) };
         let principal = principal(ctx)?;
-        if principal.role == Role::Agent && !contacts::may_read(db(ctx)?, principal, id).await.gql()? {
+        if principal.role == Role::Agent
+            && !contacts::may_read(db(ctx)?, principal, id).boxed().await.gql()?
+        {
             return Ok(None);
         }
         Ok(loader(ctx)?.load_one(id).await?.map(Contact))
@@ -131,7 +134,7 @@ impl Case {
         let principal = principal(ctx)?;
         if principal.role == Role::Agent {
             // An agent's rule depends on the chat's offers: checked per case.
-            return Ok(chats::get_visible(db(ctx)?, principal, id).await.gql()?.map(Chat::from));
+            return Ok(chats::get_visible(db(ctx)?, principal, id).boxed().await.gql()?.map(Chat::from));
         }
         Ok(loader(ctx)?.load_one(ChatOfCase(id)).await?.map(Chat::from))
     }

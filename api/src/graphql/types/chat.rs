@@ -5,6 +5,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::chats;
+use futures_util::FutureExt;
 use sea_orm::EntityTrait;
 
 use super::agent::Agent;
@@ -50,9 +51,11 @@ impl ChatCount {
         let db = db(ctx)?;
         let count = match self {
             Self::History { filter, order, principal } => {
-                crate::graphql::history::total_count(ctx, principal, filter, *order).await?
+                crate::graphql::history::total_count(ctx, principal, filter, *order).boxed().await?
             }
-            Self::Contact(contact) => crate::domain::contacts::timeline_count(db, *contact).await.gql()?,
+            Self::Contact(contact) => {
+                crate::domain::contacts::timeline_count(db, *contact).boxed().await.gql()?
+            }
         };
         Ok(i64::try_from(count).unwrap_or(i64::MAX))
     }
@@ -277,8 +280,11 @@ impl Chat {
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Chat>> {
         let Some(parent) = self.0.parent_chat_id else { return Ok(None) };
         let db = db(ctx)?;
+        // Boxed, as every field's resolver future is as large as the largest (see
+        // `the_resolver_futures_of_listed_types_stay_small` in `graphql::types`).
         Ok(entity::chats::Entity::find_by_id(parent)
             .one(db)
+            .boxed()
             .await
             .map_err(|e| crate::graphql::error::from_domain(e.into()))?
             .map(Chat::from))
@@ -318,7 +324,7 @@ impl Chat {
             None => loader(ctx)?.load_one(ContactId(self.0.contact_id)).await?,
         };
         match contact {
-            Some(contact) => Ok(Some(super::contact::SimilarContacts::of(ctx, contact).await?)),
+            Some(contact) => Ok(Some(super::contact::SimilarContacts::of(ctx, contact).boxed().await?)),
             None => Ok(None),
         }
     }

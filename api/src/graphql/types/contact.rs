@@ -4,6 +4,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::contacts;
+use futures_util::FutureExt;
 
 use super::channel::Channel;
 use super::chat::Chat;
@@ -86,7 +87,7 @@ impl Contact {
 
     /// The contact's cases the caller may read, newest first.
     async fn cases(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Vec<super::case::Case>> {
-        super::case::of_contact(ctx, crate::domain::ids::ContactId(self.0.id)).await
+        super::case::of_contact(ctx, crate::domain::ids::ContactId(self.0.id)).boxed().await
     }
 
     /// When the contact's details last changed.
@@ -104,7 +105,7 @@ impl Contact {
     /// Who the contact is on each channel kind: the provider's id for them (WhatsApp number,
     /// Messenger page-scoped id, Telegram user id) and the channels they wrote through.
     async fn identities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ContactIdentity>> {
-        let found = identities::of_contact(db(ctx)?, ContactId(self.0.id)).await.gql()?;
+        let found = identities::of_contact(db(ctx)?, ContactId(self.0.id)).boxed().await.gql()?;
         Ok(found.into_iter().map(ContactIdentity).collect())
     }
 
@@ -116,7 +117,8 @@ impl Contact {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<super::reachability::ChannelReachability>> {
-        let found = crate::domain::initiate::reachability(db(ctx)?, ContactId(self.0.id)).await.gql()?;
+        let found =
+            crate::domain::initiate::reachability(db(ctx)?, ContactId(self.0.id)).boxed().await.gql()?;
         Ok(found.into_iter().map(super::reachability::ChannelReachability).collect())
     }
 
@@ -132,7 +134,7 @@ impl Contact {
         #[graphql(desc = "Return the chats after this cursor (older ones).")] after: Option<String>,
     ) -> async_graphql::Result<super::chat::ChatConnection> {
         let page = ids::page(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)?;
-        let found = contact_rules::timeline(db(ctx)?, ContactId(self.0.id), page).await.gql()?;
+        let found = contact_rules::timeline(db(ctx)?, ContactId(self.0.id), page).boxed().await.gql()?;
         let count = super::chat::ChatCount::Contact(ContactId(self.0.id));
         let mut connection = Connection::with_additional_fields(page.after.is_some(), found.has_next, count);
         connection.edges.extend(
@@ -148,7 +150,7 @@ impl Contact {
     /// excluded), with this contact marked as the current one.
     #[graphql(complexity = "similar::LIMIT * child_complexity + 1")]
     async fn similar_contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<SimilarContacts> {
-        SimilarContacts::of(ctx, self.0.clone()).await
+        SimilarContacts::of(ctx, self.0.clone()).boxed().await
     }
 }
 
