@@ -120,7 +120,7 @@ impl Server {
         if let Some(url) = replica {
             tracing::info!(replica = %redact_url(url), "history and analytics reads run on the read replica");
         }
-        Ok(db::AnalyticsReads::new(pool, timeout, replica.is_some()))
+        Ok(db::AnalyticsReads::new(pool, max_connections, timeout, replica.is_some()))
     }
 
     fn state(
@@ -166,7 +166,8 @@ impl Server {
             config.subscription_buffer,
             jobs.metrics.clone(),
         );
-        let queries = db::QueryConnections::for_pool(&db, config.db_max_connections);
+        let queries =
+            db::QueryConnections::for_pool(&db, config.db_max_connections, db::queries::APPLICATION_NAME);
         AppState {
             db,
             keys,

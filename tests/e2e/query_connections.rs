@@ -66,7 +66,8 @@ fn number(n: i64) -> Statement {
 async fn a_connection_left_mid_statement_answers_its_next_statement_rightly() {
     let (url, _) = fresh_database(Backend::Postgres).await;
     let pool = api::db::connect(&url, 2).await.unwrap();
-    let queries = QueryConnections::for_pool(&pool, 1).expect("query connections on PostgreSQL");
+    let queries =
+        QueryConnections::for_pool(&pool, 1, "switchboard-test").expect("query connections on PostgreSQL");
     {
         // A request dropped while its statement runs (its client went away).
         let mut conn = queries.acquire().await.unwrap();

@@ -15,8 +15,9 @@
 //! statement, so `domain::reads::timed` sets a deadline on that connection
 //! (`RequestDb::interrupt_at`) and stops waiting at the same moment.
 //!
-//! The PostgreSQL handle is a [`RequestDb::shared`] one: each statement borrows a connection
-//! and gives it back at once. A pinned one would let a request hold an analytics connection
+//! The PostgreSQL handle is a per-statement one: each statement takes a connection and gives
+//! it back at once (one of [`QueryConnections`] opened like the pool's, so it goes back
+//! unchecked; see `db::queries`). A pinned one would let a request hold an analytics connection
 //! while it waits for a primary one (and another request the reverse), which could deadlock
 //! the pools. On SQLite a second pool handle would be that very deadlock (a query holds its
 //! read-only connection, the pool may have only one), hence the request's own.
@@ -25,29 +26,39 @@ use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 
-use super::{RequestDb, pool_options};
+use super::{QueryConnections, RequestDb, pool_options};
 
 /// How history and analytics reads get their handle, kept for the server's life: the pool of
 /// their own on PostgreSQL, nothing on SQLite (they use the request's handle).
 #[derive(Clone)]
 pub struct AnalyticsReads {
-    own: Option<DatabaseConnection>,
+    own: Option<(DatabaseConnection, Option<QueryConnections>)>,
     timeout: Duration,
     replica: bool,
 }
 
 impl AnalyticsReads {
-    /// Reads through `pool` when given (a pool opened by [`connect`]), else through each
-    /// request's handle, with `timeout`; `replica` says whether `pool` is a read replica.
-    pub fn new(pool: Option<DatabaseConnection>, timeout: Duration, replica: bool) -> Self {
-        Self { own: pool, timeout, replica }
+    /// Reads through `pool` when given (a pool opened by [`connect`], with up to
+    /// `max_connections`), else through each request's handle, with `timeout`; `replica`
+    /// says whether `pool` is a read replica.
+    pub fn new(
+        pool: Option<DatabaseConnection>,
+        max_connections: u32,
+        timeout: Duration,
+        replica: bool,
+    ) -> Self {
+        let own = pool.map(|pool| {
+            let queries = QueryConnections::for_pool(&pool, max_connections, APPLICATION_NAME);
+            (pool, queries)
+        });
+        Self { own, timeout, replica }
     }
 
     /// The handle for a request whose other statements run on `request` (its statements are
     /// counted as `request`'s).
     pub fn handle(&self, request: &RequestDb) -> AnalyticsDb {
         let db = match &self.own {
-            Some(pool) => RequestDb::shared_counted_with(pool.clone(), request),
+            Some((pool, queries)) => RequestDb::shared_counted_with(pool.clone(), queries.as_ref(), request),
             None => request.clone(),
         };
         AnalyticsDb { db, timeout: self.timeout, replica: self.replica }
@@ -91,6 +102,9 @@ impl AnalyticsDb {
     }
 }
 
+/// The `application_name` of the analytics connections.
+const APPLICATION_NAME: &str = "switchboard-analytics";
+
 /// On PostgreSQL, opens the analytics pool: on `read_url` (a replica) when given, else on
 /// `primary_url`, with up to `max_connections` connections, each opened with
 /// `statement_timeout` = `timeout` and read-only transactions. `None` on SQLite (each
@@ -109,7 +123,7 @@ pub async fn connect(
     let millis = timeout.as_millis().max(1).to_string();
     options.map_sqlx_postgres_opts(move |opts| {
         opts.options([("statement_timeout", millis.as_str()), ("default_transaction_read_only", "on")])
-            .application_name("switchboard-analytics")
+            .application_name(APPLICATION_NAME)
     });
     sea_orm::Database::connect(options).await.map(Some)
 }

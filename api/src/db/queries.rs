@@ -1,4 +1,5 @@
-//! PostgreSQL connections for GraphQL queries, kept outside sqlx's pool.
+//! PostgreSQL connections for GraphQL queries (held for a request) and for history and
+//! analytics reads (taken per statement, see `db::analytics`), kept outside sqlx's pool.
 //!
 //! sqlx pings every connection it takes back (a `Sync`/`ReadyForQuery` round trip on a
 //! spawned task; sqlx 0.9 has no switch for it), so a query that took one pooled connection
@@ -29,7 +30,7 @@ pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 /// Connections idle this long are closed instead of handed out.
 const CLOSE_IF_IDLE_FOR: Duration = Duration::from_secs(600);
 
-/// The `application_name` query connections give PostgreSQL.
+/// The `application_name` of GraphQL queries' connections.
 pub const APPLICATION_NAME: &str = "switchboard-queries";
 
 struct Set {
@@ -55,14 +56,14 @@ impl std::fmt::Debug for QueryConnections {
 
 impl QueryConnections {
     /// A set opening connections as `pool` opens its own (same URL, settings and acquire
-    /// timeout), `None` unless `pool` is PostgreSQL's.
-    pub fn for_pool(pool: &DatabaseConnection, max: u32) -> Option<Self> {
+    /// timeout) but named `application_name`, `None` unless `pool` is PostgreSQL's.
+    pub fn for_pool(pool: &DatabaseConnection, max: u32, application_name: &str) -> Option<Self> {
         if pool.get_database_backend() != sea_orm::DbBackend::Postgres {
             return None;
         }
         let pool = pool.get_postgres_connection_pool();
         // Named so that `pg_stat_activity` tells them from the pool's.
-        let options = (*pool.connect_options()).clone().application_name(APPLICATION_NAME);
+        let options = (*pool.connect_options()).clone().application_name(application_name);
         let acquire_timeout = pool.options().get_acquire_timeout();
         let max = max.max(1);
         Some(Self(Arc::new(Set {

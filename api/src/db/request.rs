@@ -71,9 +71,15 @@ impl RequestDb {
     }
 
     /// A [`Self::shared`] handle on `pool` whose statements count as `request`'s (a request's
-    /// reads on another pool).
-    pub fn shared_counted_with(pool: DatabaseConnection, request: &RequestDb) -> Self {
-        Self(Arc::new(Inner { pool, queries: None, pinned: None, statements: request.0.statements.clone() }))
+    /// reads on another pool). With `queries` (PostgreSQL), each statement takes one of them
+    /// instead of a pooled connection, and gives it back unchecked (`db::queries`).
+    pub fn shared_counted_with(
+        pool: DatabaseConnection,
+        queries: Option<&QueryConnections>,
+        request: &RequestDb,
+    ) -> Self {
+        let queries = queries.cloned();
+        Self(Arc::new(Inner { pool, queries, pinned: None, statements: request.0.statements.clone() }))
     }
 
     /// Statements run through this handle and its clones so far (those inside transactions
@@ -99,10 +105,17 @@ impl RequestDb {
         Ok(MutexGuard::try_map(guard, Option::as_mut).ok())
     }
 
-    /// [`Self::held`] for a statement, counted.
-    async fn for_statement(&self) -> Result<Option<MappedMutexGuard<'_, Held>>, DbErr> {
+    /// The connection for a statement (counted): the held one, or one of the query
+    /// connections for this statement alone; `None` when the statement goes to the pool.
+    async fn for_statement(&self) -> Result<Option<ForStatement<'_>>, DbErr> {
         self.0.statements.fetch_add(1, Ordering::Relaxed);
-        self.held().await
+        if self.0.pinned.is_some() {
+            return Ok(self.held().await?.map(ForStatement::Held));
+        }
+        match &self.0.queries {
+            Some(queries) => Ok(Some(ForStatement::Own(Held::Postgres(queries.acquire().await?)))),
+            None => Ok(None),
+        }
     }
 
     /// On SQLite, makes every statement of this handle's held connection stop with
@@ -125,6 +138,32 @@ impl RequestDb {
             conn.lock_handle().await.map_err(exec_error)?.remove_progress_handler();
         }
         Ok(())
+    }
+}
+
+/// A statement's connection: the one a pinned handle holds, or one taken for it alone.
+enum ForStatement<'a> {
+    Held(MappedMutexGuard<'a, Held>),
+    Own(Held),
+}
+
+impl std::ops::Deref for ForStatement<'_> {
+    type Target = Held;
+
+    fn deref(&self) -> &Held {
+        match self {
+            Self::Held(held) => held,
+            Self::Own(own) => own,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ForStatement<'_> {
+    fn deref_mut(&mut self) -> &mut Held {
+        match self {
+            Self::Held(held) => held,
+            Self::Own(own) => own,
+        }
     }
 }
 

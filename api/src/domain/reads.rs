@@ -92,7 +92,7 @@ mod tests {
         let pool = crate::db::connect("sqlite::memory:", 1).await.unwrap();
         let request = crate::db::RequestDb::pinned(pool, None);
         let analytics =
-            crate::db::AnalyticsReads::new(None, Duration::from_millis(50), false).handle(&request);
+            crate::db::AnalyticsReads::new(None, 1, Duration::from_millis(50), false).handle(&request);
         let endless = async {
             analytics.db().query_one_raw(Statement::from_string(DbBackend::Sqlite, ENDLESS)).await?;
             Ok(())
