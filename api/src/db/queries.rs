@@ -4,9 +4,10 @@
 //! sqlx pings every connection it takes back (a `Sync`/`ReadyForQuery` round trip on a
 //! spawned task; sqlx 0.9 has no switch for it), so a query that took one pooled connection
 //! paid a second round trip after its answer, and the connection stayed busy meanwhile. A
-//! query connection goes back to [`QueryConnections`] as it is: a statement a dropped request
-//! left unfinished is drained by the driver before the connection's next statement (it counts
-//! the `ReadyForQuery` answers it still owes), and queries open no transactions. A connection
+//! query connection goes back to [`QueryConnections`] as it is (queries open no
+//! transactions), unless its request was dropped in the middle of a statement: then it is
+//! drained on a task of its own first (a ping, which waits for the answers the driver still
+//! owes), so that the next request does not wait behind a statement nobody reads. A connection
 //! whose statement failed for any reason but the database refusing it (a lost socket, a
 //! protocol error) is closed, not kept; one idle for longer than [`PING_IF_IDLE_FOR`] is
 //! checked before it is handed out, as the pool does. When the first statement on an idle
@@ -107,8 +108,9 @@ impl QueryConnections {
             return Ok(QueryConnection {
                 conn: Some(conn),
                 untried: true,
+                in_flight: false,
                 set: self.clone(),
-                _permit: permit,
+                permit: Some(permit),
             });
         }
         let conn = self
@@ -117,7 +119,13 @@ impl QueryConnections {
             .connect()
             .await
             .map_err(|err| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(err))))?;
-        Ok(QueryConnection { conn: Some(conn), untried: false, set: self.clone(), _permit: permit })
+        Ok(QueryConnection {
+            conn: Some(conn),
+            untried: false,
+            in_flight: false,
+            set: self.clone(),
+            permit: Some(permit),
+        })
     }
 
     /// Closes every idle connection.
@@ -135,8 +143,11 @@ pub struct QueryConnection {
     conn: Option<PgConnection>,
     /// Taken from the idle ones and no statement run on it yet.
     untried: bool,
+    /// A statement was started and has not finished: the request was dropped meanwhile.
+    in_flight: bool,
     set: QueryConnections,
-    _permit: OwnedSemaphorePermit,
+    /// Its place among the set's connections (`None` once handed to a drain).
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 /// Runs a statement on a connection.
@@ -154,6 +165,7 @@ impl QueryConnection {
     /// twice is safe.
     pub async fn run<T>(&mut self, statement: Statement, run: Run<T>) -> Result<T, sqlx::Error> {
         let again = std::mem::take(&mut self.untried).then(|| statement.clone());
+        self.in_flight = true;
         let result = run(self.get()?, statement).await;
         let result = match (result, again) {
             (Err(err), Some(statement)) if super::sqlx_unavailable(&err) => {
@@ -164,6 +176,7 @@ impl QueryConnection {
             }
             (result, _) => result,
         };
+        self.in_flight = false;
         self.noted(result)
     }
 
@@ -197,8 +210,22 @@ impl QueryConnection {
 
 impl Drop for QueryConnection {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
+        let Some(mut conn) = self.conn.take() else { return };
+        if !self.in_flight {
             self.set.idle().push((conn, Instant::now()));
+            return;
+        }
+        // Dropped mid-statement (its request went away): the statement may run on for long,
+        // and the next request must not wait behind it. It is drained apart, as the pool
+        // drains every connection, and keeps its place in the set meanwhile.
+        let (set, permit) = (self.set.clone(), self.permit.take());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if conn.ping().await.is_ok() {
+                    set.idle().push((conn, Instant::now()));
+                }
+                drop(permit);
+            });
         }
     }
 }
