@@ -280,7 +280,7 @@ impl Metrics {
         let db_connections = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "db_connections",
-            "Database pool connections by pool (primary, readers, queries) and state (in_use, idle), sampled at scrape",
+            "Database pool connections by pool (primary, readers, queries, analytics) and state (in_use, idle), sampled at scrape",
             db_connections.clone(),
         );
         Self(Arc::new(Inner {
@@ -423,9 +423,11 @@ impl Metrics {
         if let Some(readers) = sample.readers {
             self.pool("readers", readers);
         }
-        if let Some(queries) = sample.queries {
-            let (size, idle) = queries.size_and_idle();
-            self.connections("queries", size, idle);
+        for (pool, set) in [("queries", sample.queries), ("analytics", sample.analytics)] {
+            if let Some(set) = set {
+                let (size, idle) = set.size_and_idle();
+                self.connections(pool, size, idle);
+            }
         }
         let mut text = String::new();
         if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &self.0.registry) {
@@ -465,6 +467,8 @@ pub struct Sample<'a> {
     pub readers: Option<&'a DatabaseConnection>,
     /// PostgreSQL's query connections, if any.
     pub queries: Option<&'a crate::db::QueryConnections>,
+    /// PostgreSQL's connections for history and analytics reads, if any.
+    pub analytics: Option<&'a crate::db::QueryConnections>,
     /// Event-bus subscribers now.
     pub bus_subscribers: usize,
     /// How the `chatStats` result cache answered so far.

@@ -132,6 +132,7 @@ impl Server {
         config: &Config,
     ) -> AppState {
         let sessions = Arc::new(SessionCache::new(Duration::from_millis(config.session_cache_ms)));
+        let analytics_connections = analytics.connections().cloned();
         let stats_cache = Arc::new(StatsCache::new(config.stats_cache_mib.saturating_mul(1 << 20)));
         let schema_config = graphql::SchemaConfig {
             sessions: sessions.clone(),
@@ -180,6 +181,7 @@ impl Server {
             documents,
             readers: None,
             queries,
+            analytics_connections,
             database_url: config.database_url.clone(),
             event_retention: chrono::Duration::hours(i64::from(config.event_retention_hours)),
             cors_origins: config.cors_origins.clone(),

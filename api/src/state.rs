@@ -43,6 +43,8 @@ pub struct AppState {
     pub readers: Option<DatabaseConnection>,
     /// PostgreSQL only: the connections GraphQL queries hold (see `db::queries`).
     pub queries: Option<crate::db::QueryConnections>,
+    /// PostgreSQL only: the connections history and analytics reads take (`db::analytics`).
+    pub analytics_connections: Option<crate::db::QueryConnections>,
     /// Parsed documents of HTTP requests, by their text.
     pub documents: std::sync::Arc<crate::graphql::document_cache::DocumentCache>,
     /// Largest accepted request body.

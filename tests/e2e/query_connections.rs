@@ -33,6 +33,11 @@ async fn a_query_connection_terminated_while_idle_fails_no_query() {
     let metrics = scrape(&app).await;
     let idle = sample(&metrics, r#"switchboard_db_connections{pool="queries",state="idle"}"#);
     assert!(idle.is_some_and(|idle| idle >= 1.0), "an idle query connection in /metrics: {idle:?}");
+    // History reads take the analytics connections, one per statement.
+    app.ok(Some(&admin), "{ chats(first: 5) { edges { node { id } } } }", json!({})).await;
+    let metrics = scrape(&app).await;
+    let idle = sample(&metrics, r#"switchboard_db_connections{pool="analytics",state="idle"}"#);
+    assert!(idle.is_some_and(|idle| idle >= 1.0), "an idle analytics connection in /metrics: {idle:?}");
 
     // An administrator (or a restart) ends every query connection while it idles.
     let terminate = format!(

@@ -54,6 +54,11 @@ impl AnalyticsReads {
         Self { own, timeout, replica }
     }
 
+    /// The connections these reads take on PostgreSQL (for `/metrics`).
+    pub fn connections(&self) -> Option<&QueryConnections> {
+        self.own.as_ref().and_then(|(_, queries)| queries.as_ref())
+    }
+
     /// The handle for a request whose other statements run on `request` (its statements are
     /// counted as `request`'s).
     pub fn handle(&self, request: &RequestDb) -> AnalyticsDb {

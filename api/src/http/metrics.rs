@@ -14,6 +14,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         db: &state.db,
         readers: state.readers.as_ref(),
         queries: state.queries.as_ref(),
+        analytics: state.analytics_connections.as_ref(),
         bus_subscribers: state.bus.subscribers(),
         stats_cache: Some(state.stats_cache.counts()),
     };
