@@ -1,8 +1,6 @@
 //! PostgreSQL's query connections (`db::queries`): kept outside sqlx's pool, handed back
 //! without a check, yet never handed out broken.
 
-use std::time::Duration;
-
 use api::db::QueryConnections;
 use sea_orm::sqlx::{self, AssertSqlSafe};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
@@ -58,33 +56,58 @@ async fn a_query_connection_terminated_while_idle_fails_no_query() {
     assert!(query_backends(&app.db).await >= 1, "a new query connection was opened");
 }
 
-/// A statement that takes half a second.
-fn slow() -> Statement {
-    Statement::from_string(DbBackend::Postgres, "SELECT pg_sleep(0.5)::text AS slept")
+/// A statement that waits for the advisory lock [`BLOCKER`] holds (released with the
+/// statement).
+fn blocked() -> Statement {
+    Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(4242)::text AS locked")
 }
+
+/// Takes the advisory lock [`blocked`] waits for, until its transaction ends.
+const BLOCKER: &str = "SELECT pg_advisory_xact_lock(4242)";
 
 fn number(n: i64) -> Statement {
     Statement::from_string(DbBackend::Postgres, format!("SELECT {n}::int8 AS n"))
 }
 
+/// Backends of this database named `name` that wait for a lock.
+async fn waiting_for_a_lock(db: &DatabaseConnection, name: &str) -> i64 {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = '{name}' AND wait_event_type = 'Lock'"
+    );
+    let row = db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await.unwrap().unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_left_mid_statement_answers_its_next_statement_rightly() {
+    use sea_orm::TransactionTrait;
     let (url, _) = fresh_database(Backend::Postgres).await;
     let pool = api::db::connect(&url, 2).await.unwrap();
     let queries =
         QueryConnections::for_pool(&pool, 1, "switchboard-test").expect("query connections on PostgreSQL");
+    let blocker = pool.begin().await.unwrap();
+    blocker.execute_unprepared(BLOCKER).await.unwrap();
     {
-        // A request dropped while its statement runs (its client went away).
+        // A request dropped while its statement runs (its client went away): the statement
+        // waits for the lock until the request is dropped.
         let mut conn = queries.acquire().await.unwrap();
-        let statement = conn.run(slow(), |conn, stmt| {
+        let statement = conn.run(blocked(), |conn, stmt| {
             Box::pin(async move {
                 sqlx::query(AssertSqlSafe(stmt.sql)).fetch_all(conn).await.map(|rows| rows.len())
             })
         });
-        assert!(tokio::time::timeout(Duration::from_millis(50), statement).await.is_err());
+        let started = eventually("the statement to wait for the lock", || async {
+            (waiting_for_a_lock(&pool, "switchboard-test").await == 1).then_some(())
+        });
+        tokio::select! {
+            _ = statement => panic!("the statement ran though the lock is held"),
+            () = started => {}
+        }
     }
     // It is drained apart, not handed to the next request while its statement runs on.
     assert_eq!(queries.size_and_idle(), (1, 0), "the connection is draining");
+    blocker.commit().await.unwrap();
     eventually("the drained connection to be back", || async {
         (queries.size_and_idle() == (1, 1)).then_some(())
     })

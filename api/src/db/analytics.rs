@@ -125,6 +125,9 @@ pub async fn connect(
         return Ok(None);
     }
     let mut options = pool_options(url, max_connections.max(1));
+    // The reads take connections of their own opened with these options (`AnalyticsReads`);
+    // the pool keeps none open once its start-up check is done.
+    options.min_connections(0);
     let millis = timeout.as_millis().max(1).to_string();
     options.map_sqlx_postgres_opts(move |opts| {
         opts.options([("statement_timeout", millis.as_str()), ("default_transaction_read_only", "on")])

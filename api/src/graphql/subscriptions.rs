@@ -342,6 +342,8 @@ async fn published(
                 None
             }
         };
+        // Boxed, like every database read of the stream (above).
+        let allowed = || Box::pin(still_allowed(&db, &principal, reauthorize.as_ref()));
         let mut last = start;
         if after.is_some() {
             loop {
@@ -360,7 +362,7 @@ async fn published(
                         // among them: access is checked again for every page read, so a change
                         // committed while the log was replayed ends the stream before the page
                         // goes out (one committed after it arrives live).
-                        if let Err(err) = Box::pin(still_allowed(&db, &principal, reauthorize.as_ref())).await {
+                        if let Err(err) = allowed().await {
                             yield Err(err);
                             return;
                         }
@@ -394,7 +396,7 @@ async fn published(
                         yield Err(err);
                         return;
                     }
-                    if let Err(err) = Box::pin(still_allowed(&db, &principal, reauthorize.as_ref())).await {
+                    if let Err(err) = allowed().await {
                         yield Err(err);
                         return;
                     }
@@ -402,7 +404,7 @@ async fn published(
                 received = live.recv() => match received {
                     Ok(event) => {
                         if changes_access_of(&event, &principal)
-                            && let Err(err) = Box::pin(still_allowed(&db, &principal, reauthorize.as_ref())).await
+                            && let Err(err) = allowed().await
                         {
                             yield Err(err);
                             return;
@@ -428,7 +430,7 @@ async fn published(
                 },
                 _ = check.tick() => {
                     // Expiry has no event; access changes missed on the way are caught here too.
-                    if let Err(err) = Box::pin(still_allowed(&db, &principal, reauthorize.as_ref())).await {
+                    if let Err(err) = allowed().await {
                         yield Err(err);
                         return;
                     }
