@@ -14,6 +14,7 @@ mod m20261201_000009_initiate;
 mod m20261201_000010_chat_actions;
 mod m20261201_000011_bot_rules;
 mod m20261201_000012_duplicate_rules_version;
+mod m20261201_000013_waiting_index;
 
 /// Runs every migration of the crate, in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_chat_actions::Migration),
             Box::new(m20261201_000011_bot_rules::Migration),
             Box::new(m20261201_000012_duplicate_rules_version::Migration),
+            Box::new(m20261201_000013_waiting_index::Migration),
         ]
     }
 }

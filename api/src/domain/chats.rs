@@ -2,7 +2,7 @@
 
 use entity::enums::ChatStatus;
 use entity::{chats, contacts, messages};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Statement, Values,
@@ -176,9 +176,25 @@ pub fn readable_by_agent(me: AgentId) -> Condition {
         .to_owned();
     Condition::any().add(chats::Column::OwnerId.eq(me.0)).add(chats::Column::DirectedAgentId.eq(me.0)).add(
         Condition::all()
-            .add(chats::Column::Status.eq(ChatStatus::Waiting))
+            .add(status_in([ChatStatus::Waiting]))
             .add(chats::Column::Id.in_subquery(open_offers)),
     )
+}
+
+/// `chats.status` is one of `statuses`, written into the statement as literals rather than
+/// bound. A status is one of a few values of very different frequencies (WAITING a handful of
+/// rows, COMPLETED nearly all), and a prepared statement's generic plan cannot see a bound
+/// value: PostgreSQL then re-planned a waiting list on every run (half its cost) because the
+/// generic plan, estimating an average status, read the status index and filtered by queue.
+/// With the literal the generic plan searches the queue's waiting chats and is kept.
+pub fn status_in(statuses: impl IntoIterator<Item = ChatStatus>) -> Expr {
+    literal_in(chats::Column::Status, statuses.into_iter().map(|status| status.as_str()))
+}
+
+/// `column IN (values)` on `chats`, the values written as literals (see [`status_in`]): only
+/// for the fixed strings of an enum, never for input.
+pub fn literal_in(column: chats::Column, values: impl IntoIterator<Item = &'static str>) -> Expr {
+    Expr::col((chats::Entity, column)).is_in(values.into_iter().map(|value| Expr::Constant(value.into())))
 }
 
 /// A hand-written SQL condition with `?` placeholders, whatever the backend (sea-query reads

@@ -15,7 +15,7 @@ use sea_orm::{
     Select,
 };
 
-use super::chats::readable_by_agent;
+use super::chats::{literal_in, readable_by_agent, status_in};
 use super::error::{DomainError, DomainResult};
 use super::pagination::PageOf;
 use super::sessions::Principal;
@@ -50,6 +50,11 @@ impl Range {
         }
         condition
     }
+}
+
+/// `chats.completion_reason` is one of `reasons`, as literals (see [`status_in`]).
+fn reason_in(reasons: impl IntoIterator<Item = CompletionReason>) -> Expr {
+    literal_in(chats::Column::CompletionReason, reasons.into_iter().map(|reason| reason.as_str()))
 }
 
 /// Which chats: every given part must hold (AND); an empty list means any.
@@ -104,7 +109,7 @@ impl Filter {
             Role::Bot => return Err(DomainError::Forbidden("bots do not read the history".into())),
         }
         if !self.statuses.is_empty() {
-            all = all.add(chats::Column::Status.is_in(self.statuses.iter().copied()));
+            all = all.add(status_in(self.statuses.iter().copied()));
         }
         if !self.queues.is_empty() {
             all = all.add(chats::Column::QueueId.is_in(self.queues.iter().copied()));
@@ -121,30 +126,23 @@ impl Filter {
         all = all.add(self.created.condition(chats::Column::CreatedAt));
         all = all.add(self.completed.condition(chats::Column::CompletedAt));
         if !self.completion_reasons.is_empty() {
-            all = all.add(chats::Column::CompletionReason.is_in(self.completion_reasons.iter().copied()));
+            all = all.add(reason_in(self.completion_reasons.iter().copied()));
         }
         if let Some(transferred) = self.transferred {
-            let is = chats::Column::CompletionReason.eq(CompletionReason::Transferred);
+            let is = reason_in([CompletionReason::Transferred]);
             all = all.add(if transferred {
                 is.into_condition()
             } else {
-                Condition::any()
-                    .add(chats::Column::CompletionReason.is_null())
-                    .add(chats::Column::CompletionReason.ne(CompletionReason::Transferred))
+                Condition::any().add(chats::Column::CompletionReason.is_null()).add(is.not())
             });
         }
         if let Some(bot) = self.bot_handled {
-            let is_bot = Condition::any().add(chats::Column::Status.eq(ChatStatus::BotProcessing)).add(
-                chats::Column::CompletionReason
-                    .is_in([CompletionReason::BotHandover, CompletionReason::BotTimeout]),
-            );
+            let bot_reasons = || reason_in([CompletionReason::BotHandover, CompletionReason::BotTimeout]);
+            let is_bot = Condition::any().add(status_in([ChatStatus::BotProcessing])).add(bot_reasons());
             // Spelled out rather than negated: `completion_reason` is NULL on open chats, and
             // NOT (… IN …) of NULL is NULL.
-            let not_bot = Condition::all().add(chats::Column::Status.ne(ChatStatus::BotProcessing)).add(
-                Condition::any().add(chats::Column::CompletionReason.is_null()).add(
-                    chats::Column::CompletionReason
-                        .is_not_in([CompletionReason::BotHandover, CompletionReason::BotTimeout]),
-                ),
+            let not_bot = Condition::all().add(status_in([ChatStatus::BotProcessing]).not()).add(
+                Condition::any().add(chats::Column::CompletionReason.is_null()).add(bot_reasons().not()),
             );
             all = all.add(if bot { is_bot } else { not_bot });
         }
