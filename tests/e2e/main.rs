@@ -14,6 +14,7 @@ mod cors;
 mod errors;
 mod faults;
 mod graphiql;
+mod history_columns;
 mod http_audit;
 mod indicators;
 mod initiate;

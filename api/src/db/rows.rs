@@ -74,51 +74,171 @@ where
         .collect()
 }
 
+/// Which columns of a table a read decodes.
+#[derive(Clone, Debug)]
+pub enum Columns<C> {
+    /// Every column.
+    All,
+    /// Only these (and what the read needs itself, such as the key). The model's other fields
+    /// hold placeholders ([`ByColumns`]).
+    Only(Vec<C>),
+}
+
+/// A model decoded from some of its columns: `read`, in that order, from column `base` on.
+/// Every field not read holds a placeholder (0, empty, the epoch, None, WAITING), so a partial
+/// model may only reach code that reads nothing but the columns it asked for: the history page
+/// of a selection of plain fields (`api/src/graphql/history.rs`, `PLAIN_*`). [`ByIndex`]
+/// decodes every column through the same code.
+pub trait ByColumns: Sized {
+    /// The entity's column enum.
+    type Column: Copy;
+
+    /// Decodes the columns `read` from `base` on.
+    fn decode_columns(
+        row: &QueryResult,
+        base: usize,
+        read: impl IntoIterator<Item = Self::Column>,
+    ) -> Result<Self, DbErr>;
+}
+
+/// Runs a select of the columns `read` of `E`, in that order, then the columns `other` of `F`
+/// (as many as given, its primary key first; `F` is `None` where that key is NULL, as a left
+/// join leaves it), and decodes each row with [`ByColumns`]; with `other` `None` the row holds
+/// `E`'s columns only.
+pub async fn some_with<E, F>(
+    db: &impl ConnectionTrait,
+    select: Statement,
+    read: &[E::Column],
+    other: Option<&[F::Column]>,
+) -> Result<Vec<(E::Model, Option<F::Model>)>, DbErr>
+where
+    E: EntityTrait,
+    F: EntityTrait,
+    E::Model: ByColumns<Column = E::Column>,
+    F::Model: ByColumns<Column = F::Column>,
+{
+    let rows = db.query_all_raw(select).await?;
+    let base = read.len();
+    rows.iter()
+        .map(|row| {
+            let joined = match other {
+                Some(columns) if !is_null(row, base)? => {
+                    Some(F::Model::decode_columns(row, base, columns.iter().copied())?)
+                }
+                _ => None,
+            };
+            Ok((E::Model::decode_columns(row, 0, read.iter().copied())?, joined))
+        })
+        .collect()
+}
+
 impl ByIndex for chats::Model {
     fn decode(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
+        Self::decode_columns(row, base, <chats::Column as Iterable>::iter())
+    }
+}
+
+impl ByColumns for chats::Model {
+    type Column = chats::Column;
+
+    fn decode_columns(
+        row: &QueryResult,
+        base: usize,
+        read: impl IntoIterator<Item = chats::Column>,
+    ) -> Result<Self, DbErr> {
         use chats::Column as C;
-        let at = |column: C| base + column as usize;
-        Ok(Self {
-            id: get(row, at(C::Id))?,
-            contact_id: get(row, at(C::ContactId))?,
-            channel_id: get(row, at(C::ChannelId))?,
-            queue_id: get(row, at(C::QueueId))?,
-            owner_id: opt(row, at(C::OwnerId))?,
-            directed_agent_id: opt(row, at(C::DirectedAgentId))?,
-            parent_chat_id: opt(row, at(C::ParentChatId))?,
-            status: get(row, at(C::Status))?,
-            completion_reason: opt(row, at(C::CompletionReason))?,
-            created_at: get(row, at(C::CreatedAt))?,
-            accepted_at: opt(row, at(C::AcceptedAt))?,
-            first_response_at: opt(row, at(C::FirstResponseAt))?,
-            completed_at: opt(row, at(C::CompletedAt))?,
-            close_deadline: opt(row, at(C::CloseDeadline))?,
-            last_message_at: opt(row, at(C::LastMessageAt))?,
-            updated_at: get(row, at(C::UpdatedAt))?,
-            queued_at: opt(row, at(C::QueuedAt))?,
-        })
+        let mut chat = Self {
+            id: 0,
+            contact_id: 0,
+            channel_id: 0,
+            queue_id: 0,
+            owner_id: None,
+            directed_agent_id: None,
+            parent_chat_id: None,
+            status: entity::enums::ChatStatus::Waiting,
+            completion_reason: None,
+            created_at: Default::default(),
+            accepted_at: None,
+            first_response_at: None,
+            completed_at: None,
+            close_deadline: None,
+            last_message_at: None,
+            updated_at: Default::default(),
+            queued_at: None,
+        };
+        for (at, column) in (base..).zip(read) {
+            match column {
+                C::Id => chat.id = get(row, at)?,
+                C::ContactId => chat.contact_id = get(row, at)?,
+                C::ChannelId => chat.channel_id = get(row, at)?,
+                C::QueueId => chat.queue_id = get(row, at)?,
+                C::OwnerId => chat.owner_id = opt(row, at)?,
+                C::DirectedAgentId => chat.directed_agent_id = opt(row, at)?,
+                C::ParentChatId => chat.parent_chat_id = opt(row, at)?,
+                C::Status => chat.status = get(row, at)?,
+                C::CompletionReason => chat.completion_reason = opt(row, at)?,
+                C::CreatedAt => chat.created_at = get(row, at)?,
+                C::AcceptedAt => chat.accepted_at = opt(row, at)?,
+                C::FirstResponseAt => chat.first_response_at = opt(row, at)?,
+                C::CompletedAt => chat.completed_at = opt(row, at)?,
+                C::CloseDeadline => chat.close_deadline = opt(row, at)?,
+                C::LastMessageAt => chat.last_message_at = opt(row, at)?,
+                C::UpdatedAt => chat.updated_at = get(row, at)?,
+                C::QueuedAt => chat.queued_at = opt(row, at)?,
+            }
+        }
+        Ok(chat)
     }
 }
 
 impl ByIndex for contacts::Model {
     fn decode(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
+        Self::decode_columns(row, base, <contacts::Column as Iterable>::iter())
+    }
+}
+
+impl ByColumns for contacts::Model {
+    type Column = contacts::Column;
+
+    fn decode_columns(
+        row: &QueryResult,
+        base: usize,
+        read: impl IntoIterator<Item = contacts::Column>,
+    ) -> Result<Self, DbErr> {
         use contacts::Column as C;
-        let at = |column: C| base + column as usize;
-        Ok(Self {
-            id: get(row, at(C::Id))?,
-            name: get(row, at(C::Name))?,
-            photo_url: opt(row, at(C::PhotoUrl))?,
-            email: opt(row, at(C::Email))?,
-            mobile_phone: opt(row, at(C::MobilePhone))?,
-            business_phone: opt(row, at(C::BusinessPhone))?,
-            home_phone: opt(row, at(C::HomePhone))?,
-            job_title: opt(row, at(C::JobTitle))?,
-            account_id: opt(row, at(C::AccountId))?,
-            created_at: get(row, at(C::CreatedAt))?,
-            updated_at: get(row, at(C::UpdatedAt))?,
-            merged_into_id: opt(row, at(C::MergedIntoId))?,
-            keys_version: get(row, at(C::KeysVersion))?,
-        })
+        let mut contact = Self {
+            id: 0,
+            name: String::new(),
+            photo_url: None,
+            email: None,
+            mobile_phone: None,
+            business_phone: None,
+            home_phone: None,
+            job_title: None,
+            account_id: None,
+            created_at: Default::default(),
+            updated_at: Default::default(),
+            merged_into_id: None,
+            keys_version: 0,
+        };
+        for (at, column) in (base..).zip(read) {
+            match column {
+                C::Id => contact.id = get(row, at)?,
+                C::Name => contact.name = get(row, at)?,
+                C::PhotoUrl => contact.photo_url = opt(row, at)?,
+                C::Email => contact.email = opt(row, at)?,
+                C::MobilePhone => contact.mobile_phone = opt(row, at)?,
+                C::BusinessPhone => contact.business_phone = opt(row, at)?,
+                C::HomePhone => contact.home_phone = opt(row, at)?,
+                C::JobTitle => contact.job_title = opt(row, at)?,
+                C::AccountId => contact.account_id = opt(row, at)?,
+                C::CreatedAt => contact.created_at = get(row, at)?,
+                C::UpdatedAt => contact.updated_at = get(row, at)?,
+                C::MergedIntoId => contact.merged_into_id = opt(row, at)?,
+                C::KeysVersion => contact.keys_version = get(row, at)?,
+            }
+        }
+        Ok(contact)
     }
 }
 
@@ -169,6 +289,32 @@ mod tests {
         assert!(derived.iter().any(|(chat, _)| chat.completion_reason.is_some()));
         assert!(derived.iter().all(|(_, contact)| contact.is_some()));
         assert!(derived.iter().any(|(_, contact)| contact.as_ref().is_some_and(|c| c.email.is_some())));
+
+        // Some columns of each, in another order than the entity's: those fields, and
+        // placeholders for the rest.
+        use sea_orm::{JoinType, QuerySelect, RelationTrait};
+        let read = [chats::Column::Status, chats::Column::Id, chats::Column::ContactId];
+        let other = [contacts::Column::Id, contacts::Column::Email];
+        let some = chats::Entity::find()
+            .order_by_asc(chats::Column::Id)
+            .select_only()
+            .columns(read)
+            .join(JoinType::LeftJoin, chats::Relation::Contacts.def())
+            .columns(other)
+            .build(backend);
+        let partial =
+            some_with::<chats::Entity, contacts::Entity>(&db, some, &read, Some(&other)).await.unwrap();
+        assert_eq!(partial.len(), derived.len());
+        for ((chat, contact), (full_chat, full_contact)) in partial.iter().zip(&derived) {
+            assert_eq!(
+                (chat.id, chat.status, chat.contact_id),
+                (full_chat.id, full_chat.status, full_chat.contact_id)
+            );
+            assert_eq!((chat.owner_id, chat.created_at), (None, Default::default()), "a placeholder");
+            let (contact, full_contact) = (contact.as_ref().unwrap(), full_contact.as_ref().unwrap());
+            assert_eq!((contact.id, &contact.email), (full_contact.id, &full_contact.email));
+            assert_eq!(contact.name, "", "a placeholder");
+        }
 
         let messages = || messages::Entity::find().order_by_asc(messages::Column::Id);
         let derived = messages().all(&db).await.unwrap();

@@ -10,6 +10,7 @@ use entity::enums::Role;
 use super::context::{READERS, RoleGuard, analytics_db, principal};
 use super::error::{ResultExt, coded, codes};
 use super::ids;
+use super::page_columns::reads_of;
 use super::types::chat::{Chat, ChatConnection, ChatCount};
 use super::types::enums::{ChatStatus, CompletionReason};
 use crate::domain::history::{self, Cursor, Filter, Order, OrderField, Range};
@@ -139,10 +140,14 @@ fn tag(order: Order) -> String {
     format!("{field}{}", if order.descending { "-" } else { "+" })
 }
 
-/// The cursor of `chat` in `order`.
+/// The cursor of `chat` in `order`. Its time is exact to the nanosecond, `seconds.nanos`:
+/// SQLite keeps what the clock gave, and a cursor rounded to the microsecond sorted before its
+/// own chat, so the next page began with it again. (Cursors of earlier versions hold whole
+/// microseconds without a point; they still parse.)
 pub fn cursor(order: Order, chat: &entity::chats::Model) -> String {
-    let at = order.field.of(chat).map_or(0, |at| at.timestamp_micros());
-    URL_SAFE_NO_PAD.encode(format!("history:{}:{at}:{}", tag(order), chat.id))
+    let (seconds, nanos) =
+        order.field.of(chat).map_or((0, 0), |at| (at.timestamp(), at.timestamp_subsec_nanos()));
+    URL_SAFE_NO_PAD.encode(format!("history:{}:{seconds}.{nanos:09}:{}", tag(order), chat.id))
 }
 
 fn parse_cursor(order: Order, text: &str) -> async_graphql::Result<Cursor> {
@@ -157,7 +162,14 @@ fn parse_cursor(order: Order, text: &str) -> async_graphql::Result<Cursor> {
     if found != tag(order) {
         return Err(bad());
     }
-    let at = DateTime::from_timestamp_micros(at.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+    let at = match at.split_once('.') {
+        Some((seconds, nanos)) if nanos.len() == 9 => {
+            DateTime::from_timestamp(seconds.parse().map_err(|_| bad())?, nanos.parse().map_err(|_| bad())?)
+        }
+        Some(_) => None,
+        None => DateTime::from_timestamp_micros(at.parse().map_err(|_| bad())?),
+    }
+    .ok_or_else(bad)?;
     Ok(Cursor { at, id: id.parse().map_err(|_| bad())? })
 }
 
@@ -221,11 +233,10 @@ impl HistoryQuery {
         let mut filter = filter.unwrap_or_default().into_domain()?;
         filter.statuses.extend(status.map(entity::enums::ChatStatus::from));
         let analytics = analytics_db(ctx)?;
-        // Contacts asked for are read with the chats, in the same statement.
-        let selection = ctx.look_ahead();
-        let contacts = selection.field("edges").field("node").field("contact").exists()
-            || selection.field("nodes").field("contact").exists();
-        let read = history::page(analytics.db(), principal, &filter, order, after, limit, contacts);
+        // Contacts asked for are read with the chats, in the same statement; a selection of
+        // plain fields reads only their columns.
+        let reads = reads_of(ctx.field());
+        let read = history::page(analytics.db(), principal, &filter, order, after, limit, &reads);
         let found = reads::timed(&analytics, read).await.gql()?;
         let count = ChatCount::History { filter: Box::new(filter), order, principal: principal.clone() };
         let mut connection = Connection::with_additional_fields(after.is_some(), found.has_next, count);
@@ -268,6 +279,16 @@ mod tests {
         };
         let text = cursor(order, &chat);
         assert_eq!(parse_cursor(order, &text).unwrap(), Cursor { at: now, id: 42 });
+        // To the nanosecond (SQLite keeps them), and before the epoch too.
+        for at in [now + chrono::Duration::nanoseconds(789), DateTime::from_timestamp(-5, 1).unwrap()] {
+            let chat = entity::chats::Model { completed_at: Some(at), ..chat.clone() };
+            assert_eq!(parse_cursor(order, &cursor(order, &chat)).unwrap(), Cursor { at, id: 42 });
+        }
+        // A cursor of an earlier version (whole microseconds) still parses.
+        let micros = URL_SAFE_NO_PAD.encode(format!("history:d-:{}:42", now.timestamp_micros()));
+        assert_eq!(parse_cursor(order, &micros).unwrap(), Cursor { at: now, id: 42 });
+        let short = URL_SAFE_NO_PAD.encode("history:d-:17.5:42");
+        assert!(parse_cursor(order, &short).is_err(), "nanoseconds are nine digits");
         assert!(parse_cursor(Order::default(), &text).is_err(), "another order refuses it");
         assert!(parse_cursor(order, "bm9wZQ").is_err());
         assert!(parse_cursor(order, &ids::cursor(42)).is_err());

@@ -23,6 +23,7 @@ pub mod limits;
 pub mod loaders;
 pub mod messages;
 pub mod node;
+pub mod page_columns;
 pub mod queues;
 pub mod settings;
 pub mod sign_in_limits;

@@ -7,148 +7,21 @@
 //! time lists only the chats that have it (completion time: completed chats).
 
 use chrono::{DateTime, Utc};
-use entity::enums::{ChatStatus, CompletionReason, Role};
 use entity::{chats, messages};
-use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    RelationTrait, Select,
 };
 
-use super::chats::{literal_in, readable_by_agent, status_in};
-use super::error::{DomainError, DomainResult};
+use super::error::DomainResult;
 use super::pagination::PageOf;
 use super::sessions::Principal;
+use crate::db::rows::Columns;
 
-/// A half-open time range `[from, to)`; either bound may be open.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Range {
-    /// Inclusive lower bound.
-    pub from: Option<DateTime<Utc>>,
-    /// Exclusive upper bound.
-    pub to: Option<DateTime<Utc>>,
-}
+mod filter;
 
-impl Range {
-    /// Refuses an inverted range.
-    pub fn check(&self, name: &str) -> DomainResult<()> {
-        match (self.from, self.to) {
-            (Some(from), Some(to)) if from >= to => {
-                Err(DomainError::invalid(format!("{name}: `from` must be before `to`")))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn condition(&self, column: chats::Column) -> Condition {
-        let mut condition = Condition::all();
-        if let Some(from) = self.from {
-            condition = condition.add(column.gte(from));
-        }
-        if let Some(to) = self.to {
-            condition = condition.add(column.lt(to));
-        }
-        condition
-    }
-}
-
-/// `chats.completion_reason` is one of `reasons`, as literals (see [`status_in`]).
-fn reason_in(reasons: impl IntoIterator<Item = CompletionReason>) -> Expr {
-    literal_in(chats::Column::CompletionReason, reasons.into_iter().map(|reason| reason.as_str()))
-}
-
-/// Which chats: every given part must hold (AND); an empty list means any.
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    /// Any of these statuses.
-    pub statuses: Vec<ChatStatus>,
-    /// In any of these queues.
-    pub queues: Vec<i64>,
-    /// On any of these channels.
-    pub channels: Vec<i64>,
-    /// Owned by any of these agents.
-    pub owners: Vec<i64>,
-    /// Of this contact.
-    pub contact: Option<i64>,
-    /// Created in this range.
-    pub created: Range,
-    /// Completed in this range (open chats are left out when it has a bound).
-    pub completed: Range,
-    /// Completed for any of these reasons.
-    pub completion_reasons: Vec<CompletionReason>,
-    /// Transferred away (completed TRANSFERRED), or not.
-    pub transferred: Option<bool>,
-    /// A chatbot conversation (BOT_PROCESSING, or completed by a bot handover or timeout), or not.
-    pub bot_handled: Option<bool>,
-}
-
-/// Most values one filter list takes.
-pub const MAX_LIST: usize = 100;
-
-impl Filter {
-    /// Refuses inverted ranges and oversized lists.
-    pub fn check(&self) -> DomainResult<()> {
-        self.created.check("created")?;
-        self.completed.check("completed")?;
-        let longest = [self.statuses.len(), self.queues.len(), self.channels.len(), self.owners.len()]
-            .into_iter()
-            .max()
-            .unwrap_or(0);
-        if longest > MAX_LIST {
-            return Err(DomainError::invalid(format!("a filter list takes at most {MAX_LIST} values")));
-        }
-        Ok(())
-    }
-
-    /// The filter as a condition on `chats`, with the principal's read rule.
-    pub fn condition(&self, principal: &Principal) -> DomainResult<Condition> {
-        let mut all = Condition::all();
-        match principal.role {
-            Role::Supervisor | Role::Admin | Role::Analyst => {}
-            Role::Agent => all = all.add(readable_by_agent(principal.agent_id)),
-            Role::Bot => return Err(DomainError::Forbidden("bots do not read the history".into())),
-        }
-        if !self.statuses.is_empty() {
-            all = all.add(status_in(self.statuses.iter().copied()));
-        }
-        if !self.queues.is_empty() {
-            all = all.add(chats::Column::QueueId.is_in(self.queues.iter().copied()));
-        }
-        if !self.channels.is_empty() {
-            all = all.add(chats::Column::ChannelId.is_in(self.channels.iter().copied()));
-        }
-        if !self.owners.is_empty() {
-            all = all.add(chats::Column::OwnerId.is_in(self.owners.iter().copied()));
-        }
-        if let Some(contact) = self.contact {
-            all = all.add(chats::Column::ContactId.eq(contact));
-        }
-        all = all.add(self.created.condition(chats::Column::CreatedAt));
-        all = all.add(self.completed.condition(chats::Column::CompletedAt));
-        if !self.completion_reasons.is_empty() {
-            all = all.add(reason_in(self.completion_reasons.iter().copied()));
-        }
-        if let Some(transferred) = self.transferred {
-            let is = reason_in([CompletionReason::Transferred]);
-            all = all.add(if transferred {
-                is.into_condition()
-            } else {
-                Condition::any().add(chats::Column::CompletionReason.is_null()).add(is.not())
-            });
-        }
-        if let Some(bot) = self.bot_handled {
-            let bot_reasons = || reason_in([CompletionReason::BotHandover, CompletionReason::BotTimeout]);
-            let is_bot = Condition::any().add(status_in([ChatStatus::BotProcessing])).add(bot_reasons());
-            // Spelled out rather than negated: `completion_reason` is NULL on open chats, and
-            // NOT (… IN …) of NULL is NULL.
-            let not_bot = Condition::all().add(status_in([ChatStatus::BotProcessing]).not()).add(
-                Condition::any().add(chats::Column::CompletionReason.is_null()).add(bot_reasons().not()),
-            );
-            all = all.add(if bot { is_bot } else { not_bot });
-        }
-        Ok(all)
-    }
-}
+pub use filter::{Filter, MAX_LIST, Range};
 
 /// The time a history page is ordered by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,9 +107,43 @@ pub fn page_query(
     Ok(query.limit(limit + 1))
 }
 
-/// One page of the chats `principal` may read that match `filter`, in `order`; with
-/// `contacts`, each chat's contact read in the same statement (a panel's list shows the
-/// customer's name on every row), else none.
+/// What a history page reads of each chat, and of its contact (`None`: not the contact).
+#[derive(Clone, Debug)]
+pub struct Reads {
+    /// The chat's columns.
+    pub chat: Columns<chats::Column>,
+    /// The contact's, read in the same statement.
+    pub contact: Option<Columns<entity::contacts::Column>>,
+}
+
+impl Reads {
+    /// Every column of the chat, and of its contact when `contact`.
+    pub fn all(contact: bool) -> Self {
+        Self { chat: Columns::All, contact: contact.then_some(Columns::All) }
+    }
+}
+
+/// `first`, then the columns wanted (each once), or every column of `C`.
+fn columns_of<C: sea_orm::ColumnTrait>(columns: &Columns<C>, first: &[C]) -> Vec<C> {
+    use std::mem::discriminant;
+    match columns {
+        Columns::All => <C as sea_orm::Iterable>::iter().collect(),
+        Columns::Only(wanted) => {
+            let mut read: Vec<C> = Vec::with_capacity(first.len() + wanted.len());
+            for column in first.iter().chain(wanted) {
+                if !read.iter().any(|seen| discriminant(seen) == discriminant(column)) {
+                    read.push(*column);
+                }
+            }
+            read
+        }
+    }
+}
+
+/// One page of the chats `principal` may read that match `filter`, in `order`, with the
+/// columns `reads` asks for: each chat's contact is read in the same statement when asked for
+/// (a panel's list shows the customer's name on every row), and a list that shows a few fields
+/// reads only their columns (a waiting list reads five of thirty).
 pub async fn page(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -244,16 +151,39 @@ pub async fn page(
     order: Order,
     after: Option<Cursor>,
     limit: u64,
-    contacts: bool,
+    reads: &Reads,
 ) -> DomainResult<PageOf<super::chats::WithContact>> {
+    use entity::contacts;
     let query = page_query(principal, filter, order, after, limit)?;
     let backend = db.get_database_backend();
-    let rows = if contacts {
-        let select = query.find_also_related(entity::contacts::Entity).build(backend);
-        crate::db::rows::all_with::<chats::Entity, entity::contacts::Entity>(db, select).await?
-    } else {
-        let rows = crate::db::rows::all::<chats::Entity>(db, query.build(backend)).await?;
-        rows.into_iter().map(|row| (row, None)).collect()
+    let rows = match reads {
+        Reads { chat: Columns::All, contact: None } => {
+            let rows = crate::db::rows::all::<chats::Entity>(db, query.build(backend)).await?;
+            rows.into_iter().map(|row| (row, None)).collect()
+        }
+        Reads { chat: Columns::All, contact: Some(Columns::All) } => {
+            let select = query.find_also_related(contacts::Entity).build(backend);
+            crate::db::rows::all_with::<chats::Entity, contacts::Entity>(db, select).await?
+        }
+        Reads { chat, contact } => {
+            // The key and the order's time make the cursor; the contact's key tells it was found.
+            let chat = columns_of(chat, &[chats::Column::Id, order.field.column()]);
+            let contact = contact.as_ref().map(|contact| columns_of(contact, &[contacts::Column::Id]));
+            let mut query = query.select_only().columns(chat.iter().copied());
+            if let Some(columns) = &contact {
+                query = query
+                    .join(JoinType::LeftJoin, chats::Relation::Contacts.def())
+                    .columns(columns.iter().copied());
+            }
+            let select = query.build(backend);
+            crate::db::rows::some_with::<chats::Entity, contacts::Entity>(
+                db,
+                select,
+                &chat,
+                contact.as_deref(),
+            )
+            .await?
+        }
     };
     Ok(PageOf::from_overfetch(rows, limit))
 }
@@ -348,6 +278,8 @@ pub fn handling_time(chat: &chats::Model) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    use entity::enums::ChatStatus;
+
     use super::*;
 
     fn chat(

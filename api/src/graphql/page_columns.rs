@@ -1,0 +1,134 @@
+//! Which columns a `chats` page reads for a selection: a list that shows a few plain fields
+//! (a waiting list: id, status, creation time, the customer's name) reads only their columns,
+//! five of thirty, instead of every column of the chat and its contact.
+
+use async_graphql::SelectionField;
+use entity::{chats, contacts};
+
+use crate::db::rows::Columns;
+use crate::domain::history::Reads;
+
+/// The `Chat` fields whose resolvers read nothing but these columns of the chat's own row (its
+/// key, always read, aside). A page whose nodes select only these, and `contact` with only
+/// [`PLAIN_CONTACT`] fields, reads only their columns; any other field reads every column (its
+/// resolver may read any of them: `messages` checks the owner, `timeToAccept` two times).
+const PLAIN_CHAT: &[(&str, &[chats::Column])] = {
+    use chats::Column as C;
+    &[
+        ("__typename", &[]),
+        ("id", &[]),
+        ("status", &[C::Status]),
+        ("completionReason", &[C::CompletionReason]),
+        ("createdAt", &[C::CreatedAt]),
+        ("acceptedAt", &[C::AcceptedAt]),
+        ("firstResponseAt", &[C::FirstResponseAt]),
+        ("completedAt", &[C::CompletedAt]),
+        ("closeDeadline", &[C::CloseDeadline]),
+        ("queuedAt", &[C::QueuedAt]),
+        ("lastMessageAt", &[C::LastMessageAt]),
+    ]
+};
+
+/// The `Contact` fields whose resolvers read nothing but these columns (and the key).
+const PLAIN_CONTACT: &[(&str, &[contacts::Column])] = {
+    use contacts::Column as C;
+    &[
+        ("__typename", &[]),
+        ("id", &[]),
+        ("name", &[C::Name]),
+        ("photoUrl", &[C::PhotoUrl]),
+        ("email", &[C::Email]),
+        ("mobilePhone", &[C::MobilePhone]),
+        ("businessPhone", &[C::BusinessPhone]),
+        ("homePhone", &[C::HomePhone]),
+        ("jobTitle", &[C::JobTitle]),
+        ("createdAt", &[C::CreatedAt]),
+        ("updatedAt", &[C::UpdatedAt]),
+    ]
+};
+
+/// The columns `fields` read when all are in `plain`; `None` when one is not.
+fn plain_columns<'a, C: Copy>(
+    plain: &[(&str, &[C])],
+    fields: impl Iterator<Item = SelectionField<'a>>,
+) -> Option<Vec<C>> {
+    let mut columns = Vec::new();
+    for field in fields {
+        let (_, read) = plain.iter().find(|(name, _)| *name == field.name())?;
+        columns.extend_from_slice(read);
+    }
+    Some(columns)
+}
+
+/// Only `columns`, or all of them for `None`.
+fn only<C>(columns: Option<Vec<C>>) -> Columns<C> {
+    columns.map_or(Columns::All, Columns::Only)
+}
+
+/// What a `chats` page reads for the selection `field` (a `ChatConnection`): every column
+/// unless its nodes select only plain fields (fragments included; a field under `@skip` counts
+/// as selected, which only reads more).
+pub fn reads_of(field: SelectionField<'_>) -> Reads {
+    let mut nodes = Vec::new();
+    for child in field.selection_set() {
+        match child.name() {
+            "edges" => nodes.extend(child.selection_set().filter(|edge| edge.name() == "node")),
+            "nodes" => nodes.push(child),
+            _ => {}
+        }
+    }
+    let mut chat = Some(Vec::new());
+    let mut contact: Option<Option<Vec<contacts::Column>>> = None;
+    for node in nodes {
+        for selected in node.selection_set() {
+            if selected.name() == "contact" {
+                let asked = plain_columns(PLAIN_CONTACT, selected.selection_set());
+                contact = Some(match (contact, asked) {
+                    (Some(Some(mut before)), Some(more)) => {
+                        before.extend(more);
+                        Some(before)
+                    }
+                    (None, asked) => asked,
+                    _ => None,
+                });
+                // Without a joined row, `Chat.contact` loads the contact by this key.
+                chat = chat.map(|mut columns| {
+                    columns.push(chats::Column::ContactId);
+                    columns
+                });
+            } else {
+                chat = chat.zip(plain_columns(PLAIN_CHAT, std::iter::once(selected))).map(
+                    |(mut columns, more)| {
+                        columns.extend(more);
+                        columns
+                    },
+                );
+            }
+        }
+    }
+    Reads { chat: only(chat), contact: contact.map(only) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_fields_are_fields_of_their_types() {
+        let sdl = crate::graphql::sdl();
+        let fields = |type_name: &str| -> String {
+            let start = sdl.find(&format!("\ntype {type_name} ")).expect("the type");
+            let body = &sdl[start..];
+            body[..body.find("\n}").expect("its end")].to_owned()
+        };
+        let chat = fields("Chat");
+        let contact = fields("Contact");
+        let named = |body: &str, name: &str| name == "__typename" || body.contains(&format!("\n\t{name}:"));
+        for (name, _) in PLAIN_CHAT {
+            assert!(named(&chat, name), "Chat has no field {name}");
+        }
+        for (name, _) in PLAIN_CONTACT {
+            assert!(named(&contact, name), "Contact has no field {name}");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! History pages read only the columns a selection of plain fields needs (issue 15, item 3):
+//! every such field answers what a full read answers.
+
+use serde_json::{Value, json};
+
+use crate::lifecycle::{ACCEPT, customer_writes, offered_to, setup};
+use crate::on_both_backends;
+use crate::support::{Backend, TestApp};
+
+/// Every plain field of `Chat` and of its `Contact` (`PLAIN_CHAT`, `PLAIN_CONTACT` in
+/// api/src/graphql/history.rs): the page reads only their columns.
+const PLAIN: &str = "__typename id status completionReason createdAt acceptedAt firstResponseAt completedAt \
+     closeDeadline queuedAt lastMessageAt contact { __typename id name photoUrl email mobilePhone \
+     businessPhone homePhone jobTitle createdAt updatedAt }";
+
+fn page(node: &str) -> String {
+    format!("{{ chats(first: 10) {{ edges {{ cursor node {{ {node} }} }} }} }}")
+}
+
+/// The answer's edges with only the keys of `plain` in each node and its contact.
+fn only_plain(data: &Value, plain: &Value) -> Vec<Value> {
+    let keep = |object: &Value, like: &Value| -> Value {
+        let like = like.as_object().unwrap();
+        let object = object.as_object().unwrap();
+        Value::Object(
+            object
+                .iter()
+                .filter(|(key, _)| like.contains_key(*key))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    };
+    let like = &plain["chats"]["edges"][0]["node"];
+    data["chats"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| {
+            let mut node = keep(&edge["node"], like);
+            node["contact"] = keep(&edge["node"]["contact"], &like["contact"]);
+            json!({ "cursor": edge["cursor"], "node": node })
+        })
+        .collect()
+}
+
+on_both_backends!(a_page_of_plain_fields_answers_what_a_full_read_answers);
+
+async fn a_page_of_plain_fields_answers_what_a_full_read_answers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let s = setup(&app, "TO_ALL_AGENTS", 1).await;
+    let token = &s.agents[0].2;
+    // One chat completed, one in progress, one waiting; a contact with every detail set.
+    let (done, _) = customer_writes(&app, &s, 901, 1).await;
+    offered_to(&app, token, &done).await;
+    app.ok(Some(token), ACCEPT, json!({ "id": done })).await;
+    app.ok(Some(token), "mutation($id: ID!) { completeChat(chatId: $id) { status } }", json!({ "id": done }))
+        .await;
+    let (open, _) = customer_writes(&app, &s, 902, 1).await;
+    offered_to(&app, token, &open).await;
+    app.ok(Some(token), ACCEPT, json!({ "id": open })).await;
+    let contact = app
+        .ok(Some(&s.admin), "query($id: ID!) { chat(id: $id) { contact { id } } }", json!({ "id": open }))
+        .await["chat"]["contact"]["id"]
+        .clone();
+    let details = json!({ "id": contact, "email": "ana@example.com", "mobilePhone": "+44 7700 900123",
+        "businessPhone": "+44 20 7946 0000", "homePhone": "+44 20 7946 0001", "jobTitle": "Buyer" });
+    let update = "mutation($input: UpdateContactInput!) { updateContact(input: $input) { id } }";
+    app.ok(Some(&s.admin), update, json!({ "input": details })).await;
+    customer_writes(&app, &s, 903, 1).await;
+
+    let plain = app.ok(Some(&s.admin), &page(PLAIN), json!({})).await;
+    // A field that is not plain (its resolver reads more of the row, or another table) makes
+    // the page read every column of the chat and of the contact.
+    let full_node =
+        PLAIN.replacen("contact {", "messageCount timeToAccept contact { identities { externalId } ", 1);
+    let full = app.ok(Some(&s.admin), &page(&full_node), json!({})).await;
+    assert_eq!(only_plain(&plain, &plain), only_plain(&full, &plain), "plain: {plain}\nfull: {full}");
+    let nodes: Vec<&Value> =
+        plain["chats"]["edges"].as_array().unwrap().iter().map(|edge| &edge["node"]).collect();
+    assert_eq!(nodes.len(), 3, "{plain}");
+    // The read fields are the chats' and contacts' own values, not placeholders.
+    assert!(
+        nodes.iter().all(|node| node["__typename"] == "Chat" && node["contact"]["__typename"] == "Contact")
+    );
+    assert!(nodes.iter().any(|node| node["status"] == "COMPLETED"
+        && node["completedAt"].is_string()
+        && node["completionReason"].is_string()));
+    assert!(nodes.iter().any(|node| node["status"] == "IN_PROGRESS" && node["acceptedAt"].is_string()));
+    assert!(nodes.iter().any(|node| node["status"] == "WAITING" && node["queuedAt"].is_string()));
+    assert!(nodes.iter().all(|node| node["lastMessageAt"].is_string() && node["createdAt"].is_string()));
+    let detailed = nodes.iter().find(|node| node["contact"]["id"] == contact).expect("the updated contact");
+    for (field, value) in [("email", "ana@example.com"), ("jobTitle", "Buyer"), ("name", "Customer 902")] {
+        assert_eq!(detailed["contact"][field], value, "{plain}");
+    }
+    assert!(detailed["contact"]["updatedAt"].is_string() && detailed["contact"]["createdAt"].is_string());
+
+    // Through `nodes` and a fragment, with aliases, the same values.
+    let fragment = "{ chats(first: 10) { nodes { ...Row } } } \
+         fragment Row on Chat { key: id state: status contact { who: name } }";
+    let via = app.ok(Some(&s.admin), fragment, json!({})).await;
+    let rows = via["chats"]["nodes"].as_array().unwrap();
+    for (row, node) in rows.iter().zip(&nodes) {
+        assert_eq!(
+            row,
+            &json!({ "key": node["id"], "state": node["status"], "contact": { "who": node["contact"]["name"] } })
+        );
+    }
+    // The cursor of a plain page continues the list as a full page's does.
+    let cursor = &plain["chats"]["edges"][0]["cursor"];
+    let next = app
+        .ok(
+            Some(&s.admin),
+            "query($after: String) { chats(first: 1, after: $after) { edges { node { id } } } }",
+            json!({ "after": cursor }),
+        )
+        .await;
+    assert_eq!(next["chats"]["edges"][0]["node"]["id"], nodes[1]["id"], "{next} {plain}");
+}
