@@ -68,6 +68,25 @@ async fn graphql_errors_have_stable_codes(app: TestApp) {
         );
         assert_eq!(app.error_code(t, missing, json!({})).await, "BAD_USER_INPUT");
     }
+    // Values of built-in scalars are remembered by their kind (one validation for every chat
+    // a panel reads): another value of the same kind still meets the limits and the
+    // resolvers' checks, and a value of another kind is validated anew.
+    let sized: String = (0..10)
+        .map(|n| format!("a{n}: agents(first: $n) {{ edges {{ node {{ queues {{ agents {{ queues {{ name }} }} }} }} }} }} "))
+        .collect();
+    let sized = format!("query($n: Int) {{ {sized} }}");
+    for _ in 0..2 {
+        assert!(app.gql(t, &sized, json!({ "n": 1 })).await.get("errors").is_none());
+    }
+    assert_eq!(app.error_code(t, &sized, json!({ "n": 100 })).await, "QUERY_TOO_COMPLEX");
+    let page = "query($n: Int) { agents(first: $n) { edges { cursor } } }";
+    assert!(app.gql(t, page, json!({ "n": 5 })).await.get("errors").is_none());
+    assert_eq!(app.error_code(t, page, json!({ "n": 1000 })).await, "BAD_USER_INPUT");
+    assert_eq!(app.error_code(t, page, json!({ "n": "five" })).await, "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(app.error_code(t, page, json!({ "n": 5_000_000_000_i64 })).await, "GRAPHQL_VALIDATION_FAILED");
+    let known = api::graphql::ids::encode("Chat", 1).0;
+    assert!(app.gql(t, wrong_type, json!({ "id": known })).await.get("errors").is_none());
+    assert_eq!(app.error_code(t, wrong_type, json!({ "id": "garbage" })).await, "BAD_USER_INPUT");
 }
 
 async fn transport_errors_follow_graphql_over_http(app: TestApp) {

@@ -2,19 +2,21 @@
 //! over and over, and parsing one took ~8 % of the server's CPU on the agent-panel read.
 //!
 //! Every document is parsed and measured by `limits` (linear in its size, before anything
-//! expands its fragments); only documents that pass are kept. Validation depends on the variables too (a variable
-//! of the wrong type fails it), so the cache also remembers, per document, which operation
-//! name and variables passed async-graphql's strict validation: those run on a schema in its
+//! expands its fragments); only documents that pass are kept. Validation depends on the
+//! variables too (a variable of the wrong type fails it), so the cache also remembers, per
+//! document, which operation name and variables — values of built-in scalars by their kind
+//! only ([`key`]) — passed async-graphql's strict validation: those run on a schema in its
 //! `Fast` mode, which skips the rules whose answer is then known and still enforces the
-//! depth and complexity limits (validation was ~5 % of the server's CPU on the panel read).
+//! depth and complexity limits (strict validation was ~10 % of the server's CPU on the panel
+//! read when each chat's id made a new key).
 //! HTTP requests use it (see `http::graphql`); WebSocket subscriptions are parsed once per
 //! subscription anyway.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use async_graphql::ServerError;
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{BaseType, DocumentOperations, ExecutableDocument};
+use async_graphql::{ServerError, Value as ConstValue, Variables};
 
 use super::limits::{self, DocumentLimits};
 
@@ -24,7 +26,7 @@ const MAX_DOCUMENTS: usize = 512;
 const MAX_CACHED_LEN: usize = 16 * 1024;
 /// Most validated inputs remembered per document; when full, that set starts over.
 const MAX_VALIDATED: usize = 256;
-/// Longer inputs (operation name and variables) are validated every time.
+/// Longer keys (operation name and variables, see [`key`]) are validated every time.
 const MAX_INPUTS_LEN: usize = 1024;
 
 #[derive(Debug)]
@@ -40,16 +42,88 @@ pub struct Parsed {
     /// The document.
     pub document: ExecutableDocument,
     /// Whether this document passed strict validation with the same operation name and
-    /// variables before.
+    /// variables (as [`key`] sees them) before.
     pub validated: bool,
+    /// The key to remember a passed validation under ([`DocumentCache::validated`]); `None`
+    /// when no inputs were given or they are too long to remember.
+    pub key: Option<String>,
 }
 
-/// The inputs validation depends on besides the document: the operation name and the
-/// variables, as one key. `None` when too long to remember.
-pub fn inputs(operation_name: Option<&str>, variables: &async_graphql::Variables) -> Option<String> {
-    let variables = serde_json::to_string(variables).ok()?;
-    let key = format!("{}\n{variables}", operation_name.unwrap_or_default());
-    (key.len() <= MAX_INPUTS_LEN).then_some(key)
+/// What validation depends on besides the document.
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs<'a> {
+    /// The operation to run.
+    pub operation_name: Option<&'a str>,
+    /// Its variables.
+    pub variables: &'a Variables,
+}
+
+/// The built-in scalars whose validity strict validation judges by the JSON kind of a value
+/// alone (and, for `Int`, whether it fits 32 bits).
+const KIND_CHECKED: [&str; 5] = ["ID", "String", "Int", "Float", "Boolean"];
+
+/// The kind of `value` as strict validation of a built-in scalar (or a list of them) sees it;
+/// `None` for a value it would look into (an object).
+fn kind(value: &ConstValue, into: &mut String) -> Option<()> {
+    match value {
+        ConstValue::Null => into.push('0'),
+        ConstValue::Boolean(_) => into.push('b'),
+        ConstValue::String(_) => into.push('s'),
+        ConstValue::Number(number) => match number.as_i64() {
+            Some(n) if i32::try_from(n).is_ok() => into.push('i'),
+            Some(_) => into.push('l'),
+            None if number.is_u64() => into.push('l'),
+            None => into.push('f'),
+        },
+        ConstValue::List(items) => {
+            into.push('[');
+            for item in items {
+                kind(item, into)?;
+            }
+            into.push(']');
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+/// The key under which a passed strict validation of `document` with `inputs` is remembered.
+/// Strict validation judges a value of a built-in scalar by its kind only, so for a variable
+/// declared as one (or a list of them) the key holds the value's kind — a panel reading one
+/// chat after another validates its document once, not once per chat; for any other variable
+/// (an enum, an input object, a custom scalar such as `DateTime`) it holds the value itself.
+/// `None` when too long to remember.
+pub fn key(document: &ExecutableDocument, inputs: Inputs<'_>) -> Option<String> {
+    let operation = match (&document.operations, inputs.operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    let declared = |name: &str| -> Option<&str> {
+        let definition = operation?.node.variable_definitions.iter().find(|v| v.node.name.node == name)?;
+        let mut ty = &definition.node.var_type.node;
+        while let BaseType::List(inner) = &ty.base {
+            ty = inner;
+        }
+        match &ty.base {
+            BaseType::Named(named) => Some(named.as_str()),
+            BaseType::List(_) => None,
+        }
+    };
+    let mut key = format!("{}\n", inputs.operation_name.unwrap_or_default());
+    for (name, value) in inputs.variables.iter() {
+        key.push_str(name);
+        key.push('=');
+        let by_kind = declared(name).is_some_and(|named| KIND_CHECKED.contains(&named));
+        if !(by_kind && kind(value, &mut key).is_some()) {
+            key.push_str(&serde_json::to_string(value).ok()?);
+        }
+        key.push('\n');
+        if key.len() > MAX_INPUTS_LEN {
+            return None;
+        }
+    }
+    Some(key)
 }
 
 /// Documents by their text, all within the limits.
@@ -68,31 +142,42 @@ impl DocumentCache {
     /// The parsed document for `query`, from the cache or parsed and measured now (see
     /// [`limits`]), and whether it passed strict validation with `inputs` before. Errors
     /// carry their code.
-    pub async fn parse(&self, query: &str, inputs: Option<&str>) -> Result<Parsed, ServerError> {
-        if let Some(entry) = self.documents.lock().expect("document cache lock").get(query) {
-            let validated = inputs.is_some_and(|inputs| entry.validated.contains(inputs));
-            return Ok(Parsed { document: entry.document.clone(), validated });
-        }
-        let document = limits::parse_off_runtime(query, self.limits).await?;
-        if query.len() <= MAX_CACHED_LEN {
-            let mut documents = self.documents.lock().expect("document cache lock");
-            if documents.len() >= MAX_DOCUMENTS {
-                documents.clear();
+    pub async fn parse(&self, query: &str, inputs: Option<Inputs<'_>>) -> Result<Parsed, ServerError> {
+        let cached = {
+            let documents = self.documents.lock().expect("document cache lock");
+            documents.get(query).map(|entry| entry.document.clone())
+        };
+        let document = match cached {
+            Some(document) => document,
+            None => {
+                let document = limits::parse_off_runtime(query, self.limits).await?;
+                if query.len() <= MAX_CACHED_LEN {
+                    let mut documents = self.documents.lock().expect("document cache lock");
+                    if documents.len() >= MAX_DOCUMENTS {
+                        documents.clear();
+                    }
+                    let entry = Entry { document: document.clone(), validated: HashSet::new() };
+                    documents.insert(query.to_owned(), entry);
+                }
+                document
             }
-            let entry = Entry { document: document.clone(), validated: HashSet::new() };
-            documents.insert(query.to_owned(), entry);
-        }
-        Ok(Parsed { document, validated: false })
+        };
+        let key = inputs.and_then(|inputs| key(&document, inputs));
+        let validated = key.as_ref().is_some_and(|key| {
+            let documents = self.documents.lock().expect("document cache lock");
+            documents.get(query).is_some_and(|entry| entry.validated.contains(key))
+        });
+        Ok(Parsed { document, validated, key })
     }
 
-    /// Remembers that `query` passed strict validation with `inputs`.
-    pub fn validated(&self, query: &str, inputs: String) {
+    /// Remembers that `query` passed strict validation with the inputs of `key`.
+    pub fn validated(&self, query: &str, key: String) {
         let mut documents = self.documents.lock().expect("document cache lock");
         if let Some(entry) = documents.get_mut(query) {
             if entry.validated.len() >= MAX_VALIDATED {
                 entry.validated.clear();
             }
-            entry.validated.insert(inputs);
+            entry.validated.insert(key);
         }
     }
 
@@ -136,18 +221,57 @@ mod tests {
     #[tokio::test]
     async fn remembers_validation_per_operation_name_and_variables() {
         let cache = cache();
-        let query = "query Q($id: ID!) { node(id: $id) { id } }";
+        let query = "query Q($id: ID!, $n: Int, $ids: [ID!], $status: ChatStatus, $at: DateTime) \
+                     { node(id: $id) { id } } query R { me { id } }";
         let variables = |json| async_graphql::Variables::from_json(json);
-        let good = inputs(Some("Q"), &variables(serde_json::json!({ "id": "a" }))).unwrap();
-        let other = inputs(Some("Q"), &variables(serde_json::json!({ "id": { "no": 1 } }))).unwrap();
-        let unnamed = inputs(None, &variables(serde_json::json!({ "id": "a" }))).unwrap();
-        assert!(!cache.parse(query, Some(&good)).await.unwrap().validated);
-        cache.validated(query, good.clone());
-        assert!(cache.parse(query, Some(&good)).await.unwrap().validated);
-        assert!(!cache.parse(query, Some(&other)).await.unwrap().validated, "other variables");
-        assert!(!cache.parse(query, Some(&unnamed)).await.unwrap().validated, "another operation name");
-        assert!(!cache.parse(query, None).await.unwrap().validated, "inputs too long to remember");
-        let long = serde_json::json!({ "id": "x".repeat(2 * MAX_INPUTS_LEN) });
-        assert!(inputs(Some("Q"), &variables(long)).is_none());
+        let parse = |name: Option<&'static str>, json: serde_json::Value| {
+            let cache = &cache;
+            async move {
+                let variables = variables(json);
+                let inputs = Inputs { operation_name: name, variables: &variables };
+                cache.parse(query, Some(inputs)).await.unwrap()
+            }
+        };
+        let first = parse(Some("Q"), serde_json::json!({ "id": "a", "n": 5, "status": "WAITING" })).await;
+        assert!(!first.validated);
+        cache.validated(query, first.key.expect("a key"));
+        // Built-in scalars by their kind: another id, another small number.
+        let same = serde_json::json!({ "id": "b", "n": 6, "status": "WAITING" });
+        assert!(parse(Some("Q"), same).await.validated);
+        // Anything strict validation looks at: the kind of a built-in scalar, an Int beyond 32
+        // bits, an enum's or a custom scalar's value, the operation, more variables.
+        for (name, other) in [
+            (Some("Q"), serde_json::json!({ "id": 1, "n": 5, "status": "WAITING" })),
+            (Some("Q"), serde_json::json!({ "id": "a", "n": 5_000_000_000_i64, "status": "WAITING" })),
+            (Some("Q"), serde_json::json!({ "id": "a", "n": 5.5, "status": "WAITING" })),
+            (Some("Q"), serde_json::json!({ "id": { "no": 1 }, "n": 5, "status": "WAITING" })),
+            (Some("Q"), serde_json::json!({ "id": "a", "n": 5, "status": "NOPE" })),
+            (
+                Some("Q"),
+                serde_json::json!({ "id": "a", "n": 5, "status": "WAITING", "at": "2026-12-01T00:00:00Z" }),
+            ),
+            (Some("Q"), serde_json::json!({ "id": "a", "n": 5, "status": "WAITING", "ids": ["a"] })),
+            (None, serde_json::json!({ "id": "a", "n": 5, "status": "WAITING" })),
+        ] {
+            assert!(!parse(name, other.clone()).await.validated, "{name:?} {other}");
+        }
+        let with_at = |at: &str| serde_json::json!({ "id": "a", "n": 5, "status": "WAITING", "at": at });
+        let dated = parse(Some("Q"), with_at("2026-12-01T00:00:00Z")).await;
+        cache.validated(query, dated.key.unwrap());
+        assert!(parse(Some("Q"), with_at("2026-12-01T00:00:00Z")).await.validated);
+        assert!(!parse(Some("Q"), with_at("not a time")).await.validated, "a custom scalar by its value");
+        // Lists of built-in scalars by their items' kinds.
+        let listed = |ids: serde_json::Value| serde_json::json!({ "id": "a", "n": 5, "status": "WAITING", "ids": ids });
+        cache.validated(query, parse(Some("Q"), listed(serde_json::json!(["a", "b"]))).await.key.unwrap());
+        assert!(parse(Some("Q"), listed(serde_json::json!(["c", "d"]))).await.validated);
+        assert!(!parse(Some("Q"), listed(serde_json::json!(["c"]))).await.validated);
+        assert!(!cache.parse(query, None).await.unwrap().validated, "no inputs");
+        let long = variables(serde_json::json!({ "status": "x".repeat(2 * MAX_INPUTS_LEN) }));
+        let document = &first_document(&cache, query).await;
+        assert!(key(document, Inputs { operation_name: Some("Q"), variables: &long }).is_none());
+    }
+
+    async fn first_document(cache: &DocumentCache, query: &str) -> ExecutableDocument {
+        cache.parse(query, None).await.unwrap().document
     }
 }

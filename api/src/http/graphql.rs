@@ -153,9 +153,12 @@ async fn execute(
                 Ok(register) => register,
                 Err(refused) => return refused,
             };
-            let inputs = document_cache::inputs(request.operation_name.as_deref(), &request.variables);
-            let Parsed { document, validated } =
-                match state.documents.parse(&request.query, inputs.as_deref()).await {
+            let inputs = document_cache::Inputs {
+                operation_name: request.operation_name.as_deref(),
+                variables: &request.variables,
+            };
+            let Parsed { document, validated, key } =
+                match state.documents.parse(&request.query, Some(inputs)).await {
                     Ok(parsed) => parsed,
                     Err(err) => return error::parse_failure(err),
                 };
@@ -176,7 +179,7 @@ async fn execute(
                 RequestDb::shared(state.db.clone())
             };
             // Remember a first validation only if it passes (known after execution).
-            let remember = inputs.filter(|_| !validated).map(|inputs| (request.query.clone(), inputs));
+            let remember = key.filter(|_| !validated).map(|key| (request.query.clone(), key));
             // A document validated before passed the complexity limit with these inputs; any
             // other may be refused for it, and then the refusal says by how much.
             let unvalidated = (!validated).then(|| {
@@ -195,10 +198,10 @@ async fn execute(
                     .await;
             }
             error::assign_codes(&mut response);
-            if let Some((query, inputs)) = remember
+            if let Some((query, key)) = remember
                 && !is_request_error(&response)
             {
-                state.documents.validated(&query, inputs);
+                state.documents.validated(&query, key);
             }
             response
         }
