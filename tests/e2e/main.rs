@@ -14,7 +14,7 @@ mod cors;
 mod errors;
 mod faults;
 mod graphiql;
-mod history_columns;
+
 mod http_audit;
 mod indicators;
 mod initiate;
@@ -34,6 +34,7 @@ mod query_connections;
 // Shared with the clocked binary, which uses the rest of it.
 #[allow(dead_code)]
 mod reaching;
+mod read_columns;
 mod reads;
 mod replica;
 mod scenario;

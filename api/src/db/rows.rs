@@ -244,23 +244,53 @@ impl ByColumns for contacts::Model {
 
 impl ByIndex for messages::Model {
     fn decode(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
+        Self::decode_columns(row, base, <messages::Column as Iterable>::iter())
+    }
+}
+
+impl ByColumns for messages::Model {
+    type Column = messages::Column;
+
+    fn decode_columns(
+        row: &QueryResult,
+        base: usize,
+        read: impl IntoIterator<Item = messages::Column>,
+    ) -> Result<Self, DbErr> {
+        use entity::enums::{AuthorKind, Direction, MessageKind};
         use messages::Column as C;
-        let at = |column: C| base + column as usize;
-        Ok(Self {
-            id: get(row, at(C::Id))?,
-            chat_id: get(row, at(C::ChatId))?,
-            channel_id: get(row, at(C::ChannelId))?,
-            direction: get(row, at(C::Direction))?,
-            author_kind: get(row, at(C::AuthorKind))?,
-            author_agent_id: opt(row, at(C::AuthorAgentId))?,
-            kind: get(row, at(C::Kind))?,
-            text: opt(row, at(C::Text))?,
-            provider_message_id: opt(row, at(C::ProviderMessageId))?,
-            delivery_status: opt(row, at(C::DeliveryStatus))?,
-            delivery_error: opt(row, at(C::DeliveryError))?,
-            edited_at: opt(row, at(C::EditedAt))?,
-            created_at: get(row, at(C::CreatedAt))?,
-        })
+        let mut message = Self {
+            id: 0,
+            chat_id: 0,
+            channel_id: 0,
+            direction: Direction::Incoming,
+            author_kind: AuthorKind::Contact,
+            author_agent_id: None,
+            kind: MessageKind::Text,
+            text: None,
+            provider_message_id: None,
+            delivery_status: None,
+            delivery_error: None,
+            edited_at: None,
+            created_at: Default::default(),
+        };
+        for (at, column) in (base..).zip(read) {
+            match column {
+                C::Id => message.id = get(row, at)?,
+                C::ChatId => message.chat_id = get(row, at)?,
+                C::ChannelId => message.channel_id = get(row, at)?,
+                C::Direction => message.direction = get(row, at)?,
+                C::AuthorKind => message.author_kind = get(row, at)?,
+                C::AuthorAgentId => message.author_agent_id = opt(row, at)?,
+                C::Kind => message.kind = get(row, at)?,
+                C::Text => message.text = opt(row, at)?,
+                C::ProviderMessageId => message.provider_message_id = opt(row, at)?,
+                C::DeliveryStatus => message.delivery_status = opt(row, at)?,
+                C::DeliveryError => message.delivery_error = opt(row, at)?,
+                C::EditedAt => message.edited_at = opt(row, at)?,
+                C::CreatedAt => message.created_at = get(row, at)?,
+            }
+        }
+        Ok(message)
     }
 }
 

@@ -8,7 +8,7 @@ use sea_orm::{
     QuerySelect, QueryTrait, Statement, Values,
 };
 
-use crate::db::rows;
+use crate::db::rows::{self, Columns};
 use crate::db::shape::Shape;
 
 use super::error::DomainResult;
@@ -65,12 +65,14 @@ pub type WithLatest = (WithContact, PageOf<messages::Model>);
 /// statement on PostgreSQL (one round trip instead of two: the messages are joined
 /// laterally, each row carrying the chat and its contact); two statements on SQLite, which
 /// has no round trips to save. Messages of a chat the principal may not see are dropped with
-/// it.
+/// it. On PostgreSQL the messages' columns are those `messages` names (their key always);
+/// the models' other fields hold placeholders (`rows::ByColumns`).
 pub async fn get_visible_with_latest(
     db: &impl ConnectionTrait,
     principal: &Principal,
     id: ChatId,
     limit: u64,
+    messages: &Columns<messages::Column>,
 ) -> DomainResult<Option<WithLatest>> {
     let backend = db.get_database_backend();
     if backend != DbBackend::Postgres {
@@ -78,9 +80,21 @@ pub async fn get_visible_with_latest(
         let page = latest_messages(db, id, None, limit).await?;
         return Ok(Some((found, page)));
     }
-    let rows = db.query_all_raw(with_latest_statement(id, limit)).await?;
+    let read = match messages {
+        Columns::All => messages::Column::iter().collect(),
+        Columns::Only(wanted) => {
+            let mut read = vec![messages::Column::Id];
+            for column in wanted {
+                if !read.iter().any(|seen| std::mem::discriminant(seen) == std::mem::discriminant(column)) {
+                    read.push(*column);
+                }
+            }
+            read
+        }
+    };
+    let rows = db.query_all_raw(with_latest_statement_of(id, limit, &read)).await?;
     let Some(first) = rows.first() else { return Ok(None) };
-    use rows::ByIndex;
+    use rows::{ByColumns, ByIndex};
     let chat = chats::Model::decode(first, 0)?;
     let contact_at = chats::Column::iter().count();
     let message_at = contact_at + contacts::Column::iter().count();
@@ -94,8 +108,9 @@ pub async fn get_visible_with_latest(
     }
     let mut messages = Vec::with_capacity(rows.len());
     for row in &rows {
+        // The key comes first: NULL when the chat has no message.
         if !rows::is_null(row, message_at)? {
-            messages.push(messages::Model::decode(row, message_at)?);
+            messages.push(messages::Model::decode_columns(row, message_at, read.iter().copied())?);
         }
     }
     let mut page = PageOf::from_overfetch(messages, limit);
@@ -104,23 +119,41 @@ pub async fn get_visible_with_latest(
 }
 
 /// The statement of [`get_visible_with_latest`] on PostgreSQL (`limit` + 1 messages, to
-/// tell whether older ones exist). Public so that its query plan can be checked.
+/// tell whether older ones exist), every column of the messages. Public so that its query
+/// plan can be checked.
 pub fn with_latest_statement(id: ChatId, limit: u64) -> Statement {
-    static WITH_LATEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let sql = WITH_LATEST.get_or_init(with_latest_sql);
-    let values = Values(vec![id.0.into(), (limit + 1).into()]);
-    Statement::from_sql_and_values(DbBackend::Postgres, sql.clone(), values)
+    with_latest_statement_of(id, limit, &messages::Column::iter().collect::<Vec<_>>())
 }
 
-/// The SQL of [`get_visible_with_latest`] on PostgreSQL: every column of the chat, of its
-/// contact and of each message, in their entities' orders (decoded by position), newest
-/// message first; one row with NULL messages when the chat has none.
+/// [`with_latest_statement`] with the messages' columns `read`, in that order. Its SQL is
+/// built once per set of columns (a front end asks for a few).
+fn with_latest_statement_of(id: ChatId, limit: u64, read: &[messages::Column]) -> Statement {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static BUILT: OnceLock<Mutex<HashMap<Vec<usize>, String>>> = OnceLock::new();
+    let key: Vec<usize> = read.iter().map(|column| *column as usize).collect();
+    let sql = {
+        let mut built = BUILT.get_or_init(Mutex::default).lock().expect("statement cache lock");
+        // At most one entry per set of the messages' 13 columns a selection names; in practice
+        // a handful. Bounded anyway.
+        if built.len() >= 256 {
+            built.clear();
+        }
+        built.entry(key).or_insert_with(|| with_latest_sql(read)).clone()
+    };
+    let values = Values(vec![id.0.into(), (limit + 1).into()]);
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// The SQL of [`get_visible_with_latest`] on PostgreSQL: every column of the chat and of its
+/// contact, in their entities' orders, then the message columns `read` (decoded by
+/// position), newest message first; one row with NULL messages when the chat has none.
 ///
 /// Only the first row carries the chat and its contact: on the others their columns are NULL
 /// (`n`, the message's place, is 1 only on the first). PostgreSQL formats and sends a NULL as
 /// a length alone, where repeating the 30 columns on each of 21 rows tripled the bytes and
 /// the values it formatted for the panel read.
-fn with_latest_sql() -> String {
+fn with_latest_sql(read: &[messages::Column]) -> String {
     use sea_orm::IdenStatic;
     let first_only = |alias: &str, names: Vec<&'static str>| {
         names
@@ -129,8 +162,7 @@ fn with_latest_sql() -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let messages =
-        messages::Column::iter().map(|c| format!("m.\"{}\"", c.as_str())).collect::<Vec<_>>().join(", ");
+    let messages = read.iter().map(|c| format!("m.\"{}\"", c.as_str())).collect::<Vec<_>>().join(", ");
     format!(
         "SELECT {}, {}, {messages} FROM chats c LEFT JOIN contacts ct ON ct.id = c.contact_id \
          LEFT JOIN LATERAL (SELECT *, row_number() OVER (ORDER BY messages.id DESC) AS n FROM messages \

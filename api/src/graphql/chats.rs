@@ -5,15 +5,18 @@ use async_graphql::{Context, ID, Object};
 use super::context::{READERS, RoleGuard, db, principal};
 use super::error::ResultExt;
 use super::ids;
+use super::page_columns::message_reads;
 use super::types::chat::Chat;
 use super::types::contact::Contact;
+use crate::db::rows::Columns;
 use crate::domain::ids::{ChatId, ContactId};
 use crate::domain::{chats, contacts};
+use entity::messages;
 
 /// How many messages the selection's one `messages(last: n)` asks for (with no other
-/// argument), so that they are read with the chat; `None` for anything else (the field then
-/// reads its page itself, and reports any argument error).
-fn latest_messages_asked(ctx: &Context<'_>) -> Option<u64> {
+/// argument), so that they are read with the chat, and which of their columns; `None` for
+/// anything else (the field then reads its page itself, and reports any argument error).
+fn latest_messages_asked(ctx: &Context<'_>) -> Option<(u64, Columns<messages::Column>)> {
     let fields = ctx.look_ahead().field("messages").selection_fields();
     let [field] = fields.as_slice() else { return None };
     let arguments = field.arguments().ok()?;
@@ -23,7 +26,7 @@ fn latest_messages_asked(ctx: &Context<'_>) -> Option<u64> {
     }
     let last = i32::try_from(last.as_i64()?).ok()?;
     let max = ctx.data::<crate::state::Limits>().ok()?.max_page_size;
-    Some(ids::page(Some(last), None, max).ok()?.limit)
+    Some((ids::page(Some(last), None, max).ok()?.limit, message_reads(field)))
 }
 
 /// Chat and contact queries.
@@ -43,8 +46,9 @@ impl ChatsQuery {
     ) -> async_graphql::Result<Option<Chat>> {
         let chat_id = ChatId(ids::decode(&id, "Chat")?);
         let db = db(ctx)?;
-        if let Some(limit) = latest_messages_asked(ctx) {
-            let chat = chats::get_visible_with_latest(db, principal(ctx)?, chat_id, limit).await.gql()?;
+        if let Some((limit, columns)) = latest_messages_asked(ctx) {
+            let read = chats::get_visible_with_latest(db, principal(ctx)?, chat_id, limit, &columns);
+            let chat = read.await.gql()?;
             return Ok(chat.map(|found| Chat::with_latest(found, limit)));
         }
         let chat = chats::get_visible_with_contact(db, principal(ctx)?, chat_id).await.gql()?;

@@ -1,9 +1,9 @@
-//! Which columns a `chats` page reads for a selection: a list that shows a few plain fields
-//! (a waiting list: id, status, creation time, the customer's name) reads only their columns,
-//! five of thirty, instead of every column of the chat and its contact.
+//! Which columns a read takes for a selection: a list that shows a few plain fields (a
+//! waiting list: id, status, creation time, the customer's name; a panel's latest messages:
+//! id, direction, text, time) reads only their columns, instead of every column of its rows.
 
 use async_graphql::SelectionField;
-use entity::{chats, contacts};
+use entity::{chats, contacts, messages};
 
 use crate::db::rows::Columns;
 use crate::domain::history::Reads;
@@ -47,6 +47,23 @@ const PLAIN_CONTACT: &[(&str, &[contacts::Column])] = {
     ]
 };
 
+/// The `Message` fields whose resolvers read nothing but these columns (and the key).
+const PLAIN_MESSAGE: &[(&str, &[messages::Column])] = {
+    use messages::Column as C;
+    &[
+        ("__typename", &[]),
+        ("id", &[]),
+        ("direction", &[C::Direction]),
+        ("authorKind", &[C::AuthorKind]),
+        ("kind", &[C::Kind]),
+        ("text", &[C::Text]),
+        ("deliveryStatus", &[C::DeliveryStatus]),
+        ("deliveryError", &[C::DeliveryError]),
+        ("editedAt", &[C::EditedAt]),
+        ("createdAt", &[C::CreatedAt]),
+    ]
+};
+
 /// The columns `fields` read when all are in `plain`; `None` when one is not.
 fn plain_columns<'a, C: Copy>(
     plain: &[(&str, &[C])],
@@ -65,10 +82,8 @@ fn only<C>(columns: Option<Vec<C>>) -> Columns<C> {
     columns.map_or(Columns::All, Columns::Only)
 }
 
-/// What a `chats` page reads for the selection `field` (a `ChatConnection`): every column
-/// unless its nodes select only plain fields (fragments included; a field under `@skip` counts
-/// as selected, which only reads more).
-pub fn reads_of(field: SelectionField<'_>) -> Reads {
+/// The nodes of a connection selection `field` (under `edges` and `nodes`).
+fn nodes_of<'a>(field: &SelectionField<'a>) -> Vec<SelectionField<'a>> {
     let mut nodes = Vec::new();
     for child in field.selection_set() {
         match child.name() {
@@ -77,6 +92,28 @@ pub fn reads_of(field: SelectionField<'_>) -> Reads {
             _ => {}
         }
     }
+    nodes
+}
+
+/// What a chat's `messages` selection `field` (a `MessageConnection`) reads of each message:
+/// every column unless its nodes select only plain fields.
+pub fn message_reads(field: &SelectionField<'_>) -> Columns<messages::Column> {
+    let mut columns = Some(Vec::new());
+    for node in nodes_of(field) {
+        columns =
+            columns.zip(plain_columns(PLAIN_MESSAGE, node.selection_set())).map(|(mut columns, more)| {
+                columns.extend(more);
+                columns
+            });
+    }
+    only(columns)
+}
+
+/// What a `chats` page reads for the selection `field` (a `ChatConnection`): every column
+/// unless its nodes select only plain fields (fragments included; a field under `@skip` counts
+/// as selected, which only reads more).
+pub fn reads_of(field: SelectionField<'_>) -> Reads {
+    let nodes = nodes_of(&field);
     let mut chat = Some(Vec::new());
     let mut contact: Option<Option<Vec<contacts::Column>>> = None;
     for node in nodes {
@@ -129,6 +166,10 @@ mod tests {
         }
         for (name, _) in PLAIN_CONTACT {
             assert!(named(&contact, name), "Contact has no field {name}");
+        }
+        let message = fields("Message");
+        for (name, _) in PLAIN_MESSAGE {
+            assert!(named(&message, name), "Message has no field {name}");
         }
     }
 }

@@ -1,9 +1,10 @@
-//! History pages read only the columns a selection of plain fields needs (issue 15, item 3):
-//! every such field answers what a full read answers.
+//! Reads take only the columns a selection of plain fields needs (issue 15): history pages
+//! (item 3) and the panel's latest messages (item 2). Every such field answers what a full
+//! read answers.
 
 use serde_json::{Value, json};
 
-use crate::lifecycle::{ACCEPT, customer_writes, offered_to, setup};
+use crate::lifecycle::{ACCEPT, customer_writes, offered_to, setup, telegram};
 use crate::on_both_backends;
 use crate::support::{Backend, TestApp};
 
@@ -115,4 +116,57 @@ async fn a_page_of_plain_fields_answers_what_a_full_read_answers(backend: Backen
         )
         .await;
     assert_eq!(next["chats"]["edges"][0]["node"]["id"], nodes[1]["id"], "{next} {plain}");
+}
+
+/// Every plain field of `Message` (`PLAIN_MESSAGE` in api/src/graphql/page_columns.rs).
+const PLAIN_MESSAGE: &str =
+    "__typename id direction authorKind kind text deliveryStatus deliveryError editedAt createdAt";
+
+fn panel(node: &str) -> String {
+    format!(
+        "query($id: ID!) {{ chat(id: $id) {{ id messages(last: 20) {{ pageInfo {{ hasPreviousPage }} \
+         edges {{ cursor node {{ {node} }} }} }} }} }}"
+    )
+}
+
+on_both_backends!(the_panels_latest_messages_of_plain_fields_answer_what_a_full_read_answers);
+
+async fn the_panels_latest_messages_of_plain_fields_answer_what_a_full_read_answers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let s = setup(&app, "TO_ALL_AGENTS", 1).await;
+    let token = &s.agents[0].2;
+    let (chat, _) = customer_writes(&app, &s, 911, 1).await;
+    for (n, text) in [(2, "second"), (3, "third")] {
+        assert_eq!(app.webhook(&s.telegram, &telegram(911, n, text)).await, 200);
+    }
+    offered_to(&app, token, &chat).await;
+    app.ok(Some(token), ACCEPT, json!({ "id": chat })).await;
+    let variables = json!({ "id": chat });
+    let plain = app.ok(Some(token), &panel(PLAIN_MESSAGE), variables.clone()).await;
+    // `author` is not plain (it reads the author's key): every column is read.
+    let full = app.ok(Some(token), &panel(&format!("{PLAIN_MESSAGE} author {{ id }}")), variables).await;
+    let strip = |data: &Value| {
+        let mut data = data.clone();
+        for edge in data["chat"]["messages"]["edges"].as_array_mut().unwrap() {
+            edge["node"].as_object_mut().unwrap().remove("author");
+        }
+        data
+    };
+    assert_eq!(plain, strip(&full), "plain: {plain}\nfull: {full}");
+    let edges = plain["chat"]["messages"]["edges"].as_array().unwrap();
+    let texts: Vec<&str> = edges.iter().filter_map(|edge| edge["node"]["text"].as_str()).collect();
+    assert_eq!(texts, ["hello", "second", "third"], "{plain}");
+    for edge in edges {
+        let node = &edge["node"];
+        assert_eq!(
+            (&node["__typename"], &node["direction"], &node["kind"]),
+            (&json!("Message"), &json!("INCOMING"), &json!("TEXT"))
+        );
+        assert_eq!(node["authorKind"], "CONTACT");
+        assert!(
+            node["createdAt"].is_string() && node["id"].is_string() && edge["cursor"].is_string(),
+            "{plain}"
+        );
+    }
+    assert_eq!(plain["chat"]["messages"]["pageInfo"]["hasPreviousPage"], false);
 }
