@@ -84,6 +84,27 @@ pub enum Columns<C> {
     Only(Vec<C>),
 }
 
+impl<C: Iterable + Copy> Columns<C> {
+    /// The columns to select, in order: every one of the table's, or `first` (what the read
+    /// needs itself: the key first, which tells a left join found a row) and then the others
+    /// asked for, each once.
+    pub fn read(&self, first: &[C]) -> Vec<C> {
+        use std::mem::discriminant;
+        match self {
+            Self::All => C::iter().collect(),
+            Self::Only(wanted) => {
+                let mut read: Vec<C> = Vec::with_capacity(first.len() + wanted.len());
+                for column in first.iter().chain(wanted) {
+                    if !read.iter().any(|seen| discriminant(seen) == discriminant(column)) {
+                        read.push(*column);
+                    }
+                }
+                read
+            }
+        }
+    }
+}
+
 /// A model decoded from some of its columns: `read`, in that order, from column `base` on.
 /// Every field not read holds a placeholder (0, empty, the epoch, None, WAITING), so a partial
 /// model may only reach code that reads nothing but the columns it asked for: the history page
@@ -299,6 +320,17 @@ mod tests {
     use sea_orm::{QueryOrder, QueryTrait};
 
     use super::*;
+
+    #[test]
+    fn a_read_names_what_it_needs_first_and_each_column_once() {
+        use chats::Column as C;
+        let only = Columns::Only(vec![C::Status, C::Id, C::CreatedAt, C::Status]);
+        let names = |columns: Vec<C>| {
+            columns.iter().map(|c| c as &dyn sea_orm::Iden).map(|c| c.to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(only.read(&[C::Id, C::CreatedAt])), ["id", "created_at", "status"]);
+        assert_eq!(Columns::<C>::All.read(&[C::Id]).len(), <C as Iterable>::iter().count());
+    }
 
     #[tokio::test]
     async fn decoding_by_position_matches_sea_orms_decoding() {

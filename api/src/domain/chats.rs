@@ -80,18 +80,7 @@ pub async fn get_visible_with_latest(
         let page = latest_messages(db, id, None, limit).await?;
         return Ok(Some((found, page)));
     }
-    let read = match messages {
-        Columns::All => messages::Column::iter().collect(),
-        Columns::Only(wanted) => {
-            let mut read = vec![messages::Column::Id];
-            for column in wanted {
-                if !read.iter().any(|seen| std::mem::discriminant(seen) == std::mem::discriminant(column)) {
-                    read.push(*column);
-                }
-            }
-            read
-        }
-    };
+    let read = messages.read(&[messages::Column::Id]);
     let rows = db.query_all_raw(with_latest_statement_of(id, limit, &read)).await?;
     let Some(first) = rows.first() else { return Ok(None) };
     use rows::{ByColumns, ByIndex};

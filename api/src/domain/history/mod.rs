@@ -123,23 +123,6 @@ impl Reads {
     }
 }
 
-/// `first`, then the columns wanted (each once), or every column of `C`.
-fn columns_of<C: sea_orm::ColumnTrait>(columns: &Columns<C>, first: &[C]) -> Vec<C> {
-    use std::mem::discriminant;
-    match columns {
-        Columns::All => <C as sea_orm::Iterable>::iter().collect(),
-        Columns::Only(wanted) => {
-            let mut read: Vec<C> = Vec::with_capacity(first.len() + wanted.len());
-            for column in first.iter().chain(wanted) {
-                if !read.iter().any(|seen| discriminant(seen) == discriminant(column)) {
-                    read.push(*column);
-                }
-            }
-            read
-        }
-    }
-}
-
 /// One page of the chats `principal` may read that match `filter`, in `order`, with the
 /// columns `reads` asks for: each chat's contact is read in the same statement when asked for
 /// (a panel's list shows the customer's name on every row), and a list that shows a few fields
@@ -167,8 +150,8 @@ pub async fn page(
         }
         Reads { chat, contact } => {
             // The key and the order's time make the cursor; the contact's key tells it was found.
-            let chat = columns_of(chat, &[chats::Column::Id, order.field.column()]);
-            let contact = contact.as_ref().map(|contact| columns_of(contact, &[contacts::Column::Id]));
+            let chat = chat.read(&[chats::Column::Id, order.field.column()]);
+            let contact = contact.as_ref().map(|contact| contact.read(&[contacts::Column::Id]));
             let mut query = query.select_only().columns(chat.iter().copied());
             if let Some(columns) = &contact {
                 query = query
