@@ -8,6 +8,7 @@
 //! its `Column` enum, so `Column::X as usize` is the column's place in the row, and a NULL is
 //! recognised before decoding. The statements are still built by sea-orm.
 
+use entity::enums::{AuthorKind, ChatStatus, Direction, MessageKind};
 use entity::{chats, contacts, messages};
 use sea_orm::sqlx::{Row, ValueRef};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Iterable, QueryResult, Statement, TryGetable};
@@ -114,6 +115,9 @@ pub trait ByColumns: Sized {
     /// The entity's column enum.
     type Column: Copy;
 
+    /// The model with every field at its placeholder.
+    fn placeholder() -> Self;
+
     /// Decodes the columns `read` from `base` on.
     fn decode_columns(
         row: &QueryResult,
@@ -162,13 +166,8 @@ impl ByIndex for chats::Model {
 impl ByColumns for chats::Model {
     type Column = chats::Column;
 
-    fn decode_columns(
-        row: &QueryResult,
-        base: usize,
-        read: impl IntoIterator<Item = chats::Column>,
-    ) -> Result<Self, DbErr> {
-        use chats::Column as C;
-        let mut chat = Self {
+    fn placeholder() -> Self {
+        Self {
             id: 0,
             contact_id: 0,
             channel_id: 0,
@@ -176,7 +175,7 @@ impl ByColumns for chats::Model {
             owner_id: None,
             directed_agent_id: None,
             parent_chat_id: None,
-            status: entity::enums::ChatStatus::Waiting,
+            status: ChatStatus::Waiting,
             completion_reason: None,
             created_at: Default::default(),
             accepted_at: None,
@@ -186,7 +185,16 @@ impl ByColumns for chats::Model {
             last_message_at: None,
             updated_at: Default::default(),
             queued_at: None,
-        };
+        }
+    }
+
+    fn decode_columns(
+        row: &QueryResult,
+        base: usize,
+        read: impl IntoIterator<Item = chats::Column>,
+    ) -> Result<Self, DbErr> {
+        use chats::Column as C;
+        let mut chat = Self::placeholder();
         for (at, column) in (base..).zip(read) {
             match column {
                 C::Id => chat.id = get(row, at)?,
@@ -221,13 +229,8 @@ impl ByIndex for contacts::Model {
 impl ByColumns for contacts::Model {
     type Column = contacts::Column;
 
-    fn decode_columns(
-        row: &QueryResult,
-        base: usize,
-        read: impl IntoIterator<Item = contacts::Column>,
-    ) -> Result<Self, DbErr> {
-        use contacts::Column as C;
-        let mut contact = Self {
+    fn placeholder() -> Self {
+        Self {
             id: 0,
             name: String::new(),
             photo_url: None,
@@ -241,7 +244,16 @@ impl ByColumns for contacts::Model {
             updated_at: Default::default(),
             merged_into_id: None,
             keys_version: 0,
-        };
+        }
+    }
+
+    fn decode_columns(
+        row: &QueryResult,
+        base: usize,
+        read: impl IntoIterator<Item = contacts::Column>,
+    ) -> Result<Self, DbErr> {
+        use contacts::Column as C;
+        let mut contact = Self::placeholder();
         for (at, column) in (base..).zip(read) {
             match column {
                 C::Id => contact.id = get(row, at)?,
@@ -272,14 +284,8 @@ impl ByIndex for messages::Model {
 impl ByColumns for messages::Model {
     type Column = messages::Column;
 
-    fn decode_columns(
-        row: &QueryResult,
-        base: usize,
-        read: impl IntoIterator<Item = messages::Column>,
-    ) -> Result<Self, DbErr> {
-        use entity::enums::{AuthorKind, Direction, MessageKind};
-        use messages::Column as C;
-        let mut message = Self {
+    fn placeholder() -> Self {
+        Self {
             id: 0,
             chat_id: 0,
             channel_id: 0,
@@ -293,7 +299,16 @@ impl ByColumns for messages::Model {
             delivery_error: None,
             edited_at: None,
             created_at: Default::default(),
-        };
+        }
+    }
+
+    fn decode_columns(
+        row: &QueryResult,
+        base: usize,
+        read: impl IntoIterator<Item = messages::Column>,
+    ) -> Result<Self, DbErr> {
+        use messages::Column as C;
+        let mut message = Self::placeholder();
         for (at, column) in (base..).zip(read) {
             match column {
                 C::Id => message.id = get(row, at)?,

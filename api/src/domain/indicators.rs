@@ -64,24 +64,14 @@ fn timed_chat(
     responded: Option<DateTime<Utc>>,
     completed: Option<DateTime<Utc>>,
 ) -> chats::Model {
+    use crate::db::rows::ByColumns;
     chats::Model {
-        id: 0,
-        contact_id: 0,
-        channel_id: 0,
-        queue_id: 0,
-        owner_id: None,
-        directed_agent_id: None,
-        parent_chat_id: None,
         status,
-        completion_reason: None,
         created_at: created,
-        accepted_at: None,
         first_response_at: responded,
         completed_at: completed,
-        close_deadline: None,
-        last_message_at: None,
         updated_at: created,
-        queued_at: None,
+        ..chats::Model::placeholder()
     }
 }
 

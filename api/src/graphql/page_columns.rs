@@ -82,6 +82,13 @@ fn only<C>(columns: Option<Vec<C>>) -> Columns<C> {
     columns.map_or(Columns::All, Columns::Only)
 }
 
+/// `columns` and `more` together; `None` (every column) once either is.
+fn extend<C>(columns: Option<Vec<C>>, more: Option<Vec<C>>) -> Option<Vec<C>> {
+    let (mut columns, more) = columns.zip(more)?;
+    columns.extend(more);
+    Some(columns)
+}
+
 /// The nodes of a connection selection `field` (under `edges` and `nodes`).
 fn nodes_of<'a>(field: &SelectionField<'a>) -> Vec<SelectionField<'a>> {
     let mut nodes = Vec::new();
@@ -98,14 +105,9 @@ fn nodes_of<'a>(field: &SelectionField<'a>) -> Vec<SelectionField<'a>> {
 /// What a chat's `messages` selection `field` (a `MessageConnection`) reads of each message:
 /// every column unless its nodes select only plain fields.
 pub fn message_reads(field: &SelectionField<'_>) -> Columns<messages::Column> {
-    let mut columns = Some(Vec::new());
-    for node in nodes_of(field) {
-        columns =
-            columns.zip(plain_columns(PLAIN_MESSAGE, node.selection_set())).map(|(mut columns, more)| {
-                columns.extend(more);
-                columns
-            });
-    }
+    let columns = nodes_of(field).iter().try_fold(Vec::new(), |columns, node| {
+        extend(Some(columns), plain_columns(PLAIN_MESSAGE, node.selection_set()))
+    });
     only(columns)
 }
 
@@ -113,37 +115,22 @@ pub fn message_reads(field: &SelectionField<'_>) -> Columns<messages::Column> {
 /// unless its nodes select only plain fields (fragments included; a field under `@skip` counts
 /// as selected, which only reads more).
 pub fn reads_of(field: SelectionField<'_>) -> Reads {
-    let nodes = nodes_of(&field);
     let mut chat = Some(Vec::new());
-    let mut contact: Option<Option<Vec<contacts::Column>>> = None;
-    for node in nodes {
+    let mut contact = Some(Vec::new());
+    let mut contact_asked = false;
+    for node in nodes_of(&field) {
         for selected in node.selection_set() {
             if selected.name() == "contact" {
-                let asked = plain_columns(PLAIN_CONTACT, selected.selection_set());
-                contact = Some(match (contact, asked) {
-                    (Some(Some(mut before)), Some(more)) => {
-                        before.extend(more);
-                        Some(before)
-                    }
-                    (None, asked) => asked,
-                    _ => None,
-                });
+                contact_asked = true;
+                contact = extend(contact, plain_columns(PLAIN_CONTACT, selected.selection_set()));
                 // Without a joined row, `Chat.contact` loads the contact by this key.
-                chat = chat.map(|mut columns| {
-                    columns.push(chats::Column::ContactId);
-                    columns
-                });
+                chat = extend(chat, Some(vec![chats::Column::ContactId]));
             } else {
-                chat = chat.zip(plain_columns(PLAIN_CHAT, std::iter::once(selected))).map(
-                    |(mut columns, more)| {
-                        columns.extend(more);
-                        columns
-                    },
-                );
+                chat = extend(chat, plain_columns(PLAIN_CHAT, std::iter::once(selected)));
             }
         }
     }
-    Reads { chat: only(chat), contact: contact.map(only) }
+    Reads { chat: only(chat), contact: contact_asked.then(|| only(contact)) }
 }
 
 #[cfg(test)]
@@ -171,5 +158,88 @@ mod tests {
         for (name, _) in PLAIN_MESSAGE {
             assert!(named(&message, name), "Message has no field {name}");
         }
+    }
+
+    /// A schema of the connection's shape whose `chats` answers what [`reads_of`] makes of
+    /// its own selection.
+    mod shaped {
+        use async_graphql::{Context, EmptyMutation, EmptySubscription, Object, Schema, SimpleObject};
+
+        #[derive(SimpleObject, Default)]
+        pub struct Contact {
+            name: String,
+            email: String,
+            identities: i32,
+        }
+
+        #[derive(Default)]
+        pub struct Chat;
+
+        #[Object]
+        impl Chat {
+            async fn id(&self) -> i32 {
+                0
+            }
+            async fn status(&self) -> i32 {
+                0
+            }
+            async fn created_at(&self) -> i32 {
+                0
+            }
+            async fn message_count(&self) -> i32 {
+                0
+            }
+            async fn contact(&self) -> Contact {
+                Contact::default()
+            }
+        }
+
+        #[derive(SimpleObject, Default)]
+        pub struct Edge {
+            cursor: String,
+            node: Chat,
+        }
+
+        #[derive(SimpleObject)]
+        pub struct Page {
+            reads: String,
+            edges: Vec<Edge>,
+            nodes: Vec<Chat>,
+        }
+
+        pub struct Query;
+
+        #[Object]
+        impl Query {
+            async fn chats(&self, ctx: &Context<'_>) -> Page {
+                Page { reads: format!("{:?}", super::reads_of(ctx.field())), edges: vec![], nodes: vec![] }
+            }
+        }
+
+        pub async fn reads(selection: &str, fragments: &str) -> String {
+            let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
+            let answer = schema.execute(format!("{{ chats {{ reads {selection} }} }} {fragments}")).await;
+            assert!(answer.errors.is_empty(), "{:?}", answer.errors);
+            answer.data.into_json().unwrap()["chats"]["reads"].as_str().unwrap().to_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_selection_of_plain_fields_reads_only_their_columns() {
+        use chats::Column as C;
+        use contacts::Column as K;
+        let reads = |chat, contact| format!("{:?}", Reads { chat, contact });
+        let plain = shaped::reads("edges { cursor node { id status contact { name } } }", "").await;
+        assert_eq!(
+            plain,
+            reads(Columns::Only(vec![C::Status, C::ContactId]), Some(Columns::Only(vec![K::Name])))
+        );
+        let via = shaped::reads("nodes { ...F }", "fragment F on Chat { createdAt }").await;
+        assert_eq!(via, reads(Columns::Only(vec![C::CreatedAt]), None));
+        // A field that is not plain reads every column of its row.
+        let counted = shaped::reads("edges { node { messageCount contact { email } } }", "").await;
+        assert_eq!(counted, reads(Columns::All, Some(Columns::Only(vec![K::Email]))));
+        let identities = shaped::reads("nodes { id contact { identities } }", "").await;
+        assert_eq!(identities, reads(Columns::Only(vec![C::ContactId]), Some(Columns::All)));
     }
 }
