@@ -16,6 +16,9 @@
 //!   `jsonwebtoken` against the system clock, so the session row behind it (created, expires,
 //!   ended, "signed in" checks) is kept on the same clock. Moving the clock never signs anyone
 //!   out, and a test can move it days back or ahead with its agents still signed in;
+//! - the time a statement waited, on the database's clock: storing a message in one statement
+//!   (`domain::ingest::append`) adds it to [`now`] unless the clock is [`frozen`], which is
+//!   what reading [`now`] after taking the chat's lock gives the general path;
 //! - technical timers on `std::time::Instant` and `tokio::time`: worker polling, sleeps, the
 //!   sign-in throttle, cache freshness and request durations in logs. Workers poll on real time
 //!   and compare with [`now`], so a moved clock takes effect at their next poll.
@@ -38,6 +41,17 @@ pub fn now() -> DateTime<Utc> {
 /// module documentation). Everything else uses [`now`].
 pub fn system_now() -> DateTime<Utc> {
     Utc::now()
+}
+
+/// Whether the clock stands still ([`freeze`]): what a statement that reads the database's
+/// clock to let time flow on from [`now`] must know (see `domain::ingest::append`).
+pub fn frozen() -> bool {
+    is_frozen(STATE.load(Ordering::Relaxed))
+}
+
+/// Whether a clock state is a frozen instant (odd) rather than an offset (even).
+fn is_frozen(state: i64) -> bool {
+    state % 2 != 0
 }
 
 /// Moves the clock to `instant`; time flows on from there.
@@ -88,6 +102,8 @@ mod tests {
         assert_eq!(read(frozen + 2 * 90_000, system), at + Duration::seconds(90), "advanced while frozen");
         let before_1970 = DateTime::parse_from_rfc3339("1969-07-20T20:17:00Z").unwrap().to_utc();
         assert_eq!(read(2 * before_1970.timestamp_millis() + 1, system), before_1970);
+        assert!(is_frozen(frozen) && is_frozen(2 * before_1970.timestamp_millis() + 1));
+        assert!(!is_frozen(0) && !is_frozen(2 * -3_600_000) && !is_frozen(frozen + 1));
     }
 
     /// The rule this module exists for, as a check: nothing else reads the system's wall clock.

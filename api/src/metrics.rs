@@ -72,6 +72,11 @@ struct ProviderLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoredLabels {
+    stored: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatsCacheLabels {
     result: &'static str,
 }
@@ -152,6 +157,7 @@ struct Inner {
     outbox_pending: Gauge,
     deliveries: Family<ProviderLabels, Counter>,
     webhooks: Family<ProviderLabels, Counter>,
+    webhook_messages: Family<StoredLabels, Counter>,
     db_connections: Family<PoolLabels, Gauge>,
     stats_cache: Family<StatsCacheLabels, Counter>,
 }
@@ -277,6 +283,14 @@ impl Metrics {
             "Provider webhook POSTs by provider and answer status class",
             webhooks.clone(),
         );
+        let webhook_messages = Family::<StoredLabels, Counter>::default();
+        registry.register(
+            "webhook_messages",
+            "Messages in accepted webhooks by how they were stored: appended (to an open chat in one \
+             statement, PostgreSQL), transaction (finding or creating the contact and chat) or \
+             duplicate (stored before: a redelivery)",
+            webhook_messages.clone(),
+        );
         let db_connections = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "db_connections",
@@ -304,6 +318,7 @@ impl Metrics {
             outbox_pending,
             deliveries,
             webhooks,
+            webhook_messages,
             db_connections,
             stats_cache,
         }))
@@ -361,6 +376,17 @@ impl Metrics {
     /// Counts a provider webhook POST.
     pub fn webhook(&self, provider: &'static str, status: u16) {
         self.0.webhooks.get_or_create(&ProviderLabels { provider, result: status_class(status) }).inc();
+    }
+
+    /// Counts the messages of an ingested webhook by how they were stored.
+    pub fn webhook_messages(&self, appended: usize, transaction: usize, duplicate: usize) {
+        for (stored, count) in
+            [("appended", appended), ("transaction", transaction), ("duplicate", duplicate)]
+        {
+            if count > 0 {
+                self.0.webhook_messages.get_or_create(&StoredLabels { stored }).inc_by(count as u64);
+            }
+        }
     }
 
     /// Counts a delivery attempt's result (`sent`, `retry` or `failed`).

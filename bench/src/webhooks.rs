@@ -14,16 +14,17 @@ use crate::{Backend, Cli, mib, millis};
 
 /// Concurrent senders used to warm up the returning customers (not timed).
 const WARM_UP_SENDERS: usize = 8;
-/// The throughput the issue asks for with 32 senders, in messages per second.
+/// The concurrent senders issue 15's ingestion targets are set at.
 const TARGET_SENDERS: usize = 32;
-/// The p99 latency the issue asks for, in milliseconds.
-const TARGET_P99_MS: f64 = 100.0;
+/// The p99 latency issue 15 asks for, in milliseconds (issue 4 asked for 100).
+const TARGET_P99_MS: f64 = 50.0;
 
-/// The throughput the issue asks for with 32 senders.
+/// The throughput issue 15 asks for with 32 senders, new contacts and existing chats alike
+/// (issue 4 asked for 2,000 on SQLite and 1,000 on PostgreSQL).
 fn target_per_second(backend: Backend) -> f64 {
     match backend {
-        Backend::Sqlite => 2000.0,
-        Backend::Postgres => 1000.0,
+        Backend::Sqlite => 3000.0,
+        Backend::Postgres => 2000.0,
     }
 }
 
@@ -240,7 +241,9 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
     if !at_target.is_empty() {
         println!();
         println!(
-            "targets ({TARGET_SENDERS} senders: sqlite >= 2000 msg/s, postgres >= 1000 msg/s, p99 < {TARGET_P99_MS} ms):"
+            "targets (issue 15, {TARGET_SENDERS} senders: sqlite >= {} msg/s, postgres >= {} msg/s, p99 < {TARGET_P99_MS} ms):",
+            target_per_second(Backend::Sqlite),
+            target_per_second(Backend::Postgres)
         );
     }
     for row in at_target {

@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod appending;
 mod auth;
 mod capacity;
 mod cases;

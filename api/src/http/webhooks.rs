@@ -158,6 +158,7 @@ pub async fn receive(
         taken_back = report.taken_back,
         "webhook ingested"
     );
+    state.metrics.webhook_messages(report.appended, report.stored.len() - report.appended, report.duplicates);
     let attachments: Vec<i64> =
         report.stored.iter().flat_map(|s| s.pending_attachments.iter().copied()).collect();
     media::spawn_downloads(&state.jobs, attachments);

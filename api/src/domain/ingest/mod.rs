@@ -1,0 +1,344 @@
+//! Ingestion: turning normalised webhook events into contacts, chats, messages and delivery
+//! statuses. Each event is its own transaction, so one bad event never loses the others.
+
+use chrono::Utc;
+use entity::enums::{AttachmentStatus, AuthorKind, ChatStatus, DeliveryStatus, Direction};
+use entity::{attachments, channels, chats, messages};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
+    Set, SqlErr,
+};
+use tracing::instrument;
+
+use crate::channels::{InboundEvent, InboundMessage};
+use crate::domain::error::DomainResult;
+use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, MessageId, QueueId};
+use crate::domain::reroute::AfterCommit;
+use crate::events::{self, EventKind, Subjects};
+
+mod append;
+mod opening;
+mod updates;
+
+pub use opening::{Similar, complete, create_chat, create_chat_for, open_chat};
+pub use updates::moves_forward;
+use updates::{apply_edit, apply_reaction, apply_status};
+
+/// What one stored message led to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// The new message.
+    pub message: MessageId,
+    /// Its chat.
+    pub chat: ChatId,
+    /// The chat's queue.
+    pub queue: QueueId,
+    /// The contact.
+    pub contact: ContactId,
+    /// The contact was created by this message.
+    pub new_contact: bool,
+    /// The chat was opened by this message, WAITING to be routed.
+    pub new_waiting_chat: bool,
+    /// Attachments waiting to be downloaded.
+    pub pending_attachments: Vec<i64>,
+}
+
+/// The outcome of one webhook.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Messages stored.
+    pub stored: Vec<Stored>,
+    /// How many of `stored` were appended to an open chat in one statement ([`append`], on
+    /// PostgreSQL); the others went through a transaction that finds or creates the chat.
+    pub appended: usize,
+    /// Messages already stored before (redelivered webhooks).
+    pub duplicates: usize,
+    /// Messages whose delivery status moved.
+    pub statuses: usize,
+    /// Events ignored or referring to unknown messages (handovers for other apps among them).
+    pub ignored: usize,
+    /// Agent chats completed because the chatbot took the thread back.
+    pub taken_back: usize,
+    /// Agents those chats freed.
+    pub freed_agents: Vec<AgentId>,
+}
+
+impl Report {
+    /// Chats opened WAITING by this webhook: the routing hook (issue 4) routes each of them.
+    pub fn new_waiting_chats(&self) -> impl Iterator<Item = ChatId> + '_ {
+        self.stored.iter().filter(|s| s.new_waiting_chat).map(|s| s.chat)
+    }
+
+    /// What this webhook's commits left to route: the chats it opened WAITING, and the agents
+    /// freed by the chatbot taking threads back.
+    fn reroute(&self) -> crate::domain::reroute::Reroute {
+        use crate::domain::reroute::Reroute;
+        Reroute::chats(self.new_waiting_chats()).and(Reroute::agents(self.freed_agents.iter().copied()))
+    }
+
+    /// Counts a message.
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Stored(stored) => self.stored.push(stored),
+            Outcome::Appended(stored) => {
+                self.stored.push(stored);
+                self.appended += 1;
+            }
+            Outcome::Duplicate => self.duplicates += 1,
+        }
+    }
+}
+
+/// How one message was stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// By a transaction that finds or creates the contact and chat.
+    Stored(Stored),
+    /// Appended to the customer's open chat in one statement ([`append`]).
+    Appended(Stored),
+    /// Stored before: a redelivered webhook.
+    Duplicate,
+}
+
+fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Applies every event of one webhook for `channel`. Events are independent: each is one
+/// transaction. A database failure stops and is returned (the provider will redeliver, and
+/// what was stored is recognised as a duplicate).
+///
+/// `reads`: read-only connections beside `db`'s single writer (SQLite), if any. Through them,
+/// a customer Switchboard does not know yet is searched for similar contacts before the
+/// ingesting transaction begins, so the search never holds the write lock that every other
+/// webhook waits for.
+#[instrument(skip_all, fields(channel_id = channel.id, events = events.len()))]
+pub async fn ingest(
+    db: &DatabaseConnection,
+    reads: Option<&DatabaseConnection>,
+    channel: &channels::Model,
+    events: Vec<InboundEvent>,
+) -> DomainResult<AfterCommit<Report>> {
+    let mut report = Report::default();
+    for event in events {
+        match event {
+            InboundEvent::Message(message) => report.add(store_message(db, reads, channel, &message).await?),
+            InboundEvent::EchoOf(ours, message) => {
+                // Ours is stored already, whether or not its send has recorded the provider's
+                // id yet (the echo can overtake the Send API's answer).
+                let stored = if sent_by_us(db, channel, ours).await? {
+                    Outcome::Duplicate
+                } else {
+                    store_message(db, reads, channel, &message).await?
+                };
+                report.add(stored);
+            }
+            InboundEvent::Status(update) => match apply_status(db, channel, &update).await? {
+                0 => report.ignored += 1,
+                n => report.statuses += n,
+            },
+            InboundEvent::Edit(edit) => {
+                if !apply_edit(db, channel, &edit).await? {
+                    report.ignored += 1;
+                }
+            }
+            InboundEvent::Reaction(reaction) => {
+                if !apply_reaction(db, channel, &reaction).await? {
+                    report.ignored += 1;
+                }
+            }
+            InboundEvent::Handover(handover) => {
+                match crate::domain::chatbot::apply(db, channel, &handover).await? {
+                    crate::domain::chatbot::Applied::PassedToUs(stored) => report.stored.push(stored),
+                    crate::domain::chatbot::Applied::TakenBack { freed } => {
+                        report.taken_back += 1;
+                        report.freed_agents.extend(freed);
+                    }
+                    crate::domain::chatbot::Applied::Ignored => report.ignored += 1,
+                }
+            }
+            InboundEvent::Ignored(reason) => {
+                tracing::debug!(%reason, "webhook event ignored");
+                report.ignored += 1;
+            }
+        }
+    }
+    let reroute = report.reroute();
+    Ok(AfterCommit::new(report, reroute))
+}
+
+/// Stores one message, unless it was stored before. Races between concurrent webhooks
+/// (the same message twice, or two first messages of a new contact) end in a unique violation;
+/// the transaction is rolled back and retried, and the retry sees the other's rows.
+async fn store_message(
+    db: &DatabaseConnection,
+    reads: Option<&DatabaseConnection>,
+    channel: &channels::Model,
+    message: &InboundMessage,
+) -> DomainResult<Outcome> {
+    let searched = match reads {
+        Some(reads) => similar_to_newcomer(reads, channel, message).await?,
+        None => None,
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match try_store_message(db, channel, message, searched).await {
+            Err(err) if attempt < 4 && is_unique_violation(&err) => continue,
+            Err(err) => return Err(err.into()),
+            Ok(result) => return Ok(result),
+        }
+    }
+}
+
+/// How many similar contacts the rules find for the customer of `message`, when `channel`'s
+/// kind does not know them yet (their first message creates a contact, which has no "not
+/// duplicates" pairs); `None` for a known customer. Read before the ingesting transaction:
+/// if the customer became known in between, the transaction searches again itself.
+async fn similar_to_newcomer(
+    reads: &DatabaseConnection,
+    channel: &channels::Model,
+    message: &InboundMessage,
+) -> Result<Option<usize>, sea_orm::DbErr> {
+    use crate::domain::contacts::{identities, similar};
+    if identities::find(reads, channel.kind, &message.customer.external_id).await?.is_some() {
+        return Ok(None);
+    }
+    let newcomer = identities::new_contact(channel, &message.customer);
+    Ok(Some(similar::find_for_newcomer(reads, &newcomer, similar::LIMIT).await?.len()))
+}
+
+/// Whether `id` is an outgoing message of `channel` that Switchboard stored and sends.
+async fn sent_by_us(
+    db: &DatabaseConnection,
+    channel: &channels::Model,
+    id: MessageId,
+) -> Result<bool, sea_orm::DbErr> {
+    let found = messages::Entity::find_by_id(id.0)
+        .filter(messages::Column::ChannelId.eq(channel.id))
+        .filter(messages::Column::Direction.eq(Direction::Outgoing))
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
+pub(super) async fn find_message(
+    db: &impl ConnectionTrait,
+    channel: ChannelId,
+    provider_id: &str,
+) -> Result<Option<messages::Model>, sea_orm::DbErr> {
+    messages::Entity::find()
+        .filter(messages::Column::ChannelId.eq(channel.0))
+        .filter(messages::Column::ProviderMessageId.eq(provider_id))
+        .one(db)
+        .await
+}
+
+/// A message for an open agent chat goes in one statement on PostgreSQL ([`append`]);
+/// otherwise one transaction finds or creates the contact and chat. `searched`: the
+/// similar-contact count of the customer if they are new (see [`similar_to_newcomer`]).
+async fn try_store_message(
+    db: &DatabaseConnection,
+    channel: &channels::Model,
+    message: &InboundMessage,
+    searched: Option<usize>,
+) -> Result<Outcome, sea_orm::DbErr> {
+    if append::applies(db, message)
+        && let Some(outcome) = append::to_open_chat(db, channel, message).await?
+    {
+        return Ok(outcome);
+    }
+    let txn = crate::db::write(db).await?;
+    if find_message(&txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some() {
+        return Ok(Outcome::Duplicate);
+    }
+    let (contact, new_contact) =
+        crate::domain::contacts::identities::resolve(&txn, channel, &message.customer).await?;
+    let (chat, new_chat) = match open_chat(&txn, ContactId(contact.id), ChannelId(channel.id)).await? {
+        Some(chat) => (chat, false),
+        None => {
+            // Messages arriving while a chatbot owns the thread belong to a bot chat: stored,
+            // never routed.
+            let status = if message.standby { ChatStatus::BotProcessing } else { ChatStatus::Waiting };
+            let similar = match searched {
+                Some(count) if new_contact => Similar::Counted(count),
+                _ => Similar::of(new_contact),
+            };
+            (create_chat_for(&txn, &contact, channel, status, None, similar).await?, true)
+        }
+    };
+    let now = crate::clock::now();
+    let outgoing = message.direction == Direction::Outgoing;
+    let stored = messages::ActiveModel {
+        id: NotSet,
+        chat_id: Set(chat.id),
+        channel_id: Set(channel.id),
+        direction: Set(message.direction),
+        author_kind: Set(message.author_kind),
+        author_agent_id: Set(None),
+        kind: Set(message.kind),
+        text: Set(message.text.clone()),
+        provider_message_id: Set(Some(message.provider_message_id.clone())),
+        delivery_status: Set(outgoing.then_some(DeliveryStatus::Sent)),
+        delivery_error: Set(None),
+        edited_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let mut pending = Vec::new();
+    for attachment in &message.attachments {
+        let row = attachments::ActiveModel {
+            id: NotSet,
+            message_id: Set(stored.id),
+            file_name: Set(attachment.file_name.clone()),
+            content_type: Set(attachment.content_type.clone()),
+            size_bytes: Set(attachment.size_bytes),
+            storage_key: Set(None),
+            provider_file_id: Set(Some(crate::jobs::media::encode_source(&attachment.source))),
+            status: Set(AttachmentStatus::Pending),
+            error: Set(None),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        pending.push(row.id);
+    }
+    // A bot chat closes its time limit after its last message, whoever wrote it (the customer,
+    // the chatbot's echo, Meta's inbox). In an agent chat a customer message clears the close
+    // deadline: the chat waits for the agent again.
+    let mut update = chats::Entity::update_many()
+        .col_expr(chats::Column::LastMessageAt, Expr::value(now))
+        .col_expr(chats::Column::UpdatedAt, Expr::value(now))
+        .filter(chats::Column::Id.eq(chat.id));
+    if chat.status == ChatStatus::BotProcessing {
+        let deadline = crate::domain::chatbot::bot_deadline(&txn, chat.queue_id, now).await?;
+        update = update.col_expr(chats::Column::CloseDeadline, Expr::value(Some(deadline)));
+    } else if message.author_kind == AuthorKind::Contact {
+        update =
+            update.col_expr(chats::Column::CloseDeadline, Expr::value(Option::<chrono::DateTime<Utc>>::None));
+    }
+    update.exec(&txn).await?;
+    let subjects = Subjects {
+        chat: Some(ChatId(chat.id)),
+        queue: Some(QueueId(chat.queue_id)),
+        agent: chat.owner_id.map(crate::domain::ids::AgentId),
+    };
+    let payload = serde_json::json!({
+        "messageId": stored.id,
+        "direction": message.direction.as_str(),
+        "kind": message.kind.as_str(),
+    });
+    events::record(&txn, EventKind::MessageReceived, subjects, payload).await?;
+    txn.commit().await?;
+    Ok(Outcome::Stored(Stored {
+        message: MessageId(stored.id),
+        chat: ChatId(chat.id),
+        queue: QueueId(chat.queue_id),
+        contact: ContactId(contact.id),
+        new_contact,
+        new_waiting_chat: new_chat && chat.status == ChatStatus::Waiting,
+        pending_attachments: pending,
+    }))
+}
