@@ -287,7 +287,7 @@ impl Metrics {
         registry.register(
             "webhook_messages",
             "Messages in accepted webhooks by how they were stored: appended (to an open chat in one \
-             statement, PostgreSQL), transaction (finding or creating the contact and chat) or \
+             round trip), transaction (finding or creating the contact and chat) or \
              duplicate (stored before: a redelivery)",
             webhook_messages.clone(),
         );

@@ -77,3 +77,11 @@ pub struct AppState {
     /// The `chatStats` result cache (its counts are in `/metrics`).
     pub stats_cache: std::sync::Arc<crate::domain::analytics::StatsCache>,
 }
+
+impl AppState {
+    /// Where a read that need not see this request's own writes goes: SQLite's read-only
+    /// pool, so it runs beside the single writer instead of queueing for it; else the pool.
+    pub fn reads(&self) -> &DatabaseConnection {
+        self.readers.as_ref().unwrap_or(&self.db)
+    }
+}

@@ -39,11 +39,7 @@ pub async fn caller_for_token(state: &AppState, token: Option<&str>) -> Caller {
     match token {
         None => Caller::Anonymous,
         // A read: on SQLite it goes through the read-only pool, so it never waits for a write.
-        Some(token) => match state
-            .sessions
-            .authenticate(state.readers.as_ref().unwrap_or(&state.db), &state.keys, token)
-            .await
-        {
+        Some(token) => match state.sessions.authenticate(state.reads(), &state.keys, token).await {
             Ok(principal) => Caller::SignedIn(principal),
             // Not a refusal: the token may be fine. The pool's acquire timeout bounds the wait
             // during an outage, and the code says whether retrying makes sense.
@@ -174,7 +170,7 @@ async fn execute(
             let db = if operation_type(&document, request.operation_name.as_deref())
                 == Some(OperationType::Query)
             {
-                RequestDb::pinned(state.readers.as_ref().unwrap_or(&state.db).clone(), state.queries.as_ref())
+                RequestDb::pinned(state.reads().clone(), state.queries.as_ref())
             } else {
                 RequestDb::shared(state.db.clone())
             };

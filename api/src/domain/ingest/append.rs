@@ -1,18 +1,24 @@
-//! A message for a chat that is already open, stored in one statement on PostgreSQL.
+//! A message for a chat that is already open, stored in one round trip.
 //!
 //! Most webhook messages come from customers whose chat is open. The general path
 //! ([`super::try_store_message`]) spends eight round trips on them (begin; the duplicate
-//! check; the identity; the open chat, locked; the message; the chat's update; the event and
-//! its NOTIFY; commit), and at the limit ingestion is bound by those statements, not by the
-//! work in them (docs/benchmarks.md). Here the same reads and writes are one statement of
-//! data-modifying CTEs, which PostgreSQL runs as one transaction: the open chat is locked
-//! (`FOR UPDATE`, as [`super::open_chat`] does, so a time limit completing it at the same
-//! moment either waits for this message or makes this find no open chat), and nothing is
-//! written unless the message is new and the chat open.
+//! check; the identity; the open chat, locked; the message; the chat's update; the event;
+//! commit), and at the limit ingestion is bound by those round trips, not by the work in them
+//! (docs/benchmarks.md): on PostgreSQL each is a statement sent and answered, on SQLite a hop
+//! to the driver's worker thread and back.
+//!
+//! - **PostgreSQL** ([`in_one_statement`]): the same reads and writes as one statement of
+//!   data-modifying CTEs, which runs as one transaction of its own: the open chat is locked
+//!   (`FOR UPDATE`, as [`super::open_chat`] does, so a time limit completing it at the same
+//!   moment either waits for this message or makes this find no open chat), and nothing is
+//!   written unless the message is new and the chat open.
+//! - **SQLite** ([`in_one_script`]): inside the general path's write transaction (which holds
+//!   the database's write lock), a script of four statements the driver runs in one hop, each
+//!   writing only if the one before it did.
 //!
 //! Anything else — an unknown customer, no open chat, a bot chat (whose deadline comes from
-//! its queue's settings), attachments — answers `None` having written nothing,
-//! and the general path stores the message.
+//! its queue's settings), attachments — writes nothing here, and the general path stores the
+//! message.
 
 use entity::channels;
 use entity::enums::{AuthorKind, DeliveryStatus, Direction};
@@ -23,10 +29,10 @@ use crate::channels::InboundMessage;
 use crate::domain::ids::{ChatId, ContactId, MessageId, QueueId};
 use crate::events::{EventKind, NOTIFY_CHANNEL};
 
-/// Whether [`to_open_chat`] can store `message` at all: on PostgreSQL, without attachments
-/// (their rows and downloads belong to the general path).
-pub(super) fn applies(db: &impl ConnectionTrait, message: &InboundMessage) -> bool {
-    db.get_database_backend() == DatabaseBackend::Postgres && message.attachments.is_empty()
+/// Whether a message may be appended here at all: one without attachments (their rows and
+/// downloads belong to the general path).
+pub(super) fn applies(message: &InboundMessage) -> bool {
+    message.attachments.is_empty()
 }
 
 /// `$1` channel, `$2` provider message id, `$3` channel kind, `$4` customer's external id,
@@ -41,7 +47,7 @@ pub(super) fn applies(db: &impl ConnectionTrait, message: &InboundMessage) -> bo
 /// a connection, which may have been after a message read later got its own). So the messages
 /// of one chat get their times in the order they are stored, and the chat's last message time
 /// is the last one's. A frozen clock gives exactly `$10`.
-const APPEND: &str = r#"
+const POSTGRES: &str = r#"
 WITH duplicate AS (
     SELECT id FROM messages WHERE channel_id = $1 AND provider_message_id = $2
 ), chat AS (
@@ -86,12 +92,12 @@ LEFT JOIN chat ON true
 LEFT JOIN event ON true
 "#;
 
-/// Stores `message` in its customer's open agent chat on `channel`, moving the chat's last
-/// message time (and, for a customer's message, clearing its close deadline) and recording
-/// MESSAGE_RECEIVED, all in one statement; what the general path would do for such a message.
-/// `None`, having written nothing, when the message is for anything else. Call only where
-/// [`applies`].
-pub(super) async fn to_open_chat(
+/// On PostgreSQL: stores `message` in its customer's open agent chat on `channel`, moving the
+/// chat's last message time (and, for a customer's message, clearing its close deadline) and
+/// recording MESSAGE_RECEIVED, all in one statement; what the general path would do for such
+/// a message. `None`, having written nothing, when the message is for anything else. Call
+/// only where [`applies`].
+pub(super) async fn in_one_statement(
     db: &impl ConnectionTrait,
     channel: &channels::Model,
     message: &InboundMessage,
@@ -113,23 +119,111 @@ pub(super) async fn to_open_chat(
         EventKind::MessageReceived.as_str().into(),
         NOTIFY_CHANNEL.into(),
     ];
-    let statement = Statement::from_sql_and_values(DatabaseBackend::Postgres, APPEND, values);
+    let statement = Statement::from_sql_and_values(DatabaseBackend::Postgres, POSTGRES, values);
     let row = db.query_one_raw(statement).await?.ok_or(DbErr::RecordNotFound("append".into()))?;
     if row.try_get::<bool>("", "duplicate")? {
         return Ok(Some(Outcome::Duplicate));
     }
-    let Some(id) = row.try_get::<Option<i64>>("", "message_id")? else {
-        return Ok(None);
-    };
-    Ok(Some(Outcome::Appended(Stored {
-        message: MessageId(id),
+    match row.try_get::<Option<i64>>("", "message_id")? {
+        Some(id) => appended(&row, id).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The message appended, from the answer's `chat_id`, `queue_id` and `contact_id`.
+fn appended(row: &sea_orm::QueryResult, message: i64) -> Result<Outcome, DbErr> {
+    Ok(Outcome::Appended(Stored {
+        message: MessageId(message),
         chat: ChatId(row.try_get("", "chat_id")?),
         queue: QueueId(row.try_get("", "queue_id")?),
         contact: ContactId(row.try_get("", "contact_id")?),
         new_contact: false,
         new_waiting_chat: false,
         pending_attachments: Vec::new(),
-    })))
+    }))
+}
+
+/// `?1` channel, `?2` provider message id, `?3` channel kind, `?4` customer's external id,
+/// `?5` direction, `?6` author kind, `?7` message kind, `?8` text, `?9` delivery status,
+/// `?10` now (read inside the write transaction, so after any earlier message of the chat).
+///
+/// Each statement writes only if the one before it changed a row (`changes()`), and finds
+/// the message through `last_insert_rowid()` (an UPDATE leaves it alone): the message if new
+/// and for an open agent chat, then its chat, then its event; the last statement answers.
+/// Numbered parameters bind by number in every statement of a script, but a statement must
+/// use each number up to its highest (sqlx counts the gaps), hence `?1`–`?10` in the first
+/// and `?1`–`?2` in the others. The kinds and statuses are literals.
+const SQLITE: &str = r#"
+INSERT INTO messages (chat_id, channel_id, direction, author_kind, kind, text, provider_message_id,
+                      delivery_status, created_at)
+SELECT chat.id, ?1, ?5, ?6, ?7, ?8, ?2, ?9, ?10
+FROM (
+    SELECT c.id, c.status
+    FROM contact_identities i
+    JOIN chats c ON c.contact_id = i.contact_id
+    WHERE i.channel_kind = ?3 AND i.external_id = ?4 AND c.channel_id = ?1 AND c.status <> 'COMPLETED'
+    ORDER BY c.id
+    LIMIT 1
+) AS chat
+WHERE chat.status <> 'BOT_PROCESSING'
+  AND NOT EXISTS (SELECT 1 FROM messages WHERE channel_id = ?1 AND provider_message_id = ?2);
+UPDATE chats
+SET last_message_at = m.created_at, updated_at = m.created_at,
+    close_deadline = CASE WHEN m.author_kind = 'CONTACT' THEN NULL ELSE chats.close_deadline END
+FROM (
+    SELECT chat_id, created_at, author_kind FROM messages
+    WHERE id = last_insert_rowid() AND channel_id = ?1 AND provider_message_id = ?2
+) AS m
+WHERE changes() = 1 AND chats.id = m.chat_id;
+INSERT INTO events (kind, chat_id, agent_id, queue_id, payload, created_at)
+SELECT 'MESSAGE_RECEIVED', c.id, c.owner_id, c.queue_id,
+       json_object('messageId', m.id, 'direction', m.direction, 'kind', m.kind), m.created_at
+FROM messages m JOIN chats c ON c.id = m.chat_id
+WHERE changes() = 1 AND m.id = last_insert_rowid() AND m.channel_id = ?1 AND m.provider_message_id = ?2;
+SELECT changes() = 1 AS appended, m.id AS message_id, m.chat_id, c.queue_id, c.contact_id
+FROM (SELECT 1) AS one
+LEFT JOIN messages m ON m.channel_id = ?1 AND m.provider_message_id = ?2
+LEFT JOIN chats c ON c.id = m.chat_id
+"#;
+
+/// What [`in_one_script`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Scripted {
+    /// Appended, or stored before.
+    Done(Outcome),
+    /// Not stored before, and written nothing: the general path stores it, in the same
+    /// transaction, without checking for a duplicate again.
+    New,
+}
+
+/// On SQLite, inside `txn` (the general path's write transaction): what [`in_one_statement`]
+/// does on PostgreSQL, in one hop to the driver's worker thread. Call only where [`applies`].
+pub(super) async fn in_one_script(
+    txn: &impl ConnectionTrait,
+    channel: &channels::Model,
+    message: &InboundMessage,
+) -> Result<Scripted, DbErr> {
+    let outgoing = message.direction == Direction::Outgoing;
+    let values: [sea_orm::Value; 10] = [
+        channel.id.into(),
+        message.provider_message_id.clone().into(),
+        channel.kind.as_str().into(),
+        message.customer.external_id.clone().into(),
+        message.direction.as_str().into(),
+        message.author_kind.as_str().into(),
+        message.kind.as_str().into(),
+        message.text.clone().into(),
+        outgoing.then_some(DeliveryStatus::Sent.as_str()).into(),
+        crate::clock::now().into(),
+    ];
+    let statement = Statement::from_sql_and_values(DatabaseBackend::Sqlite, SQLITE, values);
+    let rows = txn.query_all_raw(statement).await?;
+    let row = rows.last().ok_or(DbErr::RecordNotFound("append".into()))?;
+    match (row.try_get::<bool>("", "appended")?, row.try_get::<Option<i64>>("", "message_id")?) {
+        (true, Some(id)) => appended(row, id).map(Scripted::Done),
+        (false, Some(_)) => Ok(Scripted::Done(Outcome::Duplicate)),
+        (_, None) => Ok(Scripted::New),
+    }
 }
 
 #[cfg(test)]
@@ -138,11 +232,32 @@ mod tests {
 
     use super::*;
 
-    /// The chat statuses the statement writes as literals are the enum's stored strings.
+    /// The statuses and kinds the statements write as literals are the enums' stored strings.
     #[test]
-    fn the_statement_names_statuses_as_stored() {
-        for status in [ChatStatus::Completed, ChatStatus::BotProcessing] {
-            assert!(APPEND.contains(&format!("'{}'", status.as_str())), "{status:?}");
+    fn the_statements_name_statuses_and_kinds_as_stored() {
+        for statement in [POSTGRES, SQLITE] {
+            for status in [ChatStatus::Completed, ChatStatus::BotProcessing] {
+                assert!(statement.contains(&format!("'{}'", status.as_str())), "{status:?}");
+            }
+        }
+        assert!(SQLITE.contains(&format!("'{}'", EventKind::MessageReceived.as_str())));
+        assert!(SQLITE.contains(&format!("= '{}'", AuthorKind::Contact.as_str())));
+    }
+
+    /// Every statement of the SQLite script uses each parameter number up to its highest: sqlx
+    /// counts a gap as a positional parameter and stops binding past the values given.
+    #[test]
+    fn the_script_numbers_its_parameters_without_gaps() {
+        for statement in SQLITE.split(';') {
+            let used: std::collections::BTreeSet<usize> = statement
+                .split('?')
+                .skip(1)
+                .map(|rest| {
+                    rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+                })
+                .collect();
+            let highest = used.iter().max().copied().unwrap_or(0);
+            assert_eq!(used, (1..=highest).collect(), "{statement}");
         }
     }
 }

@@ -235,8 +235,8 @@ pub(super) async fn find_message(
         .await
 }
 
-/// A message for an open agent chat goes in one statement on PostgreSQL ([`append`]);
-/// otherwise one transaction finds or creates the contact and chat. `searched`: the
+/// A message for an open agent chat goes in one round trip ([`append`]); otherwise one
+/// transaction finds or creates the contact and chat. `searched`: the
 /// similar-contact count of the customer if they are new (see [`similar_to_newcomer`]).
 async fn try_store_message(
     db: &DatabaseConnection,
@@ -244,13 +244,27 @@ async fn try_store_message(
     message: &InboundMessage,
     searched: Option<usize>,
 ) -> Result<Outcome, sea_orm::DbErr> {
-    if append::applies(db, message)
-        && let Some(outcome) = append::to_open_chat(db, channel, message).await?
+    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    if postgres
+        && append::applies(message)
+        && let Some(outcome) = append::in_one_statement(db, channel, message).await?
     {
         return Ok(outcome);
     }
     let txn = crate::db::write(db).await?;
-    if find_message(&txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some() {
+    let known_new = if !postgres && append::applies(message) {
+        match append::in_one_script(&txn, channel, message).await? {
+            append::Scripted::Done(outcome) => {
+                txn.commit().await?;
+                return Ok(outcome);
+            }
+            append::Scripted::New => true,
+        }
+    } else {
+        false
+    };
+    if !known_new && find_message(&txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some()
+    {
         return Ok(Outcome::Duplicate);
     }
     let (contact, new_contact) =
