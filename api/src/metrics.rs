@@ -158,6 +158,8 @@ struct Inner {
     deliveries: Family<ProviderLabels, Counter>,
     webhooks: Family<ProviderLabels, Counter>,
     webhook_messages: Family<StoredLabels, Counter>,
+    append_batches: Counter,
+    append_batched: Counter,
     db_connections: Family<PoolLabels, Gauge>,
     stats_cache: Family<StatsCacheLabels, Counter>,
 }
@@ -291,6 +293,20 @@ impl Metrics {
              duplicate (stored before: a redelivery)",
             webhook_messages.clone(),
         );
+        let append_batches = Counter::default();
+        registry.register(
+            "webhook_append_batches",
+            "SQLite: write transactions that appended returning customers' messages, several when \
+             they waited for the writer (sampled at scrape)",
+            append_batches.clone(),
+        );
+        let append_batched = Counter::default();
+        registry.register(
+            "webhook_append_batch_messages",
+            "SQLite: messages in those transactions (per transaction: this over \
+             switchboard_webhook_append_batches_total)",
+            append_batched.clone(),
+        );
         let db_connections = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "db_connections",
@@ -319,6 +335,8 @@ impl Metrics {
             deliveries,
             webhooks,
             webhook_messages,
+            append_batches,
+            append_batched,
             db_connections,
             stats_cache,
         }))
@@ -445,6 +463,13 @@ impl Metrics {
                 counter.inc_by(total.saturating_sub(counter.get()));
             }
         }
+        if let Some(counts) = sample.appends {
+            for (counter, total) in
+                [(&self.0.append_batches, counts.batches), (&self.0.append_batched, counts.messages)]
+            {
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
+        }
         self.pool("primary", sample.db);
         if let Some(readers) = sample.readers {
             self.pool("readers", readers);
@@ -499,6 +524,8 @@ pub struct Sample<'a> {
     pub bus_subscribers: usize,
     /// How the `chatStats` result cache answered so far.
     pub stats_cache: Option<crate::domain::analytics::CacheCounts>,
+    /// SQLite: what the appending batches wrote so far.
+    pub appends: Option<crate::domain::ingest::BatchCounts>,
 }
 
 /// The `provider` label of a channel kind.

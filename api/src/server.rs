@@ -98,6 +98,9 @@ impl Server {
         let bus = EventBus::new(config.subscription_buffer);
         let mut state = Self::state(db, keys, jobs, bus.clone(), analytics, &config);
         state.readers = readers;
+        if state.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            state.appends = Some(crate::domain::ingest::Batcher::new(state.db.clone()));
+        }
         Ok(Self { listener, state, grace: Duration::from_secs(config.shutdown_grace_seconds), seeded_demo })
     }
 
@@ -180,6 +183,7 @@ impl Server {
             sessions,
             documents,
             readers: None,
+            appends: None,
             queries,
             analytics_connections,
             database_url: config.database_url.clone(),

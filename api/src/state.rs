@@ -41,6 +41,9 @@ pub struct AppState {
     pub schema: crate::graphql::Schemas,
     /// SQLite only: read-only connections for GraphQL queries (see `db::connect_readers`).
     pub readers: Option<DatabaseConnection>,
+    /// SQLite only: the queue appending returning customers' messages several to a write
+    /// transaction (`domain::ingest::Batcher`).
+    pub appends: Option<std::sync::Arc<crate::domain::ingest::Batcher>>,
     /// PostgreSQL only: the connections GraphQL queries hold (see `db::queries`).
     pub queries: Option<crate::db::QueryConnections>,
     /// PostgreSQL only: the connections history and analytics reads take (`db::analytics`).

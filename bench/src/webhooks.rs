@@ -103,11 +103,13 @@ async fn bench_backend(
     let client = http_client(Duration::from_secs(30))?;
     let webhook = server.create_channel(&client).await?;
     let mut generator = Generator::new(&format!("{run_id}-{}", backend.name()));
+    let mut sent = 0;
 
     for &scenario in &cli.scenarios {
         if scenario == Scenario::Existing {
             let warm_up: Vec<Payload> =
                 (0..cli.customers).map(|n| generator.returning_customer_message(n)).collect();
+            sent += warm_up.len();
             let outcome = load::send_all(&client, &webhook, warm_up, WARM_UP_SENDERS).await;
             if outcome.errors > 0 {
                 anyhow::bail!(
@@ -127,15 +129,40 @@ async fn bench_backend(
                     Scenario::Existing => generator.returning_customer_message(i % cli.customers.max(1)),
                 })
                 .collect();
+            sent += payloads.len();
             let row = measure(&server, &client, &webhook, backend, scenario, senders, payloads).await;
             rows.push(row);
         }
+    }
+    // Every message answered 200 must be stored, once, with its event: a fast path that
+    // answered without writing would otherwise look like throughput.
+    let (messages, events) = stored(scratch.url()).await?;
+    if (messages, events) != (sent as i64, sent as i64) {
+        anyhow::bail!(
+            "{}: {sent} messages sent, but {messages} stored with {events} MESSAGE_RECEIVED events",
+            backend.name()
+        );
     }
 
     let memory = server.memory()?;
     server.stop();
     scratch.finish(false);
     Ok(memory)
+}
+
+/// The messages stored and the MESSAGE_RECEIVED events recorded in the database at `url`.
+async fn stored(url: &str) -> anyhow::Result<(i64, i64)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = sea_orm::Database::connect(url).await?;
+    let sql = "SELECT (SELECT COUNT(*) FROM messages) AS messages, \
+               (SELECT COUNT(*) FROM events WHERE kind = 'MESSAGE_RECEIVED') AS events";
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no counts"))?;
+    let counts = (row.try_get("", "messages")?, row.try_get("", "events")?);
+    db.close().await?;
+    Ok(counts)
 }
 
 /// Posts `payloads` to `webhook` with `senders` concurrent senders and measures the level:

@@ -1,6 +1,8 @@
 //! Ingestion: turning normalised webhook events into contacts, chats, messages and delivery
 //! statuses. Each event is its own transaction, so one bad event never loses the others.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use entity::enums::{AttachmentStatus, AuthorKind, ChatStatus, DeliveryStatus, Direction};
 use entity::{attachments, channels, chats, messages};
@@ -18,9 +20,11 @@ use crate::domain::reroute::AfterCommit;
 use crate::events::{self, EventKind, Subjects};
 
 mod append;
+mod batch;
 mod opening;
 mod updates;
 
+pub use batch::{BatchCounts, Batcher};
 pub use opening::{Similar, complete, create_chat, create_chat_for, open_chat};
 pub use updates::moves_forward;
 use updates::{apply_edit, apply_reaction, apply_status};
@@ -112,25 +116,29 @@ fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
 /// `reads`: read-only connections beside `db`'s single writer (SQLite), if any. Through them,
 /// a customer Switchboard does not know yet is searched for similar contacts before the
 /// ingesting transaction begins, so the search never holds the write lock that every other
-/// webhook waits for.
+/// webhook waits for. `appends`: on SQLite, the queue that appends returning customers'
+/// messages several to a transaction ([`Batcher`]).
 #[instrument(skip_all, fields(channel_id = channel.id, events = events.len()))]
 pub async fn ingest(
     db: &DatabaseConnection,
     reads: Option<&DatabaseConnection>,
+    appends: Option<&Arc<Batcher>>,
     channel: &channels::Model,
     events: Vec<InboundEvent>,
 ) -> DomainResult<AfterCommit<Report>> {
     let mut report = Report::default();
     for event in events {
         match event {
-            InboundEvent::Message(message) => report.add(store_message(db, reads, channel, &message).await?),
+            InboundEvent::Message(message) => {
+                report.add(store_message(db, reads, appends, channel, &message).await?)
+            }
             InboundEvent::EchoOf(ours, message) => {
                 // Ours is stored already, whether or not its send has recorded the provider's
                 // id yet (the echo can overtake the Send API's answer).
                 let stored = if sent_by_us(db, channel, ours).await? {
                     Outcome::Duplicate
                 } else {
-                    store_message(db, reads, channel, &message).await?
+                    store_message(db, reads, appends, channel, &message).await?
                 };
                 report.add(stored);
             }
@@ -174,9 +182,22 @@ pub async fn ingest(
 async fn store_message(
     db: &DatabaseConnection,
     reads: Option<&DatabaseConnection>,
+    appends: Option<&Arc<Batcher>>,
     channel: &channels::Model,
     message: &InboundMessage,
 ) -> DomainResult<Outcome> {
+    let mut appending = append::applies(message);
+    if let Some(appends) = appends
+        && appending
+    {
+        match appends.append(channel, message).await {
+            Some(append::Scripted::Done(outcome)) => return Ok(outcome),
+            // Not stored before, as of that batch, and nothing written: the general path.
+            Some(append::Scripted::New) => appending = false,
+            // The batch failed: the general path tries appending it alone.
+            None => {}
+        }
+    }
     let searched = match reads {
         Some(reads) => similar_to_newcomer(reads, channel, message).await?,
         None => None,
@@ -184,7 +205,7 @@ async fn store_message(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_store_message(db, channel, message, searched).await {
+        match try_store_message(db, channel, message, searched, appending).await {
             Err(err) if attempt < 4 && is_unique_violation(&err) => continue,
             Err(err) => return Err(err.into()),
             Ok(result) => return Ok(result),
@@ -235,24 +256,26 @@ pub(super) async fn find_message(
         .await
 }
 
-/// A message for an open agent chat goes in one round trip ([`append`]); otherwise one
-/// transaction finds or creates the contact and chat. `searched`: the
+/// A message for an open agent chat goes in one round trip ([`append`]) unless `appending`
+/// is false (tried already); otherwise one transaction finds or creates the contact and
+/// chat. `searched`: the
 /// similar-contact count of the customer if they are new (see [`similar_to_newcomer`]).
 async fn try_store_message(
     db: &DatabaseConnection,
     channel: &channels::Model,
     message: &InboundMessage,
     searched: Option<usize>,
+    appending: bool,
 ) -> Result<Outcome, sea_orm::DbErr> {
     let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
     if postgres
-        && append::applies(message)
+        && appending
         && let Some(outcome) = append::in_one_statement(db, channel, message).await?
     {
         return Ok(outcome);
     }
     let txn = crate::db::write(db).await?;
-    let known_new = if !postgres && append::applies(message) {
+    let known_new = if !postgres && appending {
         match append::in_one_script(&txn, channel, message).await? {
             append::Scripted::Done(outcome) => {
                 txn.commit().await?;
