@@ -35,6 +35,23 @@ pub(super) fn applies(message: &InboundMessage) -> bool {
     message.attachments.is_empty()
 }
 
+/// The first nine values of both statements: channel, provider message id, channel kind,
+/// customer's external id, direction, author kind, message kind, text, delivery status.
+fn message_values(channel: &channels::Model, message: &InboundMessage) -> [sea_orm::Value; 9] {
+    let outgoing = message.direction == Direction::Outgoing;
+    [
+        channel.id.into(),
+        message.provider_message_id.clone().into(),
+        channel.kind.as_str().into(),
+        message.customer.external_id.clone().into(),
+        message.direction.as_str().into(),
+        message.author_kind.as_str().into(),
+        message.kind.as_str().into(),
+        message.text.clone().into(),
+        outgoing.then_some(DeliveryStatus::Sent.as_str()).into(),
+    ]
+}
+
 /// `$1` channel, `$2` provider message id, `$3` channel kind, `$4` customer's external id,
 /// `$5` direction, `$6` author kind, `$7` message kind, `$8` text, `$9` delivery status,
 /// `$10` the server's clock ([`crate::clock::now`]) before the statement, `$11` whether that
@@ -102,23 +119,13 @@ pub(super) async fn in_one_statement(
     channel: &channels::Model,
     message: &InboundMessage,
 ) -> Result<Option<Outcome>, DbErr> {
-    let outgoing = message.direction == Direction::Outgoing;
-    let values: [sea_orm::Value; 14] = [
-        channel.id.into(),
-        message.provider_message_id.clone().into(),
-        channel.kind.as_str().into(),
-        message.customer.external_id.clone().into(),
-        message.direction.as_str().into(),
-        message.author_kind.as_str().into(),
-        message.kind.as_str().into(),
-        message.text.clone().into(),
-        outgoing.then_some(DeliveryStatus::Sent.as_str()).into(),
+    let values = message_values(channel, message).into_iter().chain([
         crate::clock::now().into(),
         (!crate::clock::frozen()).into(),
         (message.author_kind == AuthorKind::Contact).into(),
         EventKind::MessageReceived.as_str().into(),
         NOTIFY_CHANNEL.into(),
-    ];
+    ]);
     let statement = Statement::from_sql_and_values(DatabaseBackend::Postgres, POSTGRES, values);
     let row = db.query_one_raw(statement).await?.ok_or(DbErr::RecordNotFound("append".into()))?;
     if row.try_get::<bool>("", "duplicate")? {
@@ -203,19 +210,7 @@ pub(super) async fn in_one_script(
     channel: &channels::Model,
     message: &InboundMessage,
 ) -> Result<Scripted, DbErr> {
-    let outgoing = message.direction == Direction::Outgoing;
-    let values: [sea_orm::Value; 10] = [
-        channel.id.into(),
-        message.provider_message_id.clone().into(),
-        channel.kind.as_str().into(),
-        message.customer.external_id.clone().into(),
-        message.direction.as_str().into(),
-        message.author_kind.as_str().into(),
-        message.kind.as_str().into(),
-        message.text.clone().into(),
-        outgoing.then_some(DeliveryStatus::Sent.as_str()).into(),
-        crate::clock::now().into(),
-    ];
+    let values = message_values(channel, message).into_iter().chain([crate::clock::now().into()]);
     let statement = Statement::from_sql_and_values(DatabaseBackend::Sqlite, SQLITE, values);
     let rows = txn.query_all_raw(statement).await?;
     let row = rows.last().ok_or(DbErr::RecordNotFound("append".into()))?;

@@ -24,8 +24,8 @@ use crate::channels::InboundMessage;
 /// Most messages in one transaction, so one batch never holds the writer for long.
 const MAX_BATCH: usize = 64;
 
-/// The queue of messages to append, and whether a task is writing it.
-#[derive(Debug)]
+/// The queue of messages to append, and whether a task is writing it. Its `Debug` shows the
+/// counts only: the queued channels carry their credentials.
 pub struct Batcher {
     db: DatabaseConnection,
     queue: Mutex<Queue>,
@@ -42,17 +42,22 @@ pub struct BatchCounts {
     pub messages: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Queue {
     jobs: Vec<Job>,
     writing: bool,
 }
 
-#[derive(Debug)]
 struct Job {
     channel: channels::Model,
     message: InboundMessage,
     answer: oneshot::Sender<Option<Scripted>>,
+}
+
+impl std::fmt::Debug for Batcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher").field("counts", &self.counts()).finish_non_exhaustive()
+    }
 }
 
 impl Batcher {

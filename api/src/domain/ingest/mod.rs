@@ -258,8 +258,8 @@ pub(super) async fn find_message(
 
 /// A message for an open agent chat goes in one round trip ([`append`]) unless `appending`
 /// is false (tried already); otherwise one transaction finds or creates the contact and
-/// chat. `searched`: the
-/// similar-contact count of the customer if they are new (see [`similar_to_newcomer`]).
+/// chat. `searched`: the similar-contact count of the customer if they are new (see
+/// [`similar_to_newcomer`]).
 async fn try_store_message(
     db: &DatabaseConnection,
     channel: &channels::Model,
