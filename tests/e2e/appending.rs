@@ -166,7 +166,29 @@ async fn concurrent_messages_for_one_open_chat(app: TestApp) {
     assert_eq!(received.iter().filter(|e| e.kind == "MESSAGE_RECEIVED").count(), 9, "one event per message");
 }
 
-on_both_databases!(a_returning_customers_message_joins_the_open_chat, concurrent_messages_for_one_open_chat);
+/// A new customer's first message delivered four times at once, beside four more of their
+/// messages: one contact, one chat, each message once (the losers of each race retry and find
+/// the winner's rows).
+async fn a_new_customers_first_messages_at_once(app: TestApp) {
+    let admin = app.admin().await;
+    let ch = app.channels(&admin).await;
+    let mut bodies = vec![fixture("whatsapp/text_message.json"); 4];
+    bodies.extend((0..4).map(|n| amelia_says(&format!("wamid.first-{n}"), "hello?")));
+    let answers =
+        futures_util::future::join_all(bodies.iter().map(|body| app.webhook(&ch.whatsapp, body))).await;
+    assert!(answers.iter().all(|status| *status == 200), "{answers:?}");
+    assert_eq!((app.count("contacts").await, app.count("chats").await), (1, 1));
+    assert_eq!(app.count("messages").await, 5, "each message once");
+    let recorded = events::Entity::find().all(&app.db).await.unwrap();
+    let count = |kind: &str| recorded.iter().filter(|e| e.kind == kind).count();
+    assert_eq!((count("CHAT_CREATED"), count("MESSAGE_RECEIVED")), (1, 5));
+}
+
+on_both_databases!(
+    a_returning_customers_message_joins_the_open_chat,
+    concurrent_messages_for_one_open_chat,
+    a_new_customers_first_messages_at_once
+);
 
 /// A time limit completing the chat while a message for it arrives (PostgreSQL, where both
 /// lock the chat's row; SQLite's writes take the database's one write lock in turn): the

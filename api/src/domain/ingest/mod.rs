@@ -268,31 +268,39 @@ async fn try_store_message(
     appending: bool,
 ) -> Result<Outcome, sea_orm::DbErr> {
     let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-    if postgres
-        && appending
-        && let Some(outcome) = append::in_one_statement(db, channel, message).await?
-    {
-        return Ok(outcome);
+    // Whether the message was found not stored yet, just now. The general path then skips its
+    // own duplicate check: a twin stored since fails this transaction's insert on the unique
+    // index, and the retry finds it.
+    let mut known_new = false;
+    if postgres && appending {
+        match append::in_one_statement(db, channel, message).await? {
+            Some(outcome) => return Ok(outcome),
+            None => known_new = true,
+        }
     }
     let txn = crate::db::write(db).await?;
-    let known_new = if !postgres && appending {
+    if !postgres && appending {
         match append::in_one_script(&txn, channel, message).await? {
             append::Scripted::Done(outcome) => {
                 txn.commit().await?;
                 return Ok(outcome);
             }
-            append::Scripted::New => true,
+            append::Scripted::New => known_new = true,
         }
-    } else {
-        false
-    };
+    }
     if !known_new && find_message(&txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some()
     {
         return Ok(Outcome::Duplicate);
     }
     let (contact, new_contact) =
         crate::domain::contacts::identities::resolve(&txn, channel, &message.customer).await?;
-    let (chat, new_chat) = match open_chat(&txn, ContactId(contact.id), ChannelId(channel.id)).await? {
+    // A contact created in this transaction has no chats yet.
+    let open = if new_contact {
+        None
+    } else {
+        open_chat(&txn, ContactId(contact.id), ChannelId(channel.id)).await?
+    };
+    let (chat, new_chat) = match open {
         Some(chat) => (chat, false),
         None => {
             // Messages arriving while a chatbot owns the thread belong to a bot chat: stored,
