@@ -221,4 +221,36 @@ mod tests {
         );
         assert!(!batcher.queue().writing, "the writer ends with the queue");
     }
+
+    /// A batch that fails writes nothing and answers `None` to each of its messages (each is
+    /// then written alone); the next message starts a writer again.
+    #[tokio::test]
+    async fn a_failed_batch_answers_each_to_write_alone() {
+        use sea_orm::ConnectionTrait;
+        let db = crate::db::demo_for_tests().await;
+        let channel = channels::Entity::find().one(&db).await.unwrap().expect("a demo channel");
+        let batcher = Batcher::new(db.clone());
+        // Every script fails while its event table is missing.
+        db.execute_unprepared("ALTER TABLE events RENAME TO events_away").await.unwrap();
+        let failed: Vec<_> = (0..3)
+            .map(|n| {
+                let (batcher, channel) = (batcher.clone(), channel.clone());
+                tokio::spawn(async move { batcher.append(&channel, &message(n)).await })
+            })
+            .collect();
+        for append in failed {
+            assert_eq!(append.await.unwrap(), None, "write it alone");
+        }
+        assert_eq!(batcher.counts(), BatchCounts::default(), "nothing committed");
+        db.execute_unprepared("ALTER TABLE events_away RENAME TO events").await.unwrap();
+        assert_eq!(batcher.append(&channel, &message(9)).await, Some(Scripted::New));
+        assert_eq!(batcher.counts(), BatchCounts { batches: 1, messages: 1 });
+        // The writer ends once it finds the queue empty (after answering).
+        let ended = async {
+            while batcher.queue().writing {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), ended).await.expect("the writer ends");
+    }
 }
