@@ -185,6 +185,18 @@ mod tests {
         }
     }
 
+    /// Yields until `check` holds, for up to 10 seconds.
+    async fn until(what: &str, mut check: impl FnMut() -> bool) {
+        let wait = async {
+            while !check() {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("waited 10 s for {what}"));
+    }
+
     /// Messages arriving while the writer is busy are written together: one transaction for
     /// all that waited, each answered after it.
     #[tokio::test]
@@ -199,15 +211,13 @@ mod tests {
             tokio::spawn(async move { batcher.append(&channel, &message(n)).await })
         };
         let mut appends = vec![spawn(0)];
-        let drained = |batcher: &Batcher| batcher.queue().writing && batcher.queue().jobs.is_empty();
-        while !drained(&batcher) {
-            tokio::task::yield_now().await;
-        }
+        until("the writer to take the first message", || {
+            batcher.queue().writing && batcher.queue().jobs.is_empty()
+        })
+        .await;
         // The writer took the first message and waits; four more queue behind it.
         appends.extend((1..5).map(spawn));
-        while batcher.queue().jobs.len() < 4 {
-            tokio::task::yield_now().await;
-        }
+        until("four messages to queue", || batcher.queue().jobs.len() == 4).await;
         assert_eq!(batcher.counts(), BatchCounts::default(), "nothing written while the writer waits");
         busy.rollback().await.unwrap();
         for append in appends {
@@ -246,11 +256,6 @@ mod tests {
         assert_eq!(batcher.append(&channel, &message(9)).await, Some(Scripted::New));
         assert_eq!(batcher.counts(), BatchCounts { batches: 1, messages: 1 });
         // The writer ends once it finds the queue empty (after answering).
-        let ended = async {
-            while batcher.queue().writing {
-                tokio::task::yield_now().await;
-            }
-        };
-        tokio::time::timeout(std::time::Duration::from_secs(10), ended).await.expect("the writer ends");
+        until("the writer to end", || !batcher.queue().writing).await;
     }
 }
