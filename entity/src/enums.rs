@@ -547,3 +547,43 @@ impl ChatActionRunStatus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ActiveEnum, Iterable};
+
+    use super::*;
+
+    /// `as_str` is what the database stores: raw SQL binds it (ingestion's one-statement
+    /// append) or writes it as a literal (status filters), and sea-orm reads it back.
+    #[test]
+    fn as_str_is_the_stored_string() {
+        macro_rules! check {
+            ($($enum:ty),* $(,)?) => {$(
+                for value in <$enum>::iter() {
+                    assert_eq!(value.as_str(), value.to_value(), "{value:?}");
+                }
+            )*};
+        }
+        check!(
+            Role,
+            AgentStatus,
+            RoutingRule,
+            ChannelKind,
+            ChatStatus,
+            CompletionReason,
+            Direction,
+            AuthorKind,
+            MessageKind,
+            DeliveryStatus,
+            AttachmentStatus,
+            AssignmentKind,
+            AssignmentOutcome,
+            CaseSource,
+            CaseStatus,
+            OutboxStatus,
+            ChatActionKind,
+            ChatActionRunStatus,
+        );
+    }
+}
