@@ -260,22 +260,11 @@ mod tests {
         let now = DateTime::from_timestamp_micros(1_772_000_000_123_456).unwrap();
         let chat = entity::chats::Model {
             id: 42,
-            contact_id: 1,
-            channel_id: 1,
-            queue_id: 1,
-            owner_id: None,
-            directed_agent_id: None,
-            parent_chat_id: None,
             status: entity::enums::ChatStatus::Completed,
-            completion_reason: None,
             created_at: now,
-            accepted_at: None,
-            first_response_at: None,
             completed_at: Some(now),
-            close_deadline: None,
-            last_message_at: None,
             updated_at: now,
-            queued_at: None,
+            ..crate::db::rows::ByColumns::placeholder()
         };
         let text = cursor(order, &chat);
         assert_eq!(parse_cursor(order, &text).unwrap(), Cursor { at: now, id: 42 });

@@ -264,6 +264,7 @@ mod tests {
     use entity::enums::ChatStatus;
 
     use super::*;
+    use crate::db::rows::ByColumns;
 
     fn chat(
         queued: bool,
@@ -278,19 +279,14 @@ mod tests {
             contact_id: 1,
             channel_id: 1,
             queue_id: 1,
-            owner_id: None,
-            directed_agent_id: None,
-            parent_chat_id: None,
             status: ChatStatus::Completed,
-            completion_reason: None,
             created_at: t0,
             accepted_at: accepted.map(at),
             first_response_at: responded.map(at),
             completed_at: completed.map(at),
-            close_deadline: None,
-            last_message_at: None,
             updated_at: t0,
             queued_at: queued.then_some(t0),
+            ..ByColumns::placeholder()
         }
     }
 

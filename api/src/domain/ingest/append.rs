@@ -91,7 +91,6 @@ WITH duplicate AS (
         close_deadline = CASE WHEN $12 THEN NULL ELSE chats.close_deadline END
     FROM message
     WHERE chats.id = message.chat_id
-    RETURNING chats.id
 ), event AS (
     INSERT INTO events (kind, chat_id, agent_id, queue_id, payload, created_at)
     SELECT $13::text, chat.id, chat.owner_id, chat.queue_id,
