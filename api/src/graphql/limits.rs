@@ -400,7 +400,8 @@ struct MeasureExtension {
     limits: DocumentLimits,
     measuring: Measuring,
     /// The request as it came (a copy), to measure it again if it is refused for complexity.
-    copy: Mutex<Option<Request>>,
+    /// Boxed: a `Request` is ~400 bytes inline, held by every subscription's stream.
+    copy: Mutex<Option<Box<Request>>>,
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -418,7 +419,7 @@ impl Extension for MeasureExtension {
             Err(errors) => errors,
         };
         if let Some(copy) = copy {
-            explain(&self.measuring, copy, &mut errors).await;
+            explain(&self.measuring, *copy, &mut errors).await;
         }
         Err(errors)
     }
@@ -429,11 +430,13 @@ impl Extension for MeasureExtension {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        let document = parse_off_runtime(&request.query, self.limits).await?;
+        let mut document = parse_off_runtime(&request.query, self.limits).await?;
+        // A subscription keeps its document as long as it runs.
+        super::compact::compact(&mut document);
         let mut copy = Request::new(request.query.clone()).variables(request.variables.clone());
         copy.operation_name = request.operation_name.clone();
         copy.set_parsed_query(document.clone());
-        *self.copy.lock().expect("request copy lock") = Some(copy);
+        *self.copy.lock().expect("request copy lock") = Some(Box::new(copy));
         request.set_parsed_query(document);
         next.run(ctx, request).await
     }

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod channels;
 pub mod chat_actions;
 pub mod chats;
+pub mod compact;
 pub mod connection;
 pub mod contacts;
 pub mod context;

@@ -103,13 +103,16 @@ pub async fn upgrade(
     let header_token =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer).map(str::to_owned);
     // Small buffers: an idle subscriber should cost kilobytes, not tungstenite's default
-    // 128 KiB read and write buffers (measured: ~146 KiB per idle subscriber
-    // with the defaults, ~30 with these); they grow as needed for larger messages.
-    let upgrade =
-        upgrade.read_buffer_size(2 * 1024).write_buffer_size(2 * 1024).max_message_size(1024 * 1024);
+    // 128 KiB read and write buffers (measured: ~146 KiB per idle subscriber with the
+    // defaults). The read buffer is kept at its size for the connection's life, and what a
+    // client sends (`connection_init`, `subscribe`, `ping`) is a few hundred bytes: 512
+    // bytes, grown for a longer message (2 KiB cost ~1.5 KiB more per idle connection).
+    let upgrade = upgrade.read_buffer_size(512).write_buffer_size(2 * 1024).max_message_size(1024 * 1024);
+    // Boxed: the connection's task holds a pointer, not the server's whole state, and the
+    // graphql-transport-ws connection lets it go once signed in.
+    let session = Box::new(Session { state, client, header_token });
     upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
-        let _open = state.metrics.websocket_opened();
-        let session = Session { state, client, header_token };
+        let _open = session.state.metrics.websocket_opened();
         if legacy_protocol {
             // Boxed: the task then costs what the protocol in use needs (async-graphql's
             // connection state is several KiB).
@@ -122,10 +125,10 @@ pub async fn upgrade(
 
 /// The legacy `graphql-ws` protocol (subscriptions-transport-ws), served by async-graphql:
 /// every subscriber runs its own subscription.
-async fn legacy(socket: WebSocket, session: Session, protocol: GraphQLProtocol) {
+async fn legacy(socket: WebSocket, session: Box<Session>, protocol: GraphQLProtocol) {
     let schema = session.state.schema.ws.clone();
     let (sink, stream) = socket.split();
-    let session = Arc::new(session);
+    let session: Arc<Session> = Arc::from(session);
     GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
         .on_connection_init(move |payload| async move {
             session.sign_in(payload).await.map(|(_, data)| data).map_err(|refusal| match refusal {
@@ -149,5 +152,22 @@ mod tests {
         let plain = serde_json::json!({ "token": "t2" });
         assert_eq!(payload_token(&plain).as_deref(), Some("t2"));
         assert_eq!(payload_token(&serde_json::Value::Null), None);
+    }
+
+    /// The type of what `f` returns (here: the future an async fn makes).
+    fn returned_size<A, B, R>(_: impl Fn(A, B) -> R) -> usize {
+        std::mem::size_of::<R>()
+    }
+
+    /// Every open WebSocket keeps its connection's future for as long as it stays open: with
+    /// 10,000 idle agent panels each byte of it is 10 KB. Inline, it once held the server's
+    /// state twice and a whole request (3.5 KiB); what only sign-in, a `subscribe` or the
+    /// closing handshake need is boxed or dropped (see `transport::serve`). A bound with
+    /// room for the compiler's layout to move, not the exact size.
+    #[test]
+    fn an_idle_connection_keeps_its_state_small() {
+        let size = returned_size(transport::serve);
+        assert!(size <= 1280, "transport::serve's future is {size} bytes");
+        assert!(std::mem::size_of::<Session>() > 512, "the session is worth boxing");
     }
 }

@@ -206,16 +206,21 @@ impl SharedSubscriptions {
                 }
             })
         };
-        let request = request.data(SharedStream { cursor: group.cursor.clone(), live });
+        let request = Box::new(request.data(SharedStream { cursor: group.cursor.clone(), live }));
         let task = tokio::spawn(self.clone().run(group.clone(), request, data));
         let _ = group.task.set(task.abort_handle());
         Membership { registry: self.clone(), group, token }
     }
 
     /// Delivers the group's responses until its stream ends, then completes every member.
-    async fn run(self: Arc<Self>, group: Arc<Group>, request: Request, data: Arc<Data>) {
-        // Made in the task that polls it.
-        let mut stream = self.schema.execute_stream_with_session_data(request, data);
+    async fn run(self: Arc<Self>, group: Arc<Group>, request: Box<Request>, data: Arc<Data>) {
+        // Made in the task that polls it. The request is boxed (an argument stays in the
+        // task's state as long as it runs, and a `Request` is ~350 bytes) and the box freed
+        // once the stream has it.
+        let mut stream = {
+            let request = request;
+            self.schema.execute_stream_with_session_data(*request, data)
+        };
         while let Some(response) = stream.next().await {
             // A response with no data is the stream's own error (session ended, overflow):
             // it is not about an event.

@@ -16,13 +16,14 @@ use std::time::Duration;
 use async_graphql::Data;
 use async_graphql::http::ClientMessage;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::stream::SplitSink;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 
-use super::outbox::Outgoing;
-use super::shared::Membership;
+use super::outbox::{Outbox, Outgoing};
+use super::shared::{Membership, SharedSubscriptions};
 use super::{Refusal, Session};
 use crate::domain::sessions::Principal;
+use crate::graphql::document_cache::DocumentCache;
 
 /// How long a connection may stay open without `connection_init`.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,13 +32,17 @@ const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 struct Close(u16, String);
 
 /// Serves one connection until either side closes it.
-pub(super) async fn serve(socket: WebSocket, session: Session) {
+pub(super) async fn serve(socket: WebSocket, session: Box<Session>) {
     let (mut sink, mut source) = socket.split();
-    let (outbox, mut inbox) = session.state.subscriptions.outbox();
+    let (documents, subscriptions) = (session.state.documents.clone(), session.state.subscriptions.clone());
+    let (outbox, mut inbox) = subscriptions.outbox();
+    // Needed until `connection_init` only: an idle connection keeps none of the server's
+    // state beyond the two handles above.
+    let mut session = Some(session);
     let mut signed_in: Option<(Principal, Arc<Data>)> = None;
     let mut operations: HashMap<String, Membership> = HashMap::new();
-    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
-    tokio::pin!(init_deadline);
+    // Boxed and dropped once signed in: a timer is ~110 bytes an idle connection need not keep.
+    let mut init_deadline = Some(Box::pin(tokio::time::sleep(INIT_TIMEOUT)));
     let close = loop {
         tokio::select! {
             // What is already queued goes out before new requests are taken.
@@ -61,7 +66,12 @@ pub(super) async fn serve(socket: WebSocket, session: Session) {
                     break None;
                 }
             }
-            () = &mut init_deadline, if signed_in.is_none() => {
+            () = async {
+                match init_deadline.as_mut() {
+                    Some(deadline) => deadline.await,
+                    None => std::future::pending().await,
+                }
+            }, if signed_in.is_none() => {
                 break Some(Close(4408, "Connection initialisation timeout".into()));
             }
             incoming = source.next() => {
@@ -72,20 +82,25 @@ pub(super) async fn serve(socket: WebSocket, session: Session) {
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
                 };
+                // Boxed: a message (~370 bytes) would otherwise take room in what the
+                // connection keeps between messages.
                 let message = match ClientMessage::from_bytes(&bytes) {
-                    Ok(message) => message,
+                    Ok(message) => Box::new(message),
                     Err(err) => {
                         tracing::debug!(error = %err, "not a graphql-transport-ws message");
                         break Some(Close(4400, "Invalid message received".into()));
                     }
                 };
-                match message {
+                match *message {
                     ClientMessage::ConnectionInit { payload } => {
-                        if signed_in.is_some() {
+                        let Some(pending) = session.take() else {
                             break Some(Close(4429, "Too many initialisation requests".into()));
-                        }
-                        match Box::pin(session.sign_in(payload.unwrap_or_default())).await {
-                            Ok((principal, data)) => signed_in = Some((principal, Arc::new(data))),
+                        };
+                        match Box::pin(pending.sign_in(payload.unwrap_or_default())).await {
+                            Ok((principal, data)) => {
+                                signed_in = Some((principal, Arc::new(data)));
+                                init_deadline = None;
+                            }
                             Err(Refusal::Forbidden(reason)) => break Some(Close(4403, reason)),
                             Err(Refusal::Unavailable(reason)) => break Some(Close(1011, reason)),
                         }
@@ -100,16 +115,10 @@ pub(super) async fn serve(socket: WebSocket, session: Session) {
                         if operations.contains_key(&id) {
                             break Some(Close(4409, format!("Subscriber for {id} already exists")));
                         }
-                        // Parsed and measured once per text (the cache); a document that
-                        // fails runs alone and is told why by the executor.
-                        let parsed = Box::pin(session.state.documents.parse(&payload.query, None)).await.ok();
-                        let membership = session.state.subscriptions.subscribe(
-                            principal,
-                            data.clone(),
-                            (payload, parsed.as_ref().map(|parsed| &parsed.document)),
-                            &id,
-                            outbox.clone(),
-                        );
+                        let start = start(&documents, &subscriptions, (principal, data), payload, &id, &outbox);
+                        // Boxed: the request (~350 bytes) is then no part of what the
+                        // connection keeps between messages.
+                        let membership = Box::pin(start).await;
                         operations.insert(id, membership);
                     }
                     // The client is done with it: nothing more is sent for it.
@@ -130,20 +139,48 @@ pub(super) async fn serve(socket: WebSocket, session: Session) {
     // Leaving the groups before the socket closes stops their work at once.
     drop(operations);
     if let Some(Close(code, reason)) = close {
-        let frame = CloseFrame { code, reason: close_reason(reason).into() };
-        if sink.send(Message::Close(Some(frame))).await.is_ok() {
-            // The closing handshake: wait (briefly) for the client's Close before dropping
-            // the connection, or the client may see a reset instead of the code.
-            let drained = async {
-                while let Some(Ok(message)) = source.next().await {
-                    if matches!(message, Message::Close(_)) {
-                        break;
-                    }
-                }
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(5), drained).await;
-        }
+        // Boxed: only a closing connection needs room for the handshake.
+        Box::pin(close_with(sink, source, code, reason)).await;
     }
+}
+
+/// Sends a close frame with `code` and `reason`, then waits (briefly) for the client's Close
+/// before dropping the connection, or the client may see a reset instead of the code.
+async fn close_with(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut source: SplitStream<WebSocket>,
+    code: u16,
+    reason: String,
+) {
+    let frame = CloseFrame { code, reason: close_reason(reason).into() };
+    if sink.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let drained = async {
+        while let Some(Ok(message)) = source.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), drained).await;
+}
+
+/// Starts operation `id` with `request` for the signed-in caller: in a running group
+/// asking the same, or a new one.
+async fn start(
+    documents: &DocumentCache,
+    subscriptions: &Arc<SharedSubscriptions>,
+    (principal, data): (&Principal, &Arc<Data>),
+    request: async_graphql::Request,
+    id: &str,
+    outbox: &Outbox,
+) -> Membership {
+    // Parsed and measured once per text (the cache); a document that fails runs alone and
+    // is told why by the executor.
+    let parsed = documents.parse(&request.query, None).await.ok();
+    let document = parsed.as_ref().map(|parsed| &parsed.document);
+    subscriptions.subscribe(principal, data.clone(), (request, document), id, outbox.clone())
 }
 
 /// `reason` cut to the 123 bytes a close frame has room for.
