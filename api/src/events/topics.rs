@@ -129,7 +129,8 @@ impl Topics {
         let id = registry.next_id;
         registry.next_id += 1;
         let slot = Slot { id, queue: queue.clone(), capacity: capacity.max(1) };
-        registry.topics.entry(topic).or_default().push(slot);
+        // Most topics have one subscriber (an agent's panel): room for one, not four.
+        registry.topics.entry(topic).or_insert_with(|| Vec::with_capacity(1)).push(slot);
         Subscriber { topic, id, queue, topics: self.clone() }
     }
 

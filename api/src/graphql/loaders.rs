@@ -47,7 +47,8 @@ pub struct AssignmentsOf(pub ChatId);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CurrentSettings;
 
-/// A fresh loader for one request, so cached rows never outlive it.
+/// A loader for one HTTP request, or the one every WebSocket operation of a server shares: it
+/// caches nothing (async-graphql's default), so no row outlives the batch that loaded it.
 ///
 /// No delay: a batch is sent as soon as the task that collects it runs, and that task first
 /// yields once, so it runs after the resolvers polled with it (sibling fields and list items

@@ -166,6 +166,11 @@ fn build_one(
     validation: ValidationMode,
 ) -> AppSchema {
     let document_limits = config.document_limits();
+    // One loader for every operation over the server's WebSockets (it caches nothing, so
+    // sharing it only batches their loads together): a loader per connection cost each idle
+    // subscriber ~0.3 KiB. HTTP requests bring their own (`http::graphql`).
+    let ws_loader =
+        matches!(flavor, Flavor::WebSocket(_)).then(|| loaders::for_request(RequestDb::shared(db.clone())));
     let builder = connection::describe(Schema::build(
         Query::default(),
         Mutation::default(),
@@ -191,6 +196,7 @@ fn build_one(
         // WebSocket requests are measured here, and checked for several logins; HTTP ones by
         // the document cache and `sign_in_limits::check_requests`.
         Flavor::WebSocket(measuring) => builder
+            .data(ws_loader.expect("made for the WebSocket schema"))
             .extension(limits::Measure(document_limits, measuring))
             .extension(error::ErrorCodes)
             .extension(sign_in_limits::OneLogin)

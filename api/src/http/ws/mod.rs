@@ -20,12 +20,11 @@ use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use futures_util::StreamExt;
+use futures_util::future::Either;
 
 use super::graphql::{bearer, caller_for_token};
-use crate::db::RequestDb;
 use crate::domain::sessions::Principal;
 use crate::graphql::context::Caller;
-use crate::graphql::loaders;
 use crate::graphql::sign_in_limits::ClientAddr;
 use crate::state::AppState;
 
@@ -78,7 +77,7 @@ impl Session {
         let mut data = Data::default();
         data.insert(caller);
         data.insert(self.client);
-        data.insert(loaders::for_request(RequestDb::shared(self.state.db.clone())));
+        // The loader is the WebSocket schema's, shared by every connection (`graphql::build_one`).
         if let Some(readers) = &self.state.readers {
             data.insert(crate::graphql::subscriptions::StreamReads(readers.clone()));
         }
@@ -111,14 +110,20 @@ pub async fn upgrade(
     // Boxed: the connection's task holds a pointer, not the server's whole state, and the
     // graphql-transport-ws connection lets it go once signed in.
     let session = Box::new(Session { state, client, header_token });
-    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
-        let _open = session.state.metrics.websocket_opened();
-        if legacy_protocol {
+    // Not an async block: the socket it would capture (~370 bytes) would stay in the
+    // connection's task as long as it runs, though it is split at once.
+    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        let open = session.state.metrics.websocket_opened();
+        let serving = if legacy_protocol {
             // Boxed: the task then costs what the protocol in use needs (async-graphql's
             // connection state is several KiB).
-            Box::pin(legacy(socket, session, protocol)).await;
+            Either::Left(Box::pin(legacy(socket, session, protocol)))
         } else {
-            transport::serve(socket, session).await;
+            Either::Right(transport::serve(socket, session))
+        };
+        async move {
+            let _open = open;
+            serving.await;
         }
     })
 }
@@ -154,20 +159,20 @@ mod tests {
         assert_eq!(payload_token(&serde_json::Value::Null), None);
     }
 
-    /// The type of what `f` returns (here: the future an async fn makes).
+    /// The type of what `f` returns (here: the future serving a connection).
     fn returned_size<A, B, R>(_: impl Fn(A, B) -> R) -> usize {
         std::mem::size_of::<R>()
     }
 
     /// Every open WebSocket keeps its connection's future for as long as it stays open: with
     /// 10,000 idle agent panels each byte of it is 10 KB. Inline, it once held the server's
-    /// state twice and a whole request (3.5 KiB); what only sign-in, a `subscribe` or the
-    /// closing handshake need is boxed or dropped (see `transport::serve`). A bound with
-    /// room for the compiler's layout to move, not the exact size.
+    /// state twice, the socket and a whole request (3.5 KiB); what only sign-in, a message,
+    /// or the closing handshake need is boxed or dropped (see `transport::serve`). A bound
+    /// with room for the compiler's layout to move, not the exact size.
     #[test]
     fn an_idle_connection_keeps_its_state_small() {
         let size = returned_size(transport::serve);
-        assert!(size <= 1280, "transport::serve's future is {size} bytes");
+        assert!(size <= 768, "transport::serve's future is {size} bytes");
         assert!(std::mem::size_of::<Session>() > 512, "the session is worth boxing");
     }
 }
