@@ -151,6 +151,7 @@ struct Inner {
     websockets_open: Gauge,
     subscriptions_active: Gauge,
     subscription_streams: Gauge,
+    detached_streams: Gauge,
     bus_subscribers: Gauge,
     bus_lag: Histogram,
     bus_dropped: Counter,
@@ -241,6 +242,14 @@ impl Metrics {
              share one (graphql-transport-ws)",
             subscription_streams.clone(),
         );
+        let detached_streams = Gauge::default();
+        registry.register(
+            "subscription_streams_detached",
+            "Of the subscription streams, those whose events their group runs itself, each event \
+             executed on its own (one root field; see graphql/detached.rs): an idle one keeps no \
+             async-graphql state",
+            detached_streams.clone(),
+        );
         let bus_subscribers = Gauge::default();
         registry.register(
             "event_bus_subscribers",
@@ -328,6 +337,7 @@ impl Metrics {
             websockets_open,
             subscriptions_active,
             subscription_streams,
+            detached_streams,
             bus_subscribers,
             bus_lag,
             bus_dropped,
@@ -429,6 +439,13 @@ impl Metrics {
     pub fn subscription_stream_started(&self) -> Open {
         self.0.subscription_streams.inc();
         Open(self.0.subscription_streams.clone())
+    }
+
+    /// Marks a subscription stream run by its group (see `graphql::detached`) until the
+    /// returned guard drops.
+    pub fn detached_stream_started(&self) -> Open {
+        self.0.detached_streams.inc();
+        Open(self.0.detached_streams.clone())
     }
 
     /// Records how long after its commit an event was published, and how many subscribers

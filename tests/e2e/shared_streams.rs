@@ -207,7 +207,53 @@ async fn protocol_errors_close_with_the_protocols_codes(app: TestApp) {
     assert_eq!(u16::from(frame.code), 4408);
 }
 
+/// Streams run by their group, as `/metrics` counts them.
+async fn detached(app: &TestApp) -> Option<f64> {
+    sample(&scrape(app).await, "switchboard_subscription_streams_detached")
+}
+
+async fn wait_for_detached(app: &TestApp, streams: f64) {
+    eventually(&format!("{streams} detached streams"), || async {
+        (detached(app).await == Some(streams)).then_some(())
+    })
+    .await;
+}
+
+/// A subscription of one root field is run by its group, each event executed on its own
+/// (graphql/detached.rs); `agentWorkloadChanged`, which keeps the rows it sent, is not.
+async fn one_root_field_subscriptions_run_detached(app: TestApp) {
+    let (_, ann) = app.signed_in("ann@example.com", Role::Agent).await;
+    let (_, sue) = app.signed_in("sue@example.com", Role::Supervisor).await;
+    let mut mine = subscribe(&app, &ann, STATUS_EVENTS, json!({})).await;
+    let _workload =
+        subscribe(&app, &sue, "subscription { agentWorkloadChanged { eventId } }", json!({})).await;
+    wait_for_counts(&app, 2.0, 2.0).await;
+    wait_for_detached(&app, 1.0).await;
+    // Each event reaches the subscriber, in order, executed with the selection asked for.
+    toggle(&app, &ann, "ACTIVE").await;
+    let first = status_event(&mut mine).await;
+    toggle(&app, &ann, "INACTIVE").await;
+    let second = status_event(&mut mine).await;
+    assert!(first.parse::<i64>().unwrap() < second.parse::<i64>().unwrap(), "{first} then {second}");
+    // A replay is run by its group too: from the log, then live.
+    let mut replay = subscribe(
+        &app,
+        &ann,
+        "subscription($after: ID) { myChatEvents(after: $after) { id kind } }",
+        json!({ "after": first }),
+    )
+    .await;
+    assert_eq!(status_event(&mut replay).await, second);
+    wait_for_detached(&app, 2.0).await;
+    toggle(&app, &ann, "ACTIVE").await;
+    let third = status_event(&mut mine).await;
+    assert_eq!(status_event(&mut replay).await, third);
+    drop((mine, replay));
+    wait_for_detached(&app, 0.0).await;
+}
+
 on_both_databases!(
+    one_root_field_subscriptions_run_detached,
     subscribers_asking_the_same_share_one_stream,
     a_shared_stream_that_ends_completes_every_subscriber,
     protocol_errors_close_with_the_protocols_codes,

@@ -12,6 +12,7 @@ pub mod compact;
 pub mod connection;
 pub mod contacts;
 pub mod context;
+pub mod detached;
 pub mod document_cache;
 pub mod drafts;
 pub mod error;

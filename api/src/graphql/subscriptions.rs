@@ -18,6 +18,7 @@ use futures_util::Stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::context::{READERS, RoleGuard, STAFF, principal};
+use super::detached;
 use super::error::{ResultExt, coded, codes};
 use super::ids;
 use super::types::event::Event;
@@ -278,18 +279,22 @@ fn readable_chats_only(ctx: &Context<'_>) -> async_graphql::Result<Recheck> {
 }
 
 /// The stream: replay after `after` from the log, then live events from the bus.
+/// Handed to the group running it when there is one (see `super::detached`).
 async fn stream(
     ctx: &Context<'_>,
     filter: Filter,
     after: Option<ID>,
     recheck: Option<Recheck>,
     reauthorize: Option<Reauthorize>,
-) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+) -> async_graphql::Result<EventStream> {
     // Boxed while it starts: its database reads would otherwise stay in the state async-graphql
     // keeps for the stream's whole life (measured with heaptrack; see docs/benchmarks.md).
     let published = Box::pin(published(ctx, filter, after, recheck, reauthorize)).await?;
-    Ok(futures_util::StreamExt::map(published, |item| item.map(Event)))
+    Ok(detached::hand_over_or_run(ctx, futures_util::StreamExt::boxed(published)))
 }
+
+/// What the `Event` subscriptions answer.
+type EventStream = futures_util::stream::BoxStream<'static, async_graphql::Result<Event>>;
 
 /// The events that change agents' workload rows, with the resume, overflow and access
 /// re-checks of every stream (for `super::workload`).
@@ -461,7 +466,10 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Replay events after this id first (resume after a disconnect).")] after: Option<ID>,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+    ) -> async_graphql::Result<EventStream> {
+        if let Some(one) = detached::one_event(ctx) {
+            return Ok(one);
+        }
         let me = principal(ctx)?.agent_id.0;
         stream(ctx, Filter::Agent(me), after, None, None).await
     }
@@ -477,7 +485,10 @@ impl Subscription {
         ctx: &Context<'_>,
         #[graphql(desc = "The queue to watch (a `Queue` id).")] queue_id: ID,
         #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+    ) -> async_graphql::Result<EventStream> {
+        if let Some(one) = detached::one_event(ctx) {
+            return Ok(one);
+        }
         let queue = QueueId(ids::decode(&queue_id, "Queue")?);
         let me = principal(ctx)?;
         let db = stream_reads(ctx)?;
@@ -505,7 +516,10 @@ impl Subscription {
         ctx: &Context<'_>,
         #[graphql(desc = "The chat to watch (a `Chat` id).")] chat_id: ID,
         #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+    ) -> async_graphql::Result<EventStream> {
+        if let Some(one) = detached::one_event(ctx) {
+            return Ok(one);
+        }
         let chat = ChatId(ids::decode(&chat_id, "Chat")?);
         let me = principal(ctx)?.clone();
         let db = stream_reads(ctx)?;
@@ -528,7 +542,10 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Replay events after this id first.")] after: Option<ID>,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+    ) -> async_graphql::Result<EventStream> {
+        if let Some(one) = detached::one_event(ctx) {
+            return Ok(one);
+        }
         stream(ctx, Filter::Statuses, after, None, None).await
     }
 

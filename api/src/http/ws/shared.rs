@@ -24,13 +24,18 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection};
-use async_graphql::{Data, Request, Response, Value};
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+};
+use async_graphql::{Data, Request, Response, Value, Variables};
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 
 use super::outbox::{Outbox, Outgoing, Pushed};
 use crate::domain::sessions::Principal;
 use crate::graphql::AppSchema;
+use crate::graphql::detached::{Detach, OneEvent};
 use crate::graphql::error::coded;
 use crate::graphql::subscriptions::SharedStream;
 use crate::metrics::{Metrics, Open};
@@ -206,21 +211,57 @@ impl SharedSubscriptions {
                 }
             })
         };
-        let request = Box::new(request.data(SharedStream { cursor: group.cursor.clone(), live }));
-        let task = tokio::spawn(self.clone().run(group.clone(), request, data));
+        // A subscription of one root field is run by the group (see `graphql::detached`).
+        let detached = (sharing != Sharing::Single && one_root_field(&request, document))
+            .then(|| (Detach::default(), Template::of(&request)));
+        let mut request = request.data(SharedStream { cursor: group.cursor.clone(), live });
+        if let Some((detach, _)) = &detached {
+            request = request.data(detach.clone());
+        }
+        let task = tokio::spawn(self.clone().run(group.clone(), Box::new(request), data, detached));
         let _ = group.task.set(task.abort_handle());
         Membership { registry: self.clone(), group, token }
     }
 
-    /// Delivers the group's responses until its stream ends, then completes every member.
-    async fn run(self: Arc<Self>, group: Arc<Group>, request: Box<Request>, data: Arc<Data>) {
+    /// Delivers the group's responses until its stream ends, then completes every member. A
+    /// detached subscription's first execution hands its events over and yields nothing; each
+    /// event is then executed on its own.
+    async fn run(
+        self: Arc<Self>,
+        group: Arc<Group>,
+        request: Box<Request>,
+        data: Arc<Data>,
+        detached: Option<(Detach, Template)>,
+    ) {
         // Made in the task that polls it. The request is boxed (an argument stays in the
         // task's state as long as it runs, and a `Request` is ~350 bytes) and the box freed
         // once the stream has it.
         let mut stream = {
             let request = request;
-            self.schema.execute_stream_with_session_data(*request, data)
+            self.schema.execute_stream_with_session_data(*request, data.clone())
         };
+        if !self.deliver_all(&group, &mut stream).await {
+            return;
+        }
+        drop(stream);
+        if let Some((detach, template)) = detached
+            && let Some(mut events) = detach.take()
+        {
+            let _detached = self.metrics.detached_stream_started();
+            while let Some(item) = events.next().await {
+                let request = template.request().data(OneEvent::new(item));
+                let mut once = self.schema.execute_stream_with_session_data(request, data.clone());
+                if !self.deliver_all(&group, &mut once).await {
+                    return;
+                }
+            }
+        }
+        self.end(&group);
+    }
+
+    /// Delivers what `stream` yields to the group's members; false when none is left (the
+    /// group has ended).
+    async fn deliver_all(&self, group: &Arc<Group>, stream: &mut BoxStream<'static, Response>) -> bool {
         while let Some(response) = stream.next().await {
             // A response with no data is the stream's own error (session ended, overflow):
             // it is not about an event.
@@ -231,11 +272,11 @@ impl SharedSubscriptions {
             members.list.retain_mut(|member| deliver(member, &payload, event));
             if members.list.is_empty() {
                 drop(members);
-                self.end(&group);
-                return;
+                self.end(group);
+                return false;
             }
         }
-        self.end(&group);
+        true
     }
 
     /// Ends a group: no one joins it any more, and every member is sent `complete`.
@@ -311,21 +352,61 @@ fn deliver(member: &mut Member, payload: &str, event: Option<i64>) -> bool {
     }
 }
 
+/// What each execution of a detached subscription is made from: the subscriber's request
+/// without its data.
+struct Template {
+    query: String,
+    operation_name: Option<String>,
+    variables: Variables,
+}
+
+impl Template {
+    fn of(request: &Request) -> Self {
+        Self {
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+            variables: request.variables.clone(),
+        }
+    }
+
+    fn request(&self) -> Request {
+        let mut request = Request::new(self.query.clone()).variables(self.variables.clone());
+        request.operation_name = self.operation_name.clone();
+        request
+    }
+}
+
+/// Whether `request`'s operation (in `document`) selects exactly one root field, without
+/// directives or extensions: one event stream, which its group can run (see
+/// `graphql::detached`).
+fn one_root_field(request: &Request, document: Option<&ExecutableDocument>) -> bool {
+    let Some(operation) = document.and_then(|document| operation(request, document)) else { return false };
+    let items = &operation.node.selection_set.node.items;
+    request.extensions.is_empty()
+        && operation.node.directives.is_empty()
+        && matches!(items.as_slice(), [item] if matches!(&item.node, Selection::Field(field) if field.node.directives.is_empty()))
+}
+
+/// The operation `request` runs in `document`, if it names one that is there.
+fn operation<'a>(
+    request: &Request,
+    document: &'a ExecutableDocument,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    match (&document.operations, &request.operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
+        // One named operation may be run without naming it.
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
 /// Whether `request` (whose text is `document`) may join others: a subscription whose root
 /// fields take no `after`.
 fn sharing(request: &Request, document: &ExecutableDocument) -> Sharing {
-    let operation = match (&document.operations, &request.operation_name) {
-        (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name.as_str()) {
-            Some(operation) => operation,
-            None => return Sharing::Single,
-        },
-        // One named operation may be run without naming it.
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next().expect("one operation")
-        }
-        (DocumentOperations::Multiple(_), None) => return Sharing::Single,
-    };
+    let Some(operation) = operation(request, document) else { return Sharing::Single };
     if operation.node.ty != OperationType::Subscription {
         return Sharing::Single;
     }
