@@ -2,9 +2,10 @@
 //!
 //! The parser collects every list of a document into a `Vec` grown by doubling, so a
 //! selection of two fields keeps room for four (`Positioned<Selection>` is ~180 bytes). A
-//! subscription's document is kept as long as the subscription: with 10,000 idle subscribers
-//! that spare room was ~1 KiB each (measured with heaptrack, `subscription { myChatEvents {
-//! id at } }`).
+//! subscription that runs inside async-graphql keeps its document as long as it runs (those
+//! run by their group, see `super::detached`, keep none between events): with 10,000 idle
+//! subscribers that spare room was ~1 KiB each (measured with heaptrack, `subscription {
+//! myChatEvents { id at } }`).
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
 
