@@ -7,30 +7,28 @@
 //! subscribers that spare room was ~1 KiB each (measured with heaptrack, `subscription {
 //! myChatEvents { id at } }`).
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+};
 
 /// Gives back the spare capacity of every list in `document`.
 pub fn compact(document: &mut ExecutableDocument) {
     match &mut document.operations {
-        DocumentOperations::Single(operation) => {
-            let operation = &mut operation.node;
-            operation.variable_definitions.shrink_to_fit();
-            operation.directives.shrink_to_fit();
-            compact_selections(&mut operation.selection_set.node);
-        }
+        DocumentOperations::Single(operation) => compact_operation(&mut operation.node),
         DocumentOperations::Multiple(operations) => {
-            for operation in operations.values_mut() {
-                let operation = &mut operation.node;
-                operation.variable_definitions.shrink_to_fit();
-                operation.directives.shrink_to_fit();
-                compact_selections(&mut operation.selection_set.node);
-            }
+            operations.values_mut().for_each(|operation| compact_operation(&mut operation.node));
         }
     }
     for fragment in document.fragments.values_mut() {
         fragment.node.directives.shrink_to_fit();
         compact_selections(&mut fragment.node.selection_set.node);
     }
+}
+
+fn compact_operation(operation: &mut OperationDefinition) {
+    operation.variable_definitions.shrink_to_fit();
+    operation.directives.shrink_to_fit();
+    compact_selections(&mut operation.selection_set.node);
 }
 
 fn compact_selections(set: &mut SelectionSet) {
