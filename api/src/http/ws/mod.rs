@@ -8,6 +8,7 @@
 
 pub mod outbox;
 pub mod shared;
+mod sharing;
 mod transport;
 
 use std::sync::Arc;

@@ -24,15 +24,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use async_graphql::parser::Positioned;
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
-};
-use async_graphql::{Data, Request, Response, Value, Variables};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Data, Request, Response, Value};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 use super::outbox::{Outbox, Outgoing, Pushed};
+use super::sharing::{Sharing, Template, one_root_field, sharing};
 use crate::domain::sessions::Principal;
 use crate::graphql::AppSchema;
 use crate::graphql::detached::{Detach, OneEvent};
@@ -117,17 +115,6 @@ impl Drop for Membership {
     fn drop(&mut self) {
         self.registry.leave(&self.group, self.token);
     }
-}
-
-/// How a request may run.
-#[derive(Debug, PartialEq, Eq)]
-enum Sharing {
-    /// A subscription others may join.
-    Shared,
-    /// A subscription of its own (it replays from `after`, or names what cannot be compared).
-    Own,
-    /// A query, a mutation or a document that does not parse (one response, then complete).
-    Single,
 }
 
 impl SharedSubscriptions {
@@ -352,88 +339,6 @@ fn deliver(member: &mut Member, payload: &str, event: Option<i64>) -> bool {
     }
 }
 
-/// What each execution of a detached subscription is made from: the subscriber's request
-/// without its data.
-struct Template {
-    query: String,
-    operation_name: Option<String>,
-    variables: Variables,
-}
-
-impl Template {
-    fn of(request: &Request) -> Self {
-        Self {
-            query: request.query.clone(),
-            operation_name: request.operation_name.clone(),
-            variables: request.variables.clone(),
-        }
-    }
-
-    fn request(&self) -> Request {
-        let mut request = Request::new(self.query.clone()).variables(self.variables.clone());
-        request.operation_name = self.operation_name.clone();
-        request
-    }
-}
-
-/// Whether `request`'s operation (in `document`) selects exactly one root field, without
-/// directives or extensions: one event stream, which its group can run (see
-/// `graphql::detached`).
-fn one_root_field(request: &Request, document: Option<&ExecutableDocument>) -> bool {
-    let Some(operation) = document.and_then(|document| operation(request, document)) else { return false };
-    let items = &operation.node.selection_set.node.items;
-    request.extensions.is_empty()
-        && operation.node.directives.is_empty()
-        && matches!(items.as_slice(), [item] if matches!(&item.node, Selection::Field(field) if field.node.directives.is_empty()))
-}
-
-/// The operation `request` runs in `document`, if it names one that is there.
-fn operation<'a>(
-    request: &Request,
-    document: &'a ExecutableDocument,
-) -> Option<&'a Positioned<OperationDefinition>> {
-    match (&document.operations, &request.operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
-        // One named operation may be run without naming it.
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next()
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    }
-}
-
-/// Whether `request` (whose text is `document`) may join others: a subscription whose root
-/// fields take no `after`.
-fn sharing(request: &Request, document: &ExecutableDocument) -> Sharing {
-    let Some(operation) = operation(request, document) else { return Sharing::Single };
-    if operation.node.ty != OperationType::Subscription {
-        return Sharing::Single;
-    }
-    if !request.extensions.is_empty() {
-        return Sharing::Own;
-    }
-    for selection in &operation.node.selection_set.node.items {
-        let Selection::Field(field) = &selection.node else { return Sharing::Own };
-        for (name, value) in &field.node.arguments {
-            if name.node != "after" {
-                continue;
-            }
-            // The argument with the request's variables in place (an unset one is null).
-            let after = value.node.clone().into_const_with(|variable| {
-                Ok::<_, std::convert::Infallible>(
-                    request.variables.get(&variable).cloned().unwrap_or_default(),
-                )
-            });
-            let replays = !matches!(after, Ok(Value::Null));
-            if replays {
-                return Sharing::Own;
-            }
-        }
-    }
-    Sharing::Shared
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::outbox::channel;
@@ -457,54 +362,5 @@ mod tests {
         let message = error["payload"]["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains(r#"after: "5""#), "{message}");
         assert!(matches!(inbox.recv().await, Outgoing::Complete { token: 9, .. }));
-    }
-
-    fn sharing_of(query: &str, variables: serde_json::Value) -> Sharing {
-        let request = Request::new(query).variables(async_graphql::Variables::from_json(variables));
-        let limits = crate::graphql::limits::DocumentLimits {
-            max_depth: 10,
-            max_complexity: 100,
-            max_aliases: 10,
-            introspection: false,
-        };
-        match crate::graphql::limits::parse(query, limits) {
-            Ok(document) => sharing(&request, &document),
-            Err(_) => Sharing::Single,
-        }
-    }
-
-    #[test]
-    fn subscriptions_without_after_are_shared() {
-        let shared = sharing_of;
-        assert_eq!(shared("subscription { myChatEvents { id } }", serde_json::json!({})), Sharing::Shared);
-        assert_eq!(
-            shared("subscription S($a: ID) { myChatEvents(after: $a) { id } }", serde_json::json!({})),
-            Sharing::Shared
-        );
-        assert_eq!(
-            shared(
-                "subscription S($a: ID) { myChatEvents(after: $a) { id } }",
-                serde_json::json!({"a": "4"})
-            ),
-            Sharing::Own
-        );
-        assert_eq!(
-            shared("subscription { myChatEvents(after: \"4\") { id } }", serde_json::json!({})),
-            Sharing::Own
-        );
-        assert_eq!(
-            shared("subscription { myChatEvents(after: null) { id } }", serde_json::json!({})),
-            Sharing::Shared
-        );
-        assert_eq!(
-            shared(
-                "subscription { ...F } fragment F on Subscription { myChatEvents { id } }",
-                serde_json::json!({})
-            ),
-            Sharing::Own
-        );
-        assert_eq!(shared("{ me { id } }", serde_json::json!({})), Sharing::Single);
-        assert_eq!(shared("mutation { logout }", serde_json::json!({})), Sharing::Single);
-        assert_eq!(shared("subscription {", serde_json::json!({})), Sharing::Single);
     }
 }
