@@ -86,7 +86,7 @@ pub fn channel(limit: usize) -> (Outbox, Inbox) {
 
 impl Outbox {
     /// Queues a `next` frame unless `limit` wait already.
-    pub fn push_frame(&self, frame: String) -> Pushed {
+    pub fn push_frame(&self, frame: Utf8Bytes) -> Pushed {
         let mut queue = self.shared.queue();
         if queue.closed {
             return Pushed::Closed;
@@ -95,7 +95,7 @@ impl Outbox {
             return Pushed::Full(queue.frames);
         }
         queue.frames += 1;
-        queue.items.push_back(Outgoing::Next(frame.into()));
+        queue.items.push_back(Outgoing::Next(frame));
         drop(queue);
         self.shared.ready.notify_one();
         Pushed::Queued

@@ -37,6 +37,7 @@ use crate::graphql::detached::{Detach, OneEvent};
 use crate::graphql::error::coded;
 use crate::graphql::subscriptions::SharedStream;
 use crate::metrics::{Metrics, Open};
+use axum::extract::ws::Utf8Bytes;
 
 /// What makes two subscriptions the same.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -255,8 +256,12 @@ impl SharedSubscriptions {
             let event =
                 if response.data == Value::Null { None } else { Some(group.cursor.load(Ordering::SeqCst)) };
             let payload = serde_json::to_string(&response).expect("a response serialises");
+            let mut frames = Frames { payload: &payload, made: Vec::new() };
             let mut members = lock(&group.members);
-            members.list.retain_mut(|member| deliver(member, &payload, event));
+            members.list.retain_mut(|member| {
+                let frame = frames.frame(&member.id);
+                deliver(member, frame, event)
+            });
             if members.list.is_empty() {
                 drop(members);
                 self.end(group);
@@ -309,10 +314,34 @@ fn next_frame(id: &str, payload: &str) -> String {
     format!(r#"{{"id":{id},"type":"next","payload":{payload}}}"#)
 }
 
-/// Sends `payload` to `member`; false when the member is cut off (its connection fell too
-/// far behind, or closed).
-fn deliver(member: &mut Member, payload: &str, event: Option<i64>) -> bool {
-    match member.outbox.push_frame(next_frame(&member.id, payload)) {
+/// The `next` frames of one response, each made once per operation id: the members of a
+/// group mostly share one (client libraries number their operations from 1), so 10,000 of
+/// them share one frame's bytes instead of 10,000 copies.
+struct Frames<'a> {
+    payload: &'a str,
+    /// The frames made so far (a few: ids beyond them get a frame each).
+    made: Vec<(String, Utf8Bytes)>,
+}
+
+impl Frames<'_> {
+    const KEPT: usize = 8;
+
+    fn frame(&mut self, id: &str) -> Utf8Bytes {
+        if let Some((_, frame)) = self.made.iter().find(|(made, _)| made == id) {
+            return frame.clone();
+        }
+        let frame = Utf8Bytes::from(next_frame(id, self.payload));
+        if self.made.len() < Self::KEPT {
+            self.made.push((id.to_owned(), frame.clone()));
+        }
+        frame
+    }
+}
+
+/// Sends `frame` to `member`; false when the member is cut off (its connection fell too far
+/// behind, or closed).
+fn deliver(member: &mut Member, frame: Utf8Bytes, event: Option<i64>) -> bool {
+    match member.outbox.push_frame(frame) {
         Pushed::Queued => {
             if let Some(event) = event {
                 member.last = event;
@@ -349,10 +378,13 @@ mod tests {
         let (outbox, mut inbox) = channel(1);
         let mut member =
             Member { token: 9, id: "\"s\"".into(), outbox, last: 0, counted: true, active: None };
-        assert!(deliver(&mut member, r#"{"data":{"n":1}}"#, Some(5)));
+        let frame = |n: u8| {
+            Frames { payload: &format!(r#"{{"data":{{"n":{n}}}}}"#), made: Vec::new() }.frame("\"s\"")
+        };
+        assert!(deliver(&mut member, frame(1), Some(5)));
         assert_eq!(member.last, 5);
         // The first frame is not written yet: the second is refused and the member told.
-        assert!(!deliver(&mut member, r#"{"data":{"n":2}}"#, Some(6)));
+        assert!(!deliver(&mut member, frame(2), Some(6)));
         let Outgoing::Next(first) = inbox.recv().await else { panic!("the first frame") };
         assert_eq!(first.as_str(), r#"{"id":"s","type":"next","payload":{"data":{"n":1}}}"#);
         let Outgoing::Frame(error) = inbox.recv().await else { panic!("the overflow error") };
@@ -362,5 +394,18 @@ mod tests {
         let message = error["payload"]["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains(r#"after: "5""#), "{message}");
         assert!(matches!(inbox.recv().await, Outgoing::Complete { token: 9, .. }));
+    }
+
+    #[test]
+    fn members_with_one_operation_id_share_one_frame() {
+        let mut frames = Frames { payload: r#"{"data":{}}"#, made: Vec::new() };
+        let (a, b, other) = (frames.frame("\"1\""), frames.frame("\"1\""), frames.frame("\"2\""));
+        assert_eq!(a.as_str(), r#"{"id":"1","type":"next","payload":{"data":{}}}"#);
+        assert_eq!(a.as_str().as_ptr(), b.as_str().as_ptr(), "the same bytes");
+        assert_eq!(other.as_str(), r#"{"id":"2","type":"next","payload":{"data":{}}}"#);
+        for n in 3..20 {
+            frames.frame(&format!("\"{n}\""));
+        }
+        assert_eq!(frames.made.len(), Frames::KEPT);
     }
 }
