@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Data, Request, Response, Value};
+use axum::extract::ws::Utf8Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
@@ -37,7 +38,6 @@ use crate::graphql::detached::{Detach, OneEvent};
 use crate::graphql::error::coded;
 use crate::graphql::subscriptions::SharedStream;
 use crate::metrics::{Metrics, Open};
-use axum::extract::ws::Utf8Bytes;
 
 /// What makes two subscriptions the same.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

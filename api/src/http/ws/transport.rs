@@ -91,6 +91,8 @@ pub(super) fn serve(socket: WebSocket, session: Box<Session>) -> impl Future<Out
     run(connection, source, inbox)
 }
 
+/// Writes what is queued for the connection and handles what the client sends, until either
+/// side closes it.
 async fn run(mut connection: Connection, mut source: SplitStream<WebSocket>, mut inbox: Inbox) {
     // Boxed and dropped once signed in: a timer is ~110 bytes an idle connection need not keep.
     let mut init_deadline = Some(Box::pin(tokio::time::sleep(INIT_TIMEOUT)));
