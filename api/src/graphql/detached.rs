@@ -51,7 +51,9 @@ impl OneEvent {
 }
 
 /// The event of an execution for one event, as the resolver's stream; `None` in any other
-/// execution (the resolver then sets its stream up).
+/// execution (the resolver then sets its stream up). Resolvers ask first, to skip their own
+/// set-up; `subscriptions::stream` asks again, so no execution for one event ever starts a
+/// live stream.
 pub(super) fn one_event(ctx: &Context<'_>) -> Option<BoxStream<'static, async_graphql::Result<Event>>> {
     let item =
         ctx.data_opt::<OneEvent>()?.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()?;

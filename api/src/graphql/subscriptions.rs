@@ -287,6 +287,12 @@ async fn stream(
     recheck: Option<Recheck>,
     reauthorize: Option<Reauthorize>,
 ) -> async_graphql::Result<EventStream> {
+    // An execution for one event never sets a live stream up, even for a resolver that does
+    // not look for its event first (it would then run its own set-up per event, but answer
+    // the one event and end): the group's loop waits for each execution to end.
+    if let Some(one) = detached::one_event(ctx) {
+        return Ok(one);
+    }
     // Boxed while it starts: its database reads would otherwise stay in the state async-graphql
     // keeps for the stream's whole life (measured with heaptrack; see docs/benchmarks.md).
     let published = Box::pin(published(ctx, filter, after, recheck, reauthorize)).await?;

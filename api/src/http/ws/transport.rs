@@ -37,6 +37,11 @@ impl Operations {
         self.0.iter().any(|(running, _)| running == id)
     }
 
+    /// Keeps operation `id` running (its id checked free by [`Self::running`]).
+    fn start(&mut self, id: String, membership: Membership) {
+        self.0.push((id, membership));
+    }
+
     /// Forgets operation `id` (its membership leaves its group).
     fn stop(&mut self, id: &str) {
         self.0.retain(|(running, _)| running != id);
@@ -193,7 +198,7 @@ impl Connection {
                     &id,
                     self.outbox.clone(),
                 );
-                self.operations.0.push((id, membership));
+                self.operations.start(id, membership);
                 Ok(())
             }
             // The client is done with it: nothing more is sent for it.
