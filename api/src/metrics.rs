@@ -298,8 +298,9 @@ impl Metrics {
         registry.register(
             "webhook_messages",
             "Messages in accepted webhooks by how they were stored: appended (to an open chat in one \
-             round trip), transaction (finding or creating the contact and chat) or \
-             duplicate (stored before: a redelivery)",
+             round trip), created (a new customer's first message, with their contact and chat, in \
+             one round trip), transaction (finding or creating the contact and chat) or duplicate \
+             (stored before: a redelivery)",
             webhook_messages.clone(),
         );
         let append_batches = Counter::default();
@@ -407,10 +408,14 @@ impl Metrics {
     }
 
     /// Counts the messages of an ingested webhook by how they were stored.
-    pub fn webhook_messages(&self, appended: usize, transaction: usize, duplicate: usize) {
-        for (stored, count) in
-            [("appended", appended), ("transaction", transaction), ("duplicate", duplicate)]
-        {
+    pub fn webhook_messages(&self, report: &crate::domain::ingest::Report) {
+        let transaction = report.stored.len() - report.appended - report.created;
+        for (stored, count) in [
+            ("appended", report.appended),
+            ("created", report.created),
+            ("transaction", transaction),
+            ("duplicate", report.duplicates),
+        ] {
             if count > 0 {
                 self.0.webhook_messages.get_or_create(&StoredLabels { stored }).inc_by(count as u64);
             }

@@ -23,6 +23,7 @@ mod introspection;
 mod lifecycle;
 mod limits;
 mod matrix;
+mod newcomers;
 mod node;
 mod operations;
 mod outbound;

@@ -188,6 +188,10 @@ pub async fn queues_of(
     db: &impl ConnectionTrait,
     agents: &[AgentId],
 ) -> DomainResult<HashMap<AgentId, Vec<QueueId>>> {
+    let mut out: HashMap<AgentId, Vec<QueueId>> = agents.iter().map(|id| (*id, Vec::new())).collect();
+    if agents.is_empty() {
+        return Ok(out);
+    }
     let ids: Vec<i64> = agents.iter().map(|id| id.0).collect();
     let rows: Vec<(i64, i64)> = queue_agents::Entity::find()
         .select_only()
@@ -198,7 +202,6 @@ pub async fn queues_of(
         .into_tuple()
         .all(db)
         .await?;
-    let mut out: HashMap<AgentId, Vec<QueueId>> = agents.iter().map(|id| (*id, Vec::new())).collect();
     for (agent, queue) in rows {
         out.entry(AgentId(agent)).or_default().push(QueueId(queue));
     }

@@ -50,22 +50,23 @@ struct Candidate {
     open_chats: u64,
 }
 
-/// Queue members who are enabled, signed in, ACTIVE and under capacity.
-async fn candidates(db: &impl ConnectionTrait, queue: QueueId) -> DomainResult<Vec<Candidate>> {
-    let member_ids: Vec<i64> = queue_agents::Entity::find()
-        .select_only()
-        .column(queue_agents::Column::AgentId)
-        .filter(queue_agents::Column::QueueId.eq(queue.0))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let members = agents::Entity::find()
-        .filter(agents::Column::Id.is_in(member_ids))
+/// The agents who take chats from queues: enabled, ACTIVE, in a role that takes chats.
+fn takes_chats(query: sea_orm::Select<agents::Entity>) -> sea_orm::Select<agents::Entity> {
+    query
         .filter(agents::Column::Enabled.eq(true))
         .filter(agents::Column::Status.eq(AgentStatus::Active))
         .filter(agents::Column::Role.is_in([Role::Agent, Role::Supervisor, Role::Admin]))
+}
+
+/// Queue members who are enabled, signed in, ACTIVE and under capacity.
+async fn candidates(db: &impl ConnectionTrait, queue: QueueId) -> DomainResult<Vec<Candidate>> {
+    let members = takes_chats(agents::Entity::find().inner_join(queue_agents::Entity))
+        .filter(queue_agents::Column::QueueId.eq(queue.0))
         .all(db)
         .await?;
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
     let ids: Vec<AgentId> = members.iter().map(|a| AgentId(a.id)).collect();
     let presences = presence::presences(db, &ids).await?;
     let limits = settings::load(db).await?;
@@ -79,9 +80,38 @@ async fn candidates(db: &impl ConnectionTrait, queue: QueueId) -> DomainResult<V
         .collect())
 }
 
+/// Whether the queue of `chat` has any member who takes chats (enabled, ACTIVE), read in one
+/// statement before the routing transaction. When nobody does, routing has nothing to do and
+/// skips its transaction, which on SQLite would hold the single writer for all its reads: a
+/// member who becomes able to take chats afterwards routes the queue's waiting chats when that
+/// change commits (`Reroute::agents`, `Reroute::queue`), and this chat has committed already.
+async fn anyone_takes_chats(db: &impl ConnectionTrait, chat: ChatId) -> DomainResult<bool> {
+    let queue = sea_orm::sea_query::Query::select()
+        .column(chats::Column::QueueId)
+        .from(chats::Entity)
+        .and_where(chats::Column::Id.eq(chat.0))
+        .to_owned();
+    let member: Option<i64> = takes_chats(agents::Entity::find().inner_join(queue_agents::Entity))
+        .select_only()
+        .column(agents::Column::Id)
+        .filter(queue_agents::Column::QueueId.in_subquery(queue))
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(member.is_some())
+}
+
 /// Routes one chat by its queue's rule, in one transaction.
 #[instrument(skip(db), fields(chat_id = chat.0))]
-async fn route_chat(db: &DatabaseConnection, chat: ChatId) -> DomainResult<Routed> {
+async fn route_chat(
+    db: &DatabaseConnection,
+    reads: Option<&DatabaseConnection>,
+    chat: ChatId,
+) -> DomainResult<Routed> {
+    if !anyone_takes_chats(reads.unwrap_or(db), chat).await? {
+        return Ok(Routed::Waiting);
+    }
     let txn = crate::db::write(db).await?;
     let Some(row) = locked(&txn, chats::Entity::find_by_id(chat.0)).one(&txn).await? else {
         return Ok(Routed::Unchanged);
@@ -170,7 +200,11 @@ async fn route_chat(db: &DatabaseConnection, chat: ChatId) -> DomainResult<Route
 }
 
 /// Routes the waiting chats of a queue, oldest first.
-async fn route_queue(db: &DatabaseConnection, queue: QueueId) -> DomainResult<()> {
+async fn route_queue(
+    db: &DatabaseConnection,
+    reads: Option<&DatabaseConnection>,
+    queue: QueueId,
+) -> DomainResult<()> {
     let waiting: Vec<i64> = chats::Entity::find()
         .select_only()
         .column(chats::Column::Id)
@@ -184,7 +218,7 @@ async fn route_queue(db: &DatabaseConnection, queue: QueueId) -> DomainResult<()
         .all(db)
         .await?;
     for chat in waiting {
-        route_chat(db, ChatId(chat)).await?;
+        route_chat(db, reads, ChatId(chat)).await?;
     }
     Ok(())
 }
@@ -215,10 +249,11 @@ async fn queues_to_route(db: &DatabaseConnection, reroute: &Reroute) -> DomainRe
 /// The after-commit step, the one place routing runs from: routes the chats a write opened or
 /// released, then the waiting chats of the queues it may have freed someone in. Failures are
 /// logged, not returned (the write has committed; the chats keep waiting and the next trigger
-/// routes them).
-pub async fn after_commit(db: &DatabaseConnection, reroute: Reroute) {
+/// routes them). `reads`: read-only connections beside `db` (SQLite's single writer), where
+/// routing looks whether anyone could take a chat at all before it takes the writer.
+pub async fn after_commit(db: &DatabaseConnection, reads: Option<&DatabaseConnection>, reroute: Reroute) {
     for chat in reroute.chat_ids() {
-        if let Err(err) = route_chat(db, *chat).await {
+        if let Err(err) = route_chat(db, reads, *chat).await {
             tracing::error!(error = %err, chat_id = chat.0, "routing failed");
         }
     }
@@ -230,7 +265,7 @@ pub async fn after_commit(db: &DatabaseConnection, reroute: Reroute) {
         }
     };
     for queue in queues {
-        if let Err(err) = route_queue(db, queue).await {
+        if let Err(err) = route_queue(db, reads, queue).await {
             tracing::error!(error = %err, queue_id = queue.0, "routing failed");
         }
     }
@@ -242,18 +277,18 @@ impl<T> AfterCommit<T> {
     pub async fn routed(self, db: &DatabaseConnection) -> T {
         let (value, reroute) = self.take_for_routing();
         if !reroute.is_empty() {
-            after_commit(db, reroute).await;
+            after_commit(db, None, reroute).await;
         }
         value
     }
 
     /// Gives the result at once and runs the re-routing on its own task: for answers that
-    /// must not wait for routing (a provider's webhook).
-    pub fn routed_in_background(self, db: &DatabaseConnection) -> T {
+    /// must not wait for routing (a provider's webhook). `reads`: as for [`after_commit`].
+    pub fn routed_in_background(self, db: &DatabaseConnection, reads: Option<&DatabaseConnection>) -> T {
         let (value, reroute) = self.take_for_routing();
         if !reroute.is_empty() {
-            let db = db.clone();
-            tokio::spawn(async move { after_commit(&db, reroute).await });
+            let (db, reads) = (db.clone(), reads.cloned());
+            tokio::spawn(async move { after_commit(&db, reads.as_ref(), reroute).await });
         }
         value
     }

@@ -144,7 +144,7 @@ pub async fn receive(
         match ingest::ingest(&state.db, state.readers.as_ref(), state.appends.as_ref(), &channel, events)
             .await
         {
-            Ok(committed) => committed.routed_in_background(&state.db),
+            Ok(committed) => committed.routed_in_background(&state.db, state.readers.as_ref()),
             Err(err) => {
                 tracing::error!(channel_id = channel.id, error = %err, "webhook ingestion failed");
                 return match err {
@@ -162,7 +162,7 @@ pub async fn receive(
         taken_back = report.taken_back,
         "webhook ingested"
     );
-    state.metrics.webhook_messages(report.appended, report.stored.len() - report.appended, report.duplicates);
+    state.metrics.webhook_messages(&report);
     let attachments: Vec<i64> =
         report.stored.iter().flat_map(|s| s.pending_attachments.iter().copied()).collect();
     media::spawn_downloads(&state.jobs, attachments);

@@ -100,6 +100,7 @@ WITH duplicate AS (
     RETURNING id
 )
 SELECT EXISTS (SELECT 1 FROM duplicate) AS duplicate,
+       EXISTS (SELECT 1 FROM contact_identities WHERE channel_kind = $3 AND external_id = $4) AS known,
        message.id AS message_id, chat.id AS chat_id, chat.queue_id, chat.contact_id,
        CASE WHEN event.id IS NOT NULL THEN pg_notify($14, event.id::text) IS NULL END AS notified
 FROM (VALUES (1)) AS one (x)
@@ -111,13 +112,13 @@ LEFT JOIN event ON true
 /// On PostgreSQL: stores `message` in its customer's open agent chat on `channel`, moving the
 /// chat's last message time (and, for a customer's message, clearing its close deadline) and
 /// recording MESSAGE_RECEIVED, all in one statement; what the general path would do for such
-/// a message. `None`, having written nothing, when the message is for anything else. Call
-/// only where [`applies`].
+/// a message. [`Scripted::New`], having written nothing, when the message is for anything
+/// else. Call only where [`applies`].
 pub(super) async fn in_one_statement(
     db: &impl ConnectionTrait,
     channel: &channels::Model,
     message: &InboundMessage,
-) -> Result<Option<Outcome>, DbErr> {
+) -> Result<Scripted, DbErr> {
     let values = message_values(channel, message).into_iter().chain([
         crate::clock::now().into(),
         (!crate::clock::frozen()).into(),
@@ -128,11 +129,11 @@ pub(super) async fn in_one_statement(
     let statement = Statement::from_sql_and_values(DatabaseBackend::Postgres, POSTGRES, values);
     let row = db.query_one_raw(statement).await?.ok_or(DbErr::RecordNotFound("append".into()))?;
     if row.try_get::<bool>("", "duplicate")? {
-        return Ok(Some(Outcome::Duplicate));
+        return Ok(Scripted::Done(Outcome::Duplicate));
     }
     match row.try_get::<Option<i64>>("", "message_id")? {
-        Some(id) => appended(&row, id).map(Some),
-        None => Ok(None),
+        Some(id) => appended(&row, id).map(Scripted::Done),
+        None => Ok(Scripted::New { known: row.try_get("", "known")? }),
     }
 }
 
@@ -158,7 +159,7 @@ fn appended(row: &sea_orm::QueryResult, message: i64) -> Result<Outcome, DbErr> 
 /// and for an open agent chat, then its chat, then its event; the last statement answers.
 /// Numbered parameters bind by number in every statement of a script, but a statement must
 /// use each number up to its highest (sqlx counts the gaps), hence `?1`–`?10` in the first
-/// and `?1`–`?2` in the others. The kinds and statuses are literals.
+/// and `?1`–`?2` or `?1`–`?4` in the others. The kinds and statuses are literals.
 const SQLITE: &str = r#"
 INSERT INTO messages (chat_id, channel_id, direction, author_kind, kind, text, provider_message_id,
                       delivery_status, created_at)
@@ -186,20 +187,25 @@ SELECT 'MESSAGE_RECEIVED', c.id, c.owner_id, c.queue_id,
        json_object('messageId', m.id, 'direction', m.direction, 'kind', m.kind), m.created_at
 FROM messages m JOIN chats c ON c.id = m.chat_id
 WHERE changes() = 1 AND m.id = last_insert_rowid() AND m.channel_id = ?1 AND m.provider_message_id = ?2;
-SELECT changes() = 1 AS appended, m.id AS message_id, m.chat_id, c.queue_id, c.contact_id
+SELECT changes() = 1 AS appended, m.id AS message_id, m.chat_id, c.queue_id, c.contact_id,
+       EXISTS (SELECT 1 FROM contact_identities WHERE channel_kind = ?3 AND external_id = ?4) AS known
 FROM (SELECT 1) AS one
 LEFT JOIN messages m ON m.channel_id = ?1 AND m.provider_message_id = ?2
 LEFT JOIN chats c ON c.id = m.chat_id
 "#;
 
-/// What [`in_one_script`] found.
+/// What a message's script or statement ([`in_one_script`], [`in_one_statement`], and their
+/// counterparts for newcomers in `newcomer.rs`) found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Scripted {
-    /// Appended, or stored before.
+    /// Stored, or stored before.
     Done(Outcome),
-    /// Not stored before, and written nothing: the general path stores it, in the same
-    /// transaction, without checking for a duplicate again.
-    New,
+    /// Not stored before, and written nothing: the general path stores it without checking
+    /// for a duplicate again. `known`: whether the customer's identity existed.
+    New {
+        /// The customer's identity existed.
+        known: bool,
+    },
 }
 
 /// On SQLite, inside `txn` (the general path's write transaction): what [`in_one_statement`]
@@ -216,7 +222,7 @@ pub(super) async fn in_one_script(
     match (row.try_get::<bool>("", "appended")?, row.try_get::<Option<i64>>("", "message_id")?) {
         (true, Some(id)) => appended(row, id).map(Scripted::Done),
         (false, Some(_)) => Ok(Scripted::Done(Outcome::Duplicate)),
-        (_, None) => Ok(Scripted::New),
+        (_, None) => Ok(Scripted::New { known: row.try_get("", "known")? }),
     }
 }
 

@@ -1,10 +1,12 @@
-//! SQLite: returning customers' messages appended several to one write transaction.
+//! SQLite: messages stored several to one write transaction, each by its one-hop script.
 //!
 //! SQLite has one writer. Appending a message alone holds it for three hops to the driver's
 //! worker thread (`BEGIN IMMEDIATE`, the script of [`super::append`], `COMMIT`) and then hands
 //! it to the next webhook through the pool. Here the messages that arrive while the writer is
 //! busy wait in a queue, and one task writes them all in one transaction: one hop per message,
-//! `BEGIN` and `COMMIT` once per batch. Every webhook is answered only after its batch
+//! `BEGIN` and `COMMIT` once per batch. A returning customer's message goes in by
+//! [`super::append`]'s script, a new customer's (searched for similar contacts beforehand) by
+//! [`super::newcomer`]'s. Every webhook is answered only after its batch
 //! committed. When a batch fails, it is rolled back whole and each of its messages is written
 //! alone by its own webhook (the general path), which then answers for itself.
 //!
@@ -19,6 +21,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::oneshot;
 
 use super::append::{self, Scripted};
+use super::newcomer::{self, Newcomer};
 use crate::channels::InboundMessage;
 
 /// Most messages in one transaction, so one batch never holds the writer for long.
@@ -38,7 +41,7 @@ pub struct Batcher {
 pub struct BatchCounts {
     /// Batches committed.
     pub batches: u64,
-    /// Messages in them (appended, redelivered, or found new and left to the general path).
+    /// Messages in them (stored, redelivered, or left to the general path).
     pub messages: u64,
 }
 
@@ -51,6 +54,8 @@ struct Queue {
 struct Job {
     channel: channels::Model,
     message: InboundMessage,
+    /// For a new customer's message: who they are. `None`: appended.
+    newcomer: Option<Newcomer>,
     answer: oneshot::Sender<Option<Scripted>>,
 }
 
@@ -87,8 +92,30 @@ impl Batcher {
         channel: &channels::Model,
         message: &InboundMessage,
     ) -> Option<Scripted> {
+        self.write_with_others(channel, message, None).await
+    }
+
+    /// Stores a new customer's first message (their contact and chat with it) with whatever
+    /// else is waiting; what [`newcomer::in_one_script`] found, once committed. `None` when
+    /// its batch failed: store it alone. Call only where [`newcomer::applies`].
+    pub(super) async fn welcome(
+        self: &Arc<Self>,
+        channel: &channels::Model,
+        message: &InboundMessage,
+        newcomer: Newcomer,
+    ) -> Option<Scripted> {
+        self.write_with_others(channel, message, Some(newcomer)).await
+    }
+
+    /// Queues a job and waits for its batch; starts the writer if none is writing.
+    async fn write_with_others(
+        self: &Arc<Self>,
+        channel: &channels::Model,
+        message: &InboundMessage,
+        newcomer: Option<Newcomer>,
+    ) -> Option<Scripted> {
         let (answer, answered) = oneshot::channel();
-        let job = Job { channel: channel.clone(), message: message.clone(), answer };
+        let job = Job { channel: channel.clone(), message: message.clone(), newcomer, answer };
         let start = {
             let mut queue = self.queue();
             queue.jobs.push(job);
@@ -120,7 +147,7 @@ impl Batcher {
                     }
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, messages = jobs.len(), "a batch of appended messages rolled back; each is written alone");
+                    tracing::warn!(error = %err, messages = jobs.len(), "a batch of messages rolled back; each is written alone");
                     for job in jobs {
                         let _ = job.answer.send(None);
                     }
@@ -140,7 +167,10 @@ impl Batcher {
         let txn = crate::db::write(&self.db).await?;
         let mut found = Vec::with_capacity(jobs.len());
         for job in jobs {
-            found.push(append::in_one_script(&txn, &job.channel, &job.message).await?);
+            found.push(match &job.newcomer {
+                None => append::in_one_script(&txn, &job.channel, &job.message).await?,
+                Some(newcomer) => newcomer::in_one_script(&txn, &job.channel, &job.message, newcomer).await?,
+            });
         }
         txn.commit().await?;
         self.batches.fetch_add(1, Ordering::Relaxed);
@@ -222,7 +252,7 @@ mod tests {
         busy.rollback().await.unwrap();
         for append in appends {
             // Unknown customers: nothing to append, left to the general path.
-            assert_eq!(append.await.unwrap(), Some(Scripted::New));
+            assert_eq!(append.await.unwrap(), Some(Scripted::New { known: false }));
         }
         assert_eq!(
             batcher.counts(),
@@ -253,7 +283,7 @@ mod tests {
         }
         assert_eq!(batcher.counts(), BatchCounts::default(), "nothing committed");
         db.execute_unprepared("ALTER TABLE events_away RENAME TO events").await.unwrap();
-        assert_eq!(batcher.append(&channel, &message(9)).await, Some(Scripted::New));
+        assert_eq!(batcher.append(&channel, &message(9)).await, Some(Scripted::New { known: false }));
         assert_eq!(batcher.counts(), BatchCounts { batches: 1, messages: 1 });
         // The writer ends once it finds the queue empty (after answering).
         until("the writer to end", || !batcher.queue().writing).await;

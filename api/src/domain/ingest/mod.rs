@@ -21,6 +21,7 @@ use crate::events::{self, EventKind, Subjects};
 
 mod append;
 mod batch;
+mod newcomer;
 mod opening;
 mod updates;
 
@@ -53,9 +54,12 @@ pub struct Stored {
 pub struct Report {
     /// Messages stored.
     pub stored: Vec<Stored>,
-    /// How many of `stored` were appended to an open chat in one statement ([`append`], on
-    /// PostgreSQL); the others went through a transaction that finds or creates the chat.
+    /// How many of `stored` were appended to an open chat by one statement or script
+    /// ([`append`]).
     pub appended: usize,
+    /// How many of `stored` created their contact and chat by one statement or script
+    /// ([`newcomer`]). The others went through a transaction that finds or creates the chat.
+    pub created: usize,
     /// Messages already stored before (redelivered webhooks).
     pub duplicates: usize,
     /// Messages whose delivery status moved.
@@ -89,6 +93,10 @@ impl Report {
                 self.stored.push(stored);
                 self.appended += 1;
             }
+            Outcome::Created(stored) => {
+                self.stored.push(stored);
+                self.created += 1;
+            }
             Outcome::Duplicate => self.duplicates += 1,
         }
     }
@@ -101,6 +109,9 @@ enum Outcome {
     Stored(Stored),
     /// Appended to the customer's open chat in one statement ([`append`]).
     Appended(Stored),
+    /// A new customer's first message, stored with their contact and chat in one statement
+    /// ([`newcomer`]).
+    Created(Stored),
     /// Stored before: a redelivered webhook.
     Duplicate,
 }
@@ -187,20 +198,39 @@ async fn store_message(
     message: &InboundMessage,
 ) -> DomainResult<Outcome> {
     let mut appending = append::applies(message);
+    // The similar contacts of a new customer, if searched already.
+    let mut searched = None;
     if let Some(appends) = appends
         && appending
     {
         match appends.append(channel, message).await {
             Some(append::Scripted::Done(outcome)) => return Ok(outcome),
-            // Not stored before, as of that batch, and nothing written: the general path.
-            Some(append::Scripted::New) => appending = false,
+            // Not stored before, as of that batch, and nothing written.
+            Some(append::Scripted::New { known }) => {
+                appending = false;
+                // A new customer: searched off the writer, then stored with the next batch.
+                if let Some(reads) = reads
+                    && !known
+                    && newcomer::applies(message)
+                {
+                    let newcomer = newcomer::Newcomer::search(reads, channel, message).await?;
+                    searched = Some(newcomer.similar());
+                    if let Some(append::Scripted::Done(outcome)) =
+                        appends.welcome(channel, message, newcomer).await
+                    {
+                        return Ok(outcome);
+                    }
+                    // Known by now (a twin first message), or the batch failed: the general path.
+                }
+            }
             // The batch failed: the general path tries appending it alone.
             None => {}
         }
     }
-    let searched = match reads {
-        Some(reads) => similar_to_newcomer(reads, channel, message).await?,
-        None => None,
+    let searched = match (searched, reads) {
+        (Some(count), _) => Some(count),
+        (None, Some(reads)) => similar_to_newcomer(reads, channel, message).await?,
+        (None, None) => None,
     };
     let mut attempt = 0;
     loop {
@@ -257,8 +287,8 @@ pub(super) async fn find_message(
 }
 
 /// A message for an open agent chat goes in one round trip ([`append`]) unless `appending`
-/// is false (tried already); otherwise one transaction finds or creates the contact and
-/// chat. `searched`: the similar-contact count of the customer if they are new (see
+/// is false (tried already), and on PostgreSQL so does a new customer's first message
+/// ([`newcomer`]); otherwise one transaction finds or creates the contact and chat. `searched`: the similar-contact count of the customer if they are new (see
 /// [`similar_to_newcomer`]).
 async fn try_store_message(
     db: &DatabaseConnection,
@@ -274,8 +304,19 @@ async fn try_store_message(
     let mut known_new = false;
     if postgres && appending {
         match append::in_one_statement(db, channel, message).await? {
-            Some(outcome) => return Ok(outcome),
-            None => known_new = true,
+            append::Scripted::Done(outcome) => return Ok(outcome),
+            append::Scripted::New { known } => {
+                known_new = true;
+                if !known && newcomer::applies(message) {
+                    let newcomer = newcomer::Newcomer::search(db, channel, message).await?;
+                    if let append::Scripted::Done(outcome) =
+                        newcomer::in_one_statement(db, channel, message, &newcomer).await?
+                    {
+                        return Ok(outcome);
+                    }
+                    // Known by now: a twin first message got there first.
+                }
+            }
         }
     }
     let txn = crate::db::write(db).await?;
@@ -285,7 +326,7 @@ async fn try_store_message(
                 txn.commit().await?;
                 return Ok(outcome);
             }
-            append::Scripted::New => known_new = true,
+            append::Scripted::New { .. } => known_new = true,
         }
     }
     if !known_new && find_message(&txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some()
