@@ -153,6 +153,20 @@ impl Outcome {
         total
     }
 
+    /// Adds a later run's counts, time and latencies to this one's (rounds of one measurement).
+    pub fn add(&mut self, other: Outcome) {
+        self.ok += other.ok;
+        self.errors += other.errors;
+        for sample in other.error_samples {
+            if self.error_samples.len() < ERROR_SAMPLES {
+                self.error_samples.push(sample);
+            }
+        }
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort_unstable();
+    }
+
     /// Successful requests per second of wall time.
     pub fn per_second(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)

@@ -128,6 +128,8 @@ struct Cli {
     samples: usize,
     /// similar: rounds of the on/off comparison (each: `--messages` new-contact webhooks at
     /// 32 senders with the rules on, then as many with them off), before and after seeding.
+    /// webhooks: rounds of the server and of the baseline, alternating, at each level (each
+    /// round `--messages` webhooks).
     #[arg(long, default_value_t = 3, help_heading = "similar suite")]
     rounds: usize,
 

@@ -155,11 +155,6 @@ impl Server {
         self.child.id()
     }
 
-    /// CPU time the server has used so far (user + system), in clock ticks.
-    pub fn cpu_ticks(&self) -> u64 {
-        procfs::cpu_ticks(&format!("/proc/{}/stat", self.child.id()))
-    }
-
     /// Signs in as `email` and returns the bearer token.
     pub async fn login(
         &self,

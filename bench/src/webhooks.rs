@@ -1,15 +1,19 @@
 //! The `webhooks` suite: inbound webhook throughput. Signed WhatsApp webhook POSTs from 1, 8
 //! and 32 concurrent senders, for messages from new customers and for messages appended to
-//! existing chats.
+//! existing chats. At each level, `--rounds` rounds of the server alternate with as many of
+//! the physical-limit baseline (`src/bin/baseline/ingest.rs`: a minimal handler writing the
+//! same rows in one statement, nothing else) on the same database; each side's rounds are
+//! added up, and the table gives their ratio.
 
 use std::time::Duration;
 
 use clap::ValueEnum;
 
+use crate::limit::baseline::Baseline;
 use crate::load::{self, Generator, Outcome, Payload};
 use crate::procfs::{self, HostCpu, Memory, TICKS_PER_SECOND};
 use crate::scratch::{Scratch, http_client};
-use crate::server::Server;
+use crate::server::{APP_SECRET, Server};
 use crate::{Backend, Cli, mib, millis};
 
 /// Concurrent senders used to warm up the returning customers (not timed).
@@ -44,19 +48,48 @@ impl Scenario {
             Self::Existing => "existing chats",
         }
     }
+
+    /// The baseline's route for it.
+    fn baseline_path(self) -> &'static str {
+        match self {
+            Self::New => "/webhooks/new",
+            Self::Existing => "/webhooks/existing",
+        }
+    }
+}
+
+/// Which handler answered a level's webhooks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handler {
+    /// The Switchboard server.
+    Server,
+    /// The physical-limit baseline: the same rows written in one statement (PostgreSQL) or
+    /// one transaction (SQLite), without the similar-contact search, routing or NOTIFY.
+    Baseline,
+}
+
+impl Handler {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Server => "server",
+            Self::Baseline => "baseline",
+        }
+    }
 }
 
 /// One measured concurrency level.
 pub struct Row {
     /// Backend.
     pub backend: Backend,
+    /// Who answered.
+    pub handler: Handler,
     /// What each message did.
     pub scenario: Scenario,
     /// Concurrent senders.
     pub senders: usize,
     /// Counts and latencies.
     pub outcome: Outcome,
-    /// Server CPU during the level, in percent of one core.
+    /// The handler's CPU during the level, in percent of one core.
     pub server_cpu: f64,
     /// Bench (load generator) CPU during the level, in percent of one core.
     pub bench_cpu: f64,
@@ -68,7 +101,10 @@ pub struct Row {
 /// Runs every scenario and level on each backend and prints the table; true when every
 /// backend ran and every webhook was answered 200.
 pub async fn run(cli: &Cli, bin: &std::path::Path, backends: &[Backend]) -> bool {
-    eprintln!("bench: webhooks: {} messages per level, levels {:?}", cli.messages, cli.levels);
+    eprintln!(
+        "bench: webhooks: {} messages per round, {} rounds per side and level, levels {:?}",
+        cli.messages, cli.rounds, cli.levels
+    );
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut rows = Vec::new();
     let mut memory = Vec::new();
@@ -102,6 +138,7 @@ async fn bench_backend(
     eprintln!("bench: {}: server up at {}", backend.name(), server.base());
     let client = http_client(Duration::from_secs(30))?;
     let webhook = server.create_channel(&client).await?;
+    let baseline = start_baseline(cli, backend, &scratch).await?;
     let mut generator = Generator::new(&format!("{run_id}-{}", backend.name()));
     let mut sent = 0;
 
@@ -123,15 +160,32 @@ async fn bench_backend(
             }
         }
         for &senders in &cli.levels {
-            let payloads: Vec<Payload> = (0..cli.messages)
-                .map(|i| match scenario {
-                    Scenario::New => generator.new_customer_message(),
-                    Scenario::Existing => generator.returning_customer_message(i % cli.customers.max(1)),
-                })
-                .collect();
-            sent += payloads.len();
-            let row = measure(&server, &client, &webhook, backend, scenario, senders, payloads).await;
-            rows.push(row);
+            let baseline_url = format!("{}{}", baseline.base(), scenario.baseline_path());
+            let sides = [
+                (Handler::Server, webhook.as_str(), server.pid()),
+                (Handler::Baseline, baseline_url.as_str(), baseline.pid()),
+            ];
+            let mut measured: [Option<Row>; 2] = [None, None];
+            for _ in 0..cli.rounds.max(1) {
+                for (&(handler, url, pid), total) in sides.iter().zip(&mut measured) {
+                    let payloads: Vec<Payload> = (0..cli.messages)
+                        .map(|i| match scenario {
+                            Scenario::New => generator.new_customer_message(),
+                            Scenario::Existing => {
+                                generator.returning_customer_message(i % cli.customers.max(1))
+                            }
+                        })
+                        .collect();
+                    sent += payloads.len();
+                    let level = Level { backend, scenario, senders };
+                    let row = measure_handler(handler, pid, &client, url, level, payloads).await;
+                    match total {
+                        Some(total) => total.add(row),
+                        None => *total = Some(row),
+                    }
+                }
+            }
+            rows.extend(measured.into_iter().flatten());
         }
     }
     // Every message answered 200 must be stored, once, with its event: a fast path that
@@ -145,9 +199,38 @@ async fn bench_backend(
     }
 
     let memory = server.memory()?;
+    drop(baseline);
     server.stop();
     scratch.finish(false);
     Ok(memory)
+}
+
+/// The baseline on the scratch database, for the channel the server just created (the only
+/// one): one database connection on SQLite (a single writer, as the server has), the limit
+/// suite's `--baseline-connections` on PostgreSQL.
+async fn start_baseline(cli: &Cli, backend: Backend, scratch: &Scratch) -> anyhow::Result<Baseline> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = sea_orm::Database::connect(scratch.url()).await?;
+    let sql = "SELECT id, queue_id FROM channels ORDER BY id DESC LIMIT 1";
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no channel"))?;
+    let (channel, queue): (i64, i64) = (row.try_get("", "id")?, row.try_get("", "queue_id")?);
+    db.close().await?;
+    let connections = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => cli.baseline_connections,
+    };
+    let args = [
+        "--channel-id".to_owned(),
+        channel.to_string(),
+        "--queue-id".to_owned(),
+        queue.to_string(),
+        "--app-secret".to_owned(),
+        APP_SECRET.to_owned(),
+    ];
+    Baseline::start(&crate::limit::baseline_bin(cli)?, scratch.url(), connections, &args, scratch.dir()).await
 }
 
 /// The messages stored and the MESSAGE_RECEIVED events recorded in the database at `url`.
@@ -165,8 +248,9 @@ async fn stored(url: &str) -> anyhow::Result<(i64, i64)> {
     Ok(counts)
 }
 
-/// Posts `payloads` to `webhook` with `senders` concurrent senders and measures the level:
-/// throughput, latencies and the CPU split; prints a progress line and any error samples.
+/// Posts `payloads` to the server's `webhook` with `senders` concurrent senders and measures
+/// the level: throughput, latencies and the CPU split; prints a progress line and any error
+/// samples.
 pub async fn measure(
     server: &Server,
     client: &reqwest::Client,
@@ -176,16 +260,40 @@ pub async fn measure(
     senders: usize,
     payloads: Vec<Payload>,
 ) -> Row {
+    let level = Level { backend, scenario, senders };
+    measure_handler(Handler::Server, server.pid(), client, webhook, level, payloads).await
+}
+
+/// What a level measures: on which backend, which messages, how many senders.
+#[derive(Clone, Copy, Debug)]
+struct Level {
+    backend: Backend,
+    scenario: Scenario,
+    senders: usize,
+}
+
+/// [`measure`] for either handler: the process `pid` answering at `webhook`.
+async fn measure_handler(
+    handler: Handler,
+    pid: u32,
+    client: &reqwest::Client,
+    webhook: &str,
+    level: Level,
+    payloads: Vec<Payload>,
+) -> Row {
+    let Level { backend, scenario, senders } = level;
+    let stat = format!("/proc/{pid}/stat");
     let (server_before, bench_before, host_before) =
-        (server.cpu_ticks(), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
+        (procfs::cpu_ticks(&stat), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
     let outcome = load::send_all(client, webhook, payloads, senders).await;
     let (server_after, bench_after, host_after) =
-        (server.cpu_ticks(), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
+        (procfs::cpu_ticks(&stat), procfs::cpu_ticks("/proc/self/stat"), HostCpu::now());
     let percent = |ticks: u64| {
         100.0 * ticks as f64 / TICKS_PER_SECOND / outcome.elapsed.as_secs_f64().max(f64::EPSILON)
     };
     let row = Row {
         backend,
+        handler,
         scenario,
         senders,
         server_cpu: percent(server_after.saturating_sub(server_before)),
@@ -200,10 +308,11 @@ pub async fn measure(
         outcome,
     };
     eprintln!(
-        "bench: {} / {} / {} senders: {:.0} msg/s, p99 {:.1} ms, {} errors",
+        "bench: {} / {} / {} senders / {}: {:.0} msg/s, p99 {:.1} ms, {} errors",
         backend.name(),
         scenario.label(),
         senders,
+        handler.label(),
         row.outcome.per_second(),
         millis(row.outcome.percentile(99.0)),
         row.outcome.errors
@@ -214,12 +323,34 @@ pub async fn measure(
     row
 }
 
+impl Row {
+    /// Adds a later round of the same level and handler: counts, time and latencies added up,
+    /// CPU shares weighted by each round's time.
+    fn add(&mut self, other: Row) {
+        let (mine, theirs) = (self.outcome.elapsed.as_secs_f64(), other.outcome.elapsed.as_secs_f64());
+        let weigh = |a: f64, b: f64| (a * mine + b * theirs) / (mine + theirs).max(f64::EPSILON);
+        self.server_cpu = weigh(self.server_cpu, other.server_cpu);
+        self.bench_cpu = weigh(self.bench_cpu, other.bench_cpu);
+        self.other_cpu = weigh(self.other_cpu, other.other_cpu);
+        self.outcome.add(other.outcome);
+    }
+}
+
+/// The baseline's row at `row`'s backend, scenario and level.
+fn baseline_of<'a>(rows: &'a [Row], row: &Row) -> Option<&'a Row> {
+    rows.iter().find(|other| {
+        other.handler == Handler::Baseline
+            && (other.backend, other.scenario, other.senders) == (row.backend, row.scenario, row.senders)
+    })
+}
+
 /// The results table on stdout, then peak memory, then the issue's targets.
 fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
     println!(
-        "{:<9} {:<15} {:>7} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>9}",
+        "{:<9} {:<15} {:<8} {:>7} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>9} {:>6}",
         "backend",
         "scenario",
+        "handler",
         "senders",
         "messages",
         "msg/s",
@@ -228,13 +359,21 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
         "errors",
         "srv cpu",
         "gen cpu",
-        "other cpu"
+        "other cpu",
+        "ratio"
     );
     for row in rows {
+        let ratio = match (row.handler, baseline_of(rows, row)) {
+            (Handler::Server, Some(baseline)) if baseline.outcome.per_second() > 0.0 => {
+                format!("{:.2}x", row.outcome.per_second() / baseline.outcome.per_second())
+            }
+            _ => String::new(),
+        };
         println!(
-            "{:<9} {:<15} {:>7} {:>8} {:>7.0} {:>7.1} {:>7.1} {:>6} {:>7.0}% {:>7.0}% {:>8.0}%",
+            "{:<9} {:<15} {:<8} {:>7} {:>8} {:>7.0} {:>7.1} {:>7.1} {:>6} {:>7.0}% {:>7.0}% {:>8.0}% {:>6}",
             row.backend.name(),
             row.scenario.label(),
+            row.handler.label(),
             row.senders,
             row.outcome.ok + row.outcome.errors,
             row.outcome.per_second(),
@@ -244,6 +383,7 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
             row.server_cpu,
             row.bench_cpu,
             row.other_cpu,
+            ratio,
         );
     }
     let peaks: Vec<String> = memory
@@ -260,11 +400,17 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
     println!();
     println!("server peak RSS (VmHWM): {}", peaks.join(", "));
     println!(
-        "srv / gen / other cpu: CPU used by the server / the load generator / everything else \
-         (PostgreSQL, outside load), in % of one core"
+        "srv / gen / other cpu: CPU used by the handler (server or baseline) / the load generator / \
+         everything else (PostgreSQL, outside load), in % of one core"
+    );
+    println!(
+        "ratio: the server's msg/s over the baseline's at the same level, measured right after it \
+         on the same database (baseline: the same rows in one statement, no similar-contact \
+         search, routing or NOTIFY)"
     );
 
-    let at_target: Vec<&Row> = rows.iter().filter(|row| row.senders == TARGET_SENDERS).collect();
+    let at_target: Vec<&Row> =
+        rows.iter().filter(|row| row.senders == TARGET_SENDERS && row.handler == Handler::Server).collect();
     if !at_target.is_empty() {
         println!();
         println!(
@@ -287,8 +433,17 @@ fn print_table(rows: &[Row], memory: &[(Backend, Memory)]) {
         } else {
             format!("MISSED by {:.1} ms", p99 - TARGET_P99_MS)
         };
+        let floor = baseline_of(rows, row)
+            .map(|b| {
+                format!(
+                    " (baseline {:.0} msg/s, p99 {:.1} ms)",
+                    b.outcome.per_second(),
+                    millis(b.outcome.percentile(99.0))
+                )
+            })
+            .unwrap_or_default();
         println!(
-            "  {:<9} {:<15} {:>6.0} msg/s: {rate_verdict}; p99 {p99:.1} ms: {p99_verdict}",
+            "  {:<9} {:<15} {:>6.0} msg/s: {rate_verdict}; p99 {p99:.1} ms: {p99_verdict}{floor}",
             row.backend.name(),
             row.scenario.label(),
             rate

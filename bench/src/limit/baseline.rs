@@ -23,12 +23,14 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    /// Starts `bin` on `database_url` with `connections` database connections, and waits for
-    /// its `listening on ADDR` line. Its standard error goes to `<dir>/baseline.log`.
+    /// Starts `bin` on `database_url` with `connections` database connections and `args`
+    /// besides, and waits for its `listening on ADDR` line. Its standard error goes to
+    /// `<dir>/baseline.log`.
     pub async fn start(
         bin: &Path,
         database_url: &str,
         connections: usize,
+        args: &[String],
         dir: &Path,
     ) -> anyhow::Result<Self> {
         if !bin.is_file() {
@@ -44,6 +46,7 @@ impl Baseline {
             .arg("--database-url")
             .arg(database_url)
             .args(["--listen", "127.0.0.1:0", "--connections", &connections.to_string()])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log_file)

@@ -6,7 +6,7 @@
 //! the same run, at 1 and 32 clients.
 
 mod answers;
-mod baseline;
+pub(crate) mod baseline;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -71,7 +71,7 @@ pub async fn run(cli: &Cli, bin: &Path, backends: &[Backend]) -> bool {
 }
 
 /// `--baseline-bin`, or `baseline` beside the running bench binary.
-fn baseline_bin(cli: &Cli) -> anyhow::Result<PathBuf> {
+pub(crate) fn baseline_bin(cli: &Cli) -> anyhow::Result<PathBuf> {
     match &cli.baseline_bin {
         Some(bin) => Ok(bin.clone()),
         None => Ok(std::env::current_exe().context("where is the bench binary?")?.with_file_name("baseline")),
@@ -111,7 +111,7 @@ async fn bench_backend(cli: &Cli, bin: &Path, backend: Backend) -> anyhow::Resul
 
     // 3. The server and the baseline on the seeded database.
     let server = Server::serve(bin, &url, &dir).await?;
-    let baseline = Baseline::start(&baseline_bin(cli)?, &url, cli.baseline_connections, &dir).await?;
+    let baseline = Baseline::start(&baseline_bin(cli)?, &url, cli.baseline_connections, &[], &dir).await?;
     // Read once both run: what each client reads, and how long each waiting list is.
     let owned = conn
         .pairs("SELECT owner_id, id FROM chats WHERE status = 'IN_PROGRESS' AND owner_id IS NOT NULL ORDER BY owner_id, id")

@@ -1,7 +1,9 @@
 //! The physical-limit baseline of the `limit` suite (issue 15, item 1): the agent-panel read
 //! and the waiting list through a minimal HTTP handler — axum, a plain driver, statements
 //! prepared once per connection, serde — answering the same JSON as the server's GraphQL
-//! reads, so the bench can time both side by side on one database.
+//! reads, so the bench can time both side by side on one database. The `webhooks` suite
+//! times ingestion against it too (`ingest.rs`: the same writes for a signed WhatsApp text
+//! message).
 //!
 //! PostgreSQL goes through tokio-postgres: `--connections` connections opened at start, each
 //! with its statements prepared, taken round-robin per request; the panel read's two
@@ -12,6 +14,8 @@
 //! Run by the bench (`bench --suite limit`), not by hand: it prints `listening on ADDR` once
 //! ready and exits when its standard input closes (so it never outlives the bench), or when
 //! killed (SIGTERM's default action).
+
+mod ingest;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -48,6 +52,23 @@ struct Options {
     /// Database connections opened at start.
     #[arg(long, default_value_t = 32)]
     connections: usize,
+    /// Ingestion: the row id of the WhatsApp channel webhooks arrive on (`/webhooks/…`
+    /// answers 404 without it).
+    #[arg(long)]
+    channel_id: Option<i64>,
+    /// Ingestion: that channel's queue.
+    #[arg(long, default_value_t = 0)]
+    queue_id: i64,
+    /// Ingestion: the app secret webhooks are signed with.
+    #[arg(long, default_value = "")]
+    app_secret: String,
+}
+
+/// What every handler shares: the database, and the channel webhooks arrive on.
+#[derive(Clone)]
+struct Shared {
+    db: Arc<Db>,
+    channel: Option<ingest::Channel>,
 }
 
 /// The chat with its contact: only the columns the answer needs.
@@ -77,6 +98,10 @@ struct PgConn {
     chat: tokio_postgres::Statement,
     messages: tokio_postgres::Statement,
     waiting: tokio_postgres::Statement,
+    /// A new customer's rows ([`ingest::NEW_POSTGRES`]).
+    new_customer: tokio_postgres::Statement,
+    /// A returning customer's message ([`ingest::EXISTING_POSTGRES`]).
+    returning: tokio_postgres::Statement,
 }
 
 /// The database side.
@@ -117,7 +142,9 @@ impl Db {
             let chat = client.prepare(CHAT).await?;
             let messages = client.prepare(MESSAGES).await?;
             let waiting = client.prepare(WAITING).await?;
-            conns.push(PgConn { client, chat, messages, waiting });
+            let new_customer = client.prepare(ingest::NEW_POSTGRES).await?;
+            let returning = client.prepare(ingest::EXISTING_POSTGRES).await?;
+            conns.push(PgConn { client, chat, messages, waiting, new_customer, returning });
         }
         Ok(Self::Postgres { conns, next: AtomicUsize::new(0) })
     }
@@ -312,8 +339,8 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 }
 
 /// The agent-panel read; 404 unless `agent` owns the chat (the server checks visibility).
-async fn panel(State(db): State<Arc<Db>>, Json(input): Json<PanelInput>) -> Result<Response, Failure> {
-    let (found, mut rows) = db.panel(input.chat).await?;
+async fn panel(State(shared): State<Shared>, Json(input): Json<PanelInput>) -> Result<Response, Failure> {
+    let (found, mut rows) = shared.db.panel(input.chat).await?;
     let Some((id, status, created, queue, owner, contact, name, phone)) = found else {
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
@@ -347,8 +374,8 @@ async fn panel(State(db): State<Arc<Db>>, Json(input): Json<PanelInput>) -> Resu
 }
 
 /// The waiting list of one queue.
-async fn waiting(State(db): State<Arc<Db>>, Json(input): Json<WaitingInput>) -> Result<Response, Failure> {
-    let mut rows = db.waiting(input.queue).await?;
+async fn waiting(State(shared): State<Shared>, Json(input): Json<WaitingInput>) -> Result<Response, Failure> {
+    let mut rows = shared.db.waiting(input.queue).await?;
     let has_next_page = rows.len() > WAITING_PAGE;
     rows.truncate(WAITING_PAGE);
     let edges = rows
@@ -370,7 +397,16 @@ async fn waiting(State(db): State<Arc<Db>>, Json(input): Json<WaitingInput>) -> 
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
     let db = Arc::new(Db::open(&options.database_url, options.connections).await?);
-    let app = Router::new().route("/panel", post(panel)).route("/waiting", post(waiting)).with_state(db);
+    let channel = options.channel_id.map(|id| ingest::Channel {
+        id,
+        queue: options.queue_id,
+        secret: options.app_secret.clone(),
+    });
+    let app = Router::new()
+        .route("/panel", post(panel))
+        .route("/waiting", post(waiting))
+        .route("/webhooks/{scenario}", post(ingest::receive))
+        .with_state(Shared { db, channel });
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
