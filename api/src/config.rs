@@ -260,6 +260,12 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_SESSION_CACHE_MS", default_value_t = 5000)]
     pub session_cache_ms: u64,
 
+    /// How long a webhook may reuse a recent read of its channel, in milliseconds (0: read it
+    /// for every webhook). A change made through this instance applies at once; through
+    /// another instance sharing the database, within this time.
+    #[arg(long, env = "SWITCHBOARD_CHANNEL_CACHE_MS", default_value_t = 1000)]
+    pub channel_cache_ms: u64,
+
     /// Seconds to wait for in-flight requests on shutdown.
     #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -351,6 +357,7 @@ impl Config {
             subscription_buffer: 4096,
             session_check_seconds: 15,
             session_cache_ms: 5000,
+            channel_cache_ms: 1000,
         }
     }
 

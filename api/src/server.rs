@@ -17,6 +17,7 @@ use crate::auth::TokenKeys;
 use crate::channels::client::ProviderApis;
 use crate::config::{Config, redact_url};
 use crate::domain::analytics::StatsCache;
+use crate::domain::channel_cache::ChannelCache;
 use crate::domain::ids::AgentId;
 use crate::domain::session_cache::SessionCache;
 use crate::domain::throttle::SignInThrottle;
@@ -135,10 +136,12 @@ impl Server {
         config: &Config,
     ) -> AppState {
         let sessions = Arc::new(SessionCache::new(Duration::from_millis(config.session_cache_ms)));
+        let channels = Arc::new(ChannelCache::new(Duration::from_millis(config.channel_cache_ms)));
         let analytics_connections = analytics.connections().cloned();
         let stats_cache = Arc::new(StatsCache::new(config.stats_cache_mib.saturating_mul(1 << 20)));
         let schema_config = graphql::SchemaConfig {
             sessions: sessions.clone(),
+            channels: channels.clone(),
             max_depth: config.max_query_depth,
             max_complexity: config.max_query_complexity,
             max_aliases: config.max_query_aliases,
@@ -181,6 +184,7 @@ impl Server {
             max_upload_bytes,
             bus,
             sessions,
+            channels,
             documents,
             readers: None,
             appends: None,

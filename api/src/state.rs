@@ -60,6 +60,8 @@ pub struct AppState {
     pub bus: crate::events::bus::EventBus,
     /// Recently checked sessions (see [`crate::domain::session_cache`]).
     pub sessions: std::sync::Arc<crate::domain::session_cache::SessionCache>,
+    /// Webhooks' recently read channels (see [`crate::domain::channel_cache`]).
+    pub channels: std::sync::Arc<crate::domain::channel_cache::ChannelCache>,
     /// The database URL (the PostgreSQL listener opens its own connection).
     pub database_url: String,
     /// How long events are kept.

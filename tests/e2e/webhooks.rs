@@ -67,7 +67,8 @@ async fn signatures_and_channels_are_checked(app: TestApp) {
         "nothing stored"
     );
 
-    // An inactive channel refuses webhooks.
+    // An inactive channel refuses webhooks: at once, though the webhooks above left the channel
+    // in this instance's cache (`updateChannel` forgets it there, domain/channel_cache.rs).
     let deactivate = "mutation($id: ID!) { updateChannel(input: { id: $id, active: false }) { active } }";
     app.ok(Some(&admin), deactivate, json!({ "id": ch.ids[0] })).await;
     assert_eq!(app.webhook(&ch.whatsapp, &body).await, 403);

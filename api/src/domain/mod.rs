@@ -7,6 +7,7 @@ pub mod agents;
 pub mod analytics;
 pub mod assignments;
 pub mod cases;
+pub mod channel_cache;
 pub mod channels;
 pub mod chat_actions;
 pub mod chatbot;

@@ -171,6 +171,9 @@ impl ChannelsMutation {
             active: input.active,
             credentials: input.credentials.map(Into::into),
         };
-        Ok(Channel::from(channels::update(ctx.data::<DatabaseConnection>()?, id, change).await.gql()?))
+        let updated = channels::update(ctx.data::<DatabaseConnection>()?, id, change).await.gql()?;
+        // Webhooks on this instance see the change at once (domain/channel_cache.rs).
+        ctx.data::<std::sync::Arc<crate::domain::channel_cache::ChannelCache>>()?.forget(id);
+        Ok(Channel::from(updated))
     }
 }

@@ -110,6 +110,8 @@ pub struct SchemaConfig {
     pub streams: subscriptions::StreamConfig,
     /// Recently checked sessions, forgotten by the mutations that change access.
     pub sessions: std::sync::Arc<crate::domain::session_cache::SessionCache>,
+    /// Webhooks' recently read channels, forgotten by `updateChannel`.
+    pub channels: std::sync::Arc<crate::domain::channel_cache::ChannelCache>,
     /// Where history and analytics reads run (see `context::analytics_db`).
     pub analytics: crate::db::AnalyticsReads,
     /// The `chatStats` result cache.
@@ -185,6 +187,7 @@ fn build_one(
     .data(config.sign_in)
     .data(config.jobs)
     .data(config.sessions)
+    .data(config.channels)
     .data(config.analytics)
     .data(config.stats_cache)
     .validation_mode(validation)

@@ -50,8 +50,7 @@ async fn channel_for(state: &AppState, kind: &str, id: &str) -> Result<channels:
     let not_found = || (StatusCode::NOT_FOUND, "unknown channel").into_response();
     let kind = kind_of(kind).ok_or_else(not_found)?;
     let row = ids::decode(&async_graphql::ID(id.to_owned()), "Channel").map_err(|_| not_found())?;
-    let channel = match crate::domain::channels::get(state.reads(), crate::domain::ids::ChannelId(row)).await
-    {
+    let channel = match state.channels.get(state.reads(), crate::domain::ids::ChannelId(row)).await {
         Ok(Some(channel)) if channel.kind == kind => channel,
         Ok(_) => return Err(not_found()),
         Err(err) => {
