@@ -306,7 +306,8 @@ impl Metrics {
         let append_batches = Counter::default();
         registry.register(
             "webhook_append_batches",
-            "SQLite: write transactions that appended returning customers' messages, several when \
+            "SQLite: write transactions that stored webhook messages by their one-hop scripts \
+             (returning customers' messages appended, new customers' first messages), several when \
              they waited for the writer (sampled at scrape)",
             append_batches.clone(),
         );

@@ -18,7 +18,7 @@
 //!   status over 30 days and a history page at depth 1 and 1,000, each beside the same SQL
 //!   through sqlx in alternating rounds.
 //! - `limit`: over the same history, the agent-panel read and a queue's waiting list through
-//!   GraphQL and through the physical-limit baseline (`src/bin/baseline.rs`: axum, a plain
+//!   GraphQL and through the physical-limit baseline (`src/bin/baseline/main.rs`: axum, a plain
 //!   driver, the same JSON answers) on the same database, in alternating rounds at 1 and 32
 //!   clients, with the ratios and issue 15's targets.
 //!

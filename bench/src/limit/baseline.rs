@@ -1,4 +1,4 @@
-//! The bench's handle on the baseline process (`src/bin/baseline.rs`): started on the server's
+//! The bench's handle on the baseline process (`src/bin/baseline/main.rs`): started on the server's
 //! database, its port read from its first line, killed when dropped. Its standard input is a
 //! pipe the bench holds, so it also exits by itself if the bench dies without dropping it.
 

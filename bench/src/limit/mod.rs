@@ -1,7 +1,7 @@
 //! The `limit` suite (issue 15, item 1): how far the GraphQL server is from the physical
 //! limit. Over the history dataset (300,000 chats and 3,000,000 messages by default), the
 //! agent-panel read and the waiting list go through the server's GraphQL and through the
-//! baseline handler (`src/bin/baseline.rs`: axum and a plain driver, the same reads and the
+//! baseline handler (`src/bin/baseline/main.rs`: axum and a plain driver, the same reads and the
 //! same JSON answers), both processes running on the same database, in alternating rounds of
 //! the same run, at 1 and 32 clients.
 
