@@ -38,7 +38,8 @@ pub enum Routed {
     Offered(Vec<AgentId>),
     /// Directed to this agent.
     Directed(AgentId),
-    /// Nobody could take it; it waits.
+    /// Nobody could take it, or nobody in its queue takes chats at all (then the chat was
+    /// not read); it waits.
     Waiting,
     /// The chat is not waiting (accepted, completed) or already directed.
     Unchanged,

@@ -1,7 +1,7 @@
 //! A message for a chat that is already open, stored in one round trip.
 //!
 //! Most webhook messages come from customers whose chat is open. The general path
-//! ([`super::try_store_message`]) spends eight round trips on them (begin; the duplicate
+//! ([`super::general::try_store_message`]) spends eight round trips on them (begin; the duplicate
 //! check; the identity; the open chat, locked; the message; the chat's update; the event;
 //! commit), and at the limit ingestion is bound by those round trips, not by the work in them
 //! (docs/benchmarks.md): on PostgreSQL each is a statement sent and answered, on SQLite a hop
@@ -35,9 +35,9 @@ pub(super) fn applies(message: &InboundMessage) -> bool {
     message.attachments.is_empty()
 }
 
-/// The first nine values of both statements: channel, provider message id, channel kind,
+/// The first nine values of both statements (and of `newcomer.rs`'s): channel, provider message id, channel kind,
 /// customer's external id, direction, author kind, message kind, text, delivery status.
-fn message_values(channel: &channels::Model, message: &InboundMessage) -> [sea_orm::Value; 9] {
+pub(super) fn message_values(channel: &channels::Model, message: &InboundMessage) -> [sea_orm::Value; 9] {
     let outgoing = message.direction == Direction::Outgoing;
     [
         channel.id.into(),

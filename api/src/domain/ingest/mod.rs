@@ -3,24 +3,19 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
-use entity::enums::{AttachmentStatus, AuthorKind, ChatStatus, DeliveryStatus, Direction};
-use entity::{attachments, channels, chats, messages};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
-    Set, SqlErr,
-};
+use entity::enums::Direction;
+use entity::{channels, messages};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr};
 use tracing::instrument;
 
 use crate::channels::{InboundEvent, InboundMessage};
 use crate::domain::error::DomainResult;
 use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, MessageId, QueueId};
 use crate::domain::reroute::AfterCommit;
-use crate::events::{self, EventKind, Subjects};
 
 mod append;
 mod batch;
+mod general;
 mod newcomer;
 mod opening;
 mod updates;
@@ -235,7 +230,7 @@ async fn store_message(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_store_message(db, channel, message, searched, appending).await {
+        match general::try_store_message(db, channel, message, searched, appending).await {
             Err(err) if attempt < 4 && is_unique_violation(&err) => continue,
             Err(err) => return Err(err.into()),
             Ok(result) => return Ok(result),
@@ -284,147 +279,4 @@ pub(super) async fn find_message(
         .filter(messages::Column::ProviderMessageId.eq(provider_id))
         .one(db)
         .await
-}
-
-/// A message for an open agent chat goes in one round trip ([`append`]) unless `appending`
-/// is false (tried already), and on PostgreSQL so does a new customer's first message
-/// ([`newcomer`]); otherwise one transaction finds or creates the contact and chat. `searched`: the similar-contact count of the customer if they are new (see
-/// [`similar_to_newcomer`]).
-async fn try_store_message(
-    db: &DatabaseConnection,
-    channel: &channels::Model,
-    message: &InboundMessage,
-    searched: Option<usize>,
-    appending: bool,
-) -> Result<Outcome, sea_orm::DbErr> {
-    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-    // Whether the message was found not stored yet, just now. The general path then skips its
-    // own duplicate check: a twin stored since fails this transaction's insert on the unique
-    // index, and the retry finds it.
-    let mut known_new = false;
-    if postgres && appending {
-        match append::in_one_statement(db, channel, message).await? {
-            append::Scripted::Done(outcome) => return Ok(outcome),
-            append::Scripted::New { known } => {
-                known_new = true;
-                if !known && newcomer::applies(message) {
-                    let newcomer = newcomer::Newcomer::search(db, channel, message).await?;
-                    if let append::Scripted::Done(outcome) =
-                        newcomer::in_one_statement(db, channel, message, &newcomer).await?
-                    {
-                        return Ok(outcome);
-                    }
-                    // Known by now: a twin first message got there first.
-                }
-            }
-        }
-    }
-    let txn = crate::db::write(db).await?;
-    if !postgres && appending {
-        match append::in_one_script(&txn, channel, message).await? {
-            append::Scripted::Done(outcome) => {
-                txn.commit().await?;
-                return Ok(outcome);
-            }
-            append::Scripted::New { .. } => known_new = true,
-        }
-    }
-    if !known_new && find_message(&txn, ChannelId(channel.id), &message.provider_message_id).await?.is_some()
-    {
-        return Ok(Outcome::Duplicate);
-    }
-    let (contact, new_contact) =
-        crate::domain::contacts::identities::resolve(&txn, channel, &message.customer).await?;
-    // A contact created in this transaction has no chats yet.
-    let open = if new_contact {
-        None
-    } else {
-        open_chat(&txn, ContactId(contact.id), ChannelId(channel.id)).await?
-    };
-    let (chat, new_chat) = match open {
-        Some(chat) => (chat, false),
-        None => {
-            // Messages arriving while a chatbot owns the thread belong to a bot chat: stored,
-            // never routed.
-            let status = if message.standby { ChatStatus::BotProcessing } else { ChatStatus::Waiting };
-            let similar = match searched {
-                Some(count) if new_contact => Similar::Counted(count),
-                _ => Similar::of(new_contact),
-            };
-            (create_chat_for(&txn, &contact, channel, status, None, similar).await?, true)
-        }
-    };
-    let now = crate::clock::now();
-    let outgoing = message.direction == Direction::Outgoing;
-    let stored = messages::ActiveModel {
-        id: NotSet,
-        chat_id: Set(chat.id),
-        channel_id: Set(channel.id),
-        direction: Set(message.direction),
-        author_kind: Set(message.author_kind),
-        author_agent_id: Set(None),
-        kind: Set(message.kind),
-        text: Set(message.text.clone()),
-        provider_message_id: Set(Some(message.provider_message_id.clone())),
-        delivery_status: Set(outgoing.then_some(DeliveryStatus::Sent)),
-        delivery_error: Set(None),
-        edited_at: Set(None),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    let mut pending = Vec::new();
-    for attachment in &message.attachments {
-        let row = attachments::ActiveModel {
-            id: NotSet,
-            message_id: Set(stored.id),
-            file_name: Set(attachment.file_name.clone()),
-            content_type: Set(attachment.content_type.clone()),
-            size_bytes: Set(attachment.size_bytes),
-            storage_key: Set(None),
-            provider_file_id: Set(Some(crate::jobs::media::encode_source(&attachment.source))),
-            status: Set(AttachmentStatus::Pending),
-            error: Set(None),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        pending.push(row.id);
-    }
-    // A bot chat closes its time limit after its last message, whoever wrote it (the customer,
-    // the chatbot's echo, Meta's inbox). In an agent chat a customer message clears the close
-    // deadline: the chat waits for the agent again.
-    let mut update = chats::Entity::update_many()
-        .col_expr(chats::Column::LastMessageAt, Expr::value(now))
-        .col_expr(chats::Column::UpdatedAt, Expr::value(now))
-        .filter(chats::Column::Id.eq(chat.id));
-    if chat.status == ChatStatus::BotProcessing {
-        let deadline = crate::domain::chatbot::bot_deadline(&txn, chat.queue_id, now).await?;
-        update = update.col_expr(chats::Column::CloseDeadline, Expr::value(Some(deadline)));
-    } else if message.author_kind == AuthorKind::Contact {
-        update =
-            update.col_expr(chats::Column::CloseDeadline, Expr::value(Option::<chrono::DateTime<Utc>>::None));
-    }
-    update.exec(&txn).await?;
-    let subjects = Subjects {
-        chat: Some(ChatId(chat.id)),
-        queue: Some(QueueId(chat.queue_id)),
-        agent: chat.owner_id.map(crate::domain::ids::AgentId),
-    };
-    let payload = serde_json::json!({
-        "messageId": stored.id,
-        "direction": message.direction.as_str(),
-        "kind": message.kind.as_str(),
-    });
-    events::record(&txn, EventKind::MessageReceived, subjects, payload).await?;
-    txn.commit().await?;
-    Ok(Outcome::Stored(Stored {
-        message: MessageId(stored.id),
-        chat: ChatId(chat.id),
-        queue: QueueId(chat.queue_id),
-        contact: ContactId(contact.id),
-        new_contact,
-        new_waiting_chat: new_chat && chat.status == ChatStatus::Waiting,
-        pending_attachments: pending,
-    }))
 }

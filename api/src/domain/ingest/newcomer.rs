@@ -1,6 +1,6 @@
 //! A new customer's first message, stored in one round trip.
 //!
-//! The general path ([`super::try_store_message`]) spends some fifteen round trips on a
+//! The general path ([`super::general::try_store_message`]) spends some fifteen round trips on a
 //! customer Switchboard does not know yet: begin; the identity looked up; the contact, its
 //! keys and its identity inserted; the similar-contact search; the chat; CHAT_CREATED; the
 //! message; the chat's last message time; MESSAGE_RECEIVED; commit. At the limit those round
@@ -20,11 +20,10 @@
 //! A message from a customer who is new and writes through a chatbot's thread (a bot chat,
 //! whose deadline comes from its queue's settings) or with attachments takes the general path.
 
-use entity::enums::{DeliveryStatus, Direction};
 use entity::{channels, contacts};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
 
-use super::append::Scripted;
+use super::append::{self, Scripted};
 use super::{Outcome, Stored};
 use crate::channels::InboundMessage;
 use crate::domain::contacts::{identities, keys, similar};
@@ -70,37 +69,30 @@ impl Newcomer {
     }
 }
 
-/// The values of both statements, in order: `1` channel, `2` provider message id, `3` channel
-/// kind, `4` customer's external id, `5` direction, `6` author kind, `7` message kind, `8`
-/// text, `9` delivery status, `10` now, `11` the channel's queue, `12` the contact's keys
-/// (JSON), `13` similar contacts found, `14` name, `15` photo, `16` e-mail, `17` mobile phone,
-/// `18` business phone, `19` home phone, `20` job title, `21` keys version.
+/// The values of both statements, in order: `1`–`9` those of [`super::append`]'s statements
+/// (channel, provider message id, channel kind, customer's external id, direction, author
+/// kind, message kind, text, delivery status), `10` now, `11` the channel's queue, `12` the
+/// contact's keys (JSON), `13` similar contacts found, `14` name, `15` photo, `16` e-mail,
+/// `17` mobile phone, `18` business phone, `19` home phone, `20` job title, `21` keys version.
 fn values(channel: &channels::Model, message: &InboundMessage, newcomer: &Newcomer) -> Vec<sea_orm::Value> {
-    let outgoing = message.direction == Direction::Outgoing;
     let contact = &newcomer.contact;
-    vec![
-        channel.id.into(),
-        message.provider_message_id.clone().into(),
-        channel.kind.as_str().into(),
-        message.customer.external_id.clone().into(),
-        message.direction.as_str().into(),
-        message.author_kind.as_str().into(),
-        message.kind.as_str().into(),
-        message.text.clone().into(),
-        outgoing.then_some(DeliveryStatus::Sent.as_str()).into(),
-        contact.created_at.into(),
-        channel.queue_id.into(),
-        newcomer.keys.clone().into(),
-        (newcomer.similar as i64).into(),
-        contact.name.clone().into(),
-        contact.photo_url.clone().into(),
-        contact.email.clone().into(),
-        contact.mobile_phone.clone().into(),
-        contact.business_phone.clone().into(),
-        contact.home_phone.clone().into(),
-        contact.job_title.clone().into(),
-        contact.keys_version.into(),
-    ]
+    append::message_values(channel, message)
+        .into_iter()
+        .chain([
+            contact.created_at.into(),
+            channel.queue_id.into(),
+            newcomer.keys.clone().into(),
+            (newcomer.similar as i64).into(),
+            contact.name.clone().into(),
+            contact.photo_url.clone().into(),
+            contact.email.clone().into(),
+            contact.mobile_phone.clone().into(),
+            contact.business_phone.clone().into(),
+            contact.home_phone.clone().into(),
+            contact.job_title.clone().into(),
+            contact.keys_version.into(),
+        ])
+        .collect()
 }
 
 /// With [`values`] as `$1`–`$21` and `$22` the NOTIFY channel. Nothing is written when the
