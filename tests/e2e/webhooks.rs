@@ -277,3 +277,25 @@ on_both_databases!(
     messenger_events,
     messenger_handover_from_a_chatbot,
 );
+
+/// A channel deactivated through instance A: instance B, which has just read the channel for a
+/// webhook and keeps it for its channel cache's time-to-live, refuses the channel's webhooks
+/// once that time has passed (PostgreSQL: SQLite runs one instance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_changed_on_another_instance_applies_there_within_the_cache_time() {
+    let a = TestApp::spawn(crate::support::Backend::Postgres).await;
+    let url = crate::lifecycle::app_database_url(&a).await;
+    let b = TestApp::start(url, None, |config| config.channel_cache_ms = 200).await;
+    let admin = a.admin().await;
+    let ch = a.channels(&admin).await;
+    let body = fixture("whatsapp/text_message.json");
+    assert_eq!(b.webhook(&ch.whatsapp, &body).await, 200, "B reads the channel");
+    let deactivate = "mutation($id: ID!) { updateChannel(input: { id: $id, active: false }) { active } }";
+    a.ok(Some(&admin), deactivate, json!({ "id": ch.ids[0] })).await;
+    assert_eq!(a.webhook(&ch.whatsapp, &body).await, 403, "at once on A");
+    crate::support::eventually("B to refuse the inactive channel", || async {
+        (b.webhook(&ch.whatsapp, &body).await == 403).then_some(())
+    })
+    .await;
+    assert_eq!(b.count("messages").await, 1, "the redeliveries B took were recognised");
+}
