@@ -189,10 +189,18 @@ impl Drop for Binary {
     }
 }
 
-/// A customer's WhatsApp text message with a provider id of its own (`wamid.fault{n}`).
+/// A WhatsApp text message with a provider id of its own (`wamid.fault{n}`): every other one
+/// from a new customer (their contact and chat created with it, `domain::ingest::newcomer`),
+/// the others from the fixture's returning customer (appended to her open chat).
 fn whatsapp_message(n: usize) -> Vec<u8> {
     let mut body: Value = serde_json::from_slice(&fixture("whatsapp/text_message.json")).unwrap();
-    let message = &mut body["entry"][0]["changes"][0]["value"]["messages"][0];
+    let value = &mut body["entry"][0]["changes"][0]["value"];
+    if n % 2 == 1 {
+        let customer = format!("4479{n:08}");
+        value["contacts"][0]["wa_id"] = json!(customer);
+        value["messages"][0]["from"] = json!(customer);
+    }
+    let message = &mut value["messages"][0];
     message["id"] = json!(format!("wamid.fault{n}"));
     message["text"]["body"] = json!(format!("message {n}"));
     serde_json::to_vec(&body).unwrap()
@@ -289,6 +297,12 @@ async fn nothing_lost_nothing_twice(app: &TestApp, path: &str, outcomes: &[Optio
     let stored = stored_counts(app).await;
     assert_eq!(stored.len(), outcomes.len(), "every message sent is stored");
     assert!(stored.values().all(|n| *n == 1), "no message is stored twice: {stored:?}");
+    // Nothing half-written: every contact has its identity and its one chat.
+    let sql = "SELECT COUNT(*) AS n FROM contacts c \
+               WHERE (SELECT COUNT(*) FROM contact_identities i WHERE i.contact_id = c.id) <> 1 \
+                  OR (SELECT COUNT(*) FROM chats h WHERE h.contact_id = c.id) <> 1";
+    let row = app.db.query_one_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
+    assert_eq!(row.unwrap().try_get::<i64>("", "n").unwrap(), 0, "a contact without its identity or chat");
 }
 
 /// A GraphQL query that reads the database, with the hang detector; the whole body.
