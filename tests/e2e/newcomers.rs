@@ -205,4 +205,38 @@ async fn a_new_customers_first_message_writes_what_the_general_path_writes(app: 
     assert_eq!(app.count("chats").await, 3);
 }
 
-on_both_databases!(a_new_customers_first_message_writes_what_the_general_path_writes);
+/// A duplicate rule switched off in the database behind the server's back (another instance,
+/// an operator's SQL) between two newcomers: the second one's count follows the rules stored
+/// then, not those the server remembered (on PostgreSQL the statement that stores the
+/// newcomer checks the rules' version and is tried again under the new rules).
+async fn a_newcomers_count_follows_the_rules_stored_at_that_moment(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let admin = app.admin().await;
+    let ch = app.channels(&admin).await;
+    let switch = |on: bool| {
+        format!("UPDATE duplicate_rules SET enabled = {on} WHERE name = 'Full name in either word order'")
+    };
+    let first = whatsapp_from("whatsapp/text_message.json", "447700900123", "Amelia Hart", "wamid.r-1");
+    assert_eq!(app.webhook(&ch.whatsapp, &first).await, 200);
+    let count = |wa_id: &'static str| {
+        let app = &app;
+        async move { welcome_of(app, wa_id).await.events[0].payload["similarContacts"].clone() }
+    };
+    assert_eq!(count("447700900123").await, 0);
+
+    app.db.execute_unprepared(&switch(false)).await.unwrap();
+    let second = whatsapp_from("whatsapp/text_message.json", "447700900456", "Hart Amelia", "wamid.r-2");
+    assert_eq!(app.webhook(&ch.whatsapp, &second).await, 200);
+    assert_eq!(count("447700900456").await, 0, "the name rule is off");
+
+    app.db.execute_unprepared(&switch(true)).await.unwrap();
+    let third = whatsapp_from("whatsapp/text_message.json", "447700900789", "Amelia Hart", "wamid.r-3");
+    assert_eq!(app.webhook(&ch.whatsapp, &third).await, 200);
+    assert_eq!(count("447700900789").await, 2, "on again: both earlier Amelias");
+    assert_eq!(stored_as(&app, "created").await, 3.0, "each in one round trip");
+}
+
+on_both_databases!(
+    a_new_customers_first_message_writes_what_the_general_path_writes,
+    a_newcomers_count_follows_the_rules_stored_at_that_moment
+);

@@ -74,20 +74,48 @@ impl Sql {
     /// The statement for `backend` (`$1, $2, ...` on PostgreSQL).
     fn build(self, backend: DbBackend) -> Statement {
         let text = match backend {
-            DbBackend::Postgres => {
-                let mut numbered = String::with_capacity(self.text.len() + 2 * self.values.len());
-                for (n, part) in self.text.split('?').enumerate() {
-                    if n > 0 {
-                        numbered.push_str(&format!("${n}"));
-                    }
-                    numbered.push_str(part);
-                }
-                numbered
-            }
+            DbBackend::Postgres => numbered(&self.text, 1),
             _ => self.text,
         };
         Statement::from_sql_and_values(backend, text, self.values)
     }
+}
+
+/// `text` with its `?` placeholders numbered for PostgreSQL from `$first`.
+fn numbered(text: &str, first: usize) -> String {
+    let mut numbered = String::with_capacity(text.len() + 3 * text.matches('?').count());
+    for (n, part) in text.split('?').enumerate() {
+        if n > 0 {
+            numbered.push_str(&format!("${}", first + n - 1));
+        }
+        numbered.push_str(part);
+    }
+    numbered
+}
+
+/// For a statement that stores a newcomer on PostgreSQL (`ingest/newcomer.rs`): a scalar
+/// query counting what `rules` find for `contact` (not stored yet), as [`find_for_newcomer`]
+/// counts them (at most [`LIMIT`]), with its parameters numbered from `$first`, and their
+/// values. `None` when no rule can match (the count is 0). The caller runs it under the rules'
+/// version (see `rules_cache.rs`): the rules must be checked in the same statement.
+pub fn newcomer_count_postgres(
+    contact: &contacts::Model,
+    rules: &[Rule],
+    first: usize,
+) -> Option<(String, Vec<Value>)> {
+    let keys = keys::of(contact);
+    if keys.iter().all(|(field, _)| *field == KeyField::NameWord) {
+        return None;
+    }
+    let mut arms = Sql::default();
+    for rule in rules.iter().filter(|rule| rule.enabled) {
+        rule_arm(&mut arms, rule, &keys, contact.id);
+    }
+    if arms.text.is_empty() {
+        return None;
+    }
+    let text = format!("SELECT LEAST(COUNT(DISTINCT u.contact_id), {LIMIT}) FROM ({}) AS u", arms.text);
+    Some((numbered(&text, first), arms.values))
 }
 
 const PHONE_FIELDS: &str = "('MOBILE_PHONE', 'BUSINESS_PHONE', 'HOME_PHONE')";

@@ -37,7 +37,7 @@ pub(super) async fn try_store_message(
             append::Scripted::New { known } => {
                 known_new = true;
                 if !known && newcomer::applies(message) {
-                    let newcomer = newcomer::Newcomer::search(db, channel, message).await?;
+                    let newcomer = newcomer::Newcomer::of(channel, message)?;
                     if let append::Scripted::Done(outcome) =
                         newcomer::in_one_statement(db, channel, message, &newcomer).await?
                     {

@@ -26,7 +26,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
 use super::append::{self, Scripted};
 use super::{Outcome, Stored};
 use crate::channels::InboundMessage;
-use crate::domain::contacts::{identities, keys, similar};
+use crate::domain::contacts::{identities, keys, rules_cache, similar};
 use crate::domain::ids::{ChatId, ContactId, MessageId, QueueId};
 use crate::events::NOTIFY_CHANNEL;
 
@@ -37,7 +37,8 @@ pub(super) fn applies(message: &InboundMessage) -> bool {
 }
 
 /// A customer Switchboard does not know yet, ready to be stored: the contact their first
-/// message creates, its keys, and how many similar contacts the rules found for it.
+/// message creates, its keys, and how many similar contacts the rules found for it (SQLite;
+/// PostgreSQL counts them in the statement that stores them).
 #[derive(Clone, Debug)]
 pub(super) struct Newcomer {
     contact: contacts::Model,
@@ -54,13 +55,20 @@ impl Newcomer {
         channel: &channels::Model,
         message: &InboundMessage,
     ) -> Result<Self, DbErr> {
+        let mut newcomer = Self::of(channel, message)?;
+        newcomer.similar = similar::find_for_newcomer(reads, &newcomer.contact, similar::LIMIT).await?.len();
+        Ok(newcomer)
+    }
+
+    /// The newcomer writing `message` on `channel`, not searched (PostgreSQL's statement
+    /// counts their similar contacts itself).
+    pub(super) fn of(channel: &channels::Model, message: &InboundMessage) -> Result<Self, DbErr> {
         let contact = identities::new_contact(channel, &message.customer);
-        let similar = similar::find_for_newcomer(reads, &contact, similar::LIMIT).await?.len();
         let keys = keys::of(&contact);
         let pairs: Vec<[&str; 2]> =
             keys.iter().map(|(field, value)| [field.as_str(), value.as_str()]).collect();
         let keys = serde_json::to_string(&pairs).map_err(|err| DbErr::Custom(err.to_string()))?;
-        Ok(Self { contact, keys, similar })
+        Ok(Self { contact, keys, similar: 0 })
     }
 
     /// How many similar contacts the search found.
@@ -95,10 +103,14 @@ fn values(channel: &channels::Model, message: &InboundMessage, newcomer: &Newcom
         .collect()
 }
 
-/// With [`values`] as `$1`–`$21` and `$22` the NOTIFY channel. Nothing is written when the
-/// identity exists or the message is stored: the contact's insert selects no row, and every
-/// other insert selects from the one before it. The two events go in one insert, CHAT_CREATED
-/// first (subscribers see them in id order). The statuses and kinds are literals.
+/// With [`values`] as `$1`–`$21` (but `$13`: the version of the duplicate rules the count was
+/// built from), `$22` the NOTIFY channel, and from `$23` the values of the similar-contact
+/// count, which stands in for `{SIMILAR}` (see [`similar::newcomer_count_postgres`]). Nothing
+/// is written when the identity exists, the message is stored, or the rules stored are no
+/// longer those the count was built from (the answer's `rules_version` says which are): the
+/// contact's insert selects no row, and every other insert selects from the one before it.
+/// The two events go in one insert, CHAT_CREATED first (subscribers see them in id order). The
+/// statuses and kinds are literals. No CTE is named after a table: the count reads the tables.
 const POSTGRES: &str = r#"
 WITH contact AS (
     INSERT INTO contacts (name, photo_url, email, mobile_phone, business_phone, home_phone, job_title,
@@ -106,11 +118,12 @@ WITH contact AS (
     SELECT $14, $15, $16, $17, $18, $19, $20, $10, $10, $21
     WHERE NOT EXISTS (SELECT 1 FROM contact_identities WHERE channel_kind = $3 AND external_id = $4)
       AND NOT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND provider_message_id = $2)
+      AND (SELECT version FROM duplicate_rules_version) = $13::text
     RETURNING id
 ), identity AS (
     INSERT INTO contact_identities (contact_id, channel_kind, external_id, created_at)
     SELECT id, $3, $4, $10 FROM contact
-), contact_keys AS (
+), new_keys AS (
     INSERT INTO contact_keys (field, value, contact_id)
     SELECT pair ->> 0, pair ->> 1, contact.id FROM contact, jsonb_array_elements($12::jsonb) AS k (pair)
 ), chat AS (
@@ -128,7 +141,7 @@ WITH contact AS (
     SELECT e.kind, chat.id, chat.queue_id, e.payload, $10
     FROM chat, message, LATERAL (VALUES
         (1, 'CHAT_CREATED', jsonb_build_object('status', 'WAITING', 'contactId', chat.contact_id,
-                                               'parentChatId', NULL, 'similarContacts', $13::bigint)),
+                                               'parentChatId', NULL, 'similarContacts', {SIMILAR})),
         (2, 'MESSAGE_RECEIVED', jsonb_build_object('messageId', message.id, 'direction', $5::text,
                                                    'kind', $7::text))
     ) AS e (n, kind, payload)
@@ -137,26 +150,58 @@ WITH contact AS (
 )
 SELECT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND provider_message_id = $2) AS duplicate,
        message.id AS message_id, chat.id AS chat_id, chat.queue_id, chat.contact_id,
-       (SELECT pg_notify($22, max(id)::text) IS NULL FROM event) AS notified
+       (SELECT pg_notify($22, max(id)::text) IS NULL FROM event) AS notified,
+       (SELECT version FROM duplicate_rules_version) AS rules_version
 FROM (VALUES (1)) AS one (x)
 LEFT JOIN chat ON true
 LEFT JOIN message ON true
 "#;
 
-/// On PostgreSQL: stores `newcomer`, their chat (WAITING, in the channel's queue) and
-/// `message`, with CHAT_CREATED and MESSAGE_RECEIVED, in one statement. Call only where
-/// [`applies`].
+/// Statements tried with rules read again after the stored ones changed under the previous
+/// try, before the general path takes the message (it searches in its own transaction).
+const ATTEMPTS: usize = 3;
+
+/// On PostgreSQL: stores `newcomer` (not searched: the statement counts their similar
+/// contacts itself), their chat (WAITING, in the channel's queue) and `message`, with
+/// CHAT_CREATED and MESSAGE_RECEIVED, in one statement. The count is built from the
+/// remembered duplicate rules and written only if they are still the stored ones; otherwise
+/// the rules are read again and the statement tried again. Call only where [`applies`].
 pub(super) async fn in_one_statement(
     db: &impl ConnectionTrait,
     channel: &channels::Model,
     message: &InboundMessage,
     newcomer: &Newcomer,
 ) -> Result<Scripted, DbErr> {
-    let mut values = values(channel, message, newcomer);
-    values.push(NOTIFY_CHANNEL.into());
-    let statement = Statement::from_sql_and_values(DatabaseBackend::Postgres, POSTGRES, values);
-    let row = db.query_one_raw(statement).await?.ok_or(DbErr::RecordNotFound("newcomer".into()))?;
-    answer(&row, row.try_get::<Option<i64>>("", "message_id")?.is_some())
+    let mut rules = match rules_cache::remembered() {
+        Some(rules) => rules,
+        None => rules_cache::read(db, None).await?,
+    };
+    for _ in 0..ATTEMPTS {
+        let mut values = values(channel, message, newcomer);
+        values[12] = rules.version.clone().into();
+        values.push(NOTIFY_CHANNEL.into());
+        let count = similar::newcomer_count_postgres(&newcomer.contact, &rules.rules, values.len() + 1);
+        let sql = match count {
+            Some((count, count_values)) => {
+                values.extend(count_values);
+                POSTGRES.replace("{SIMILAR}", &format!("COALESCE(({count}), 0)"))
+            }
+            None => POSTGRES.replace("{SIMILAR}", "0"),
+        };
+        let statement = Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values);
+        let row = db.query_one_raw(statement).await?.ok_or(DbErr::RecordNotFound("newcomer".into()))?;
+        let stored: String = row.try_get("", "rules_version")?;
+        if stored == rules.version {
+            rules_cache::remember(rules);
+            return answer(&row, row.try_get::<Option<i64>>("", "message_id")?.is_some());
+        }
+        if row.try_get::<bool>("", "duplicate")? {
+            return Ok(Scripted::Done(Outcome::Duplicate));
+        }
+        // The rules changed since they were read: read them under the version this saw.
+        rules = rules_cache::read(db, Some(stored)).await?;
+    }
+    Ok(Scripted::New { known: false })
 }
 
 /// What the answer row says: welcomed (`created`), stored before, or neither (the customer
