@@ -396,6 +396,12 @@ mod tests {
     use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel};
 
     use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_from_the_first_given() {
+        assert_eq!(numbered("a = ? AND b IN (?, ?)", 23), "a = $23 AND b IN ($24, $25)");
+        assert_eq!(numbered("no placeholder", 5), "no placeholder");
+    }
     use crate::domain::contacts::rules;
 
     async fn database() -> DatabaseConnection {

@@ -80,9 +80,16 @@ impl Newcomer {
 /// The values of both statements, in order: `1`–`9` those of [`super::append`]'s statements
 /// (channel, provider message id, channel kind, customer's external id, direction, author
 /// kind, message kind, text, delivery status), `10` now, `11` the channel's queue, `12` the
-/// contact's keys (JSON), `13` similar contacts found, `14` name, `15` photo, `16` e-mail,
-/// `17` mobile phone, `18` business phone, `19` home phone, `20` job title, `21` keys version.
-fn values(channel: &channels::Model, message: &InboundMessage, newcomer: &Newcomer) -> Vec<sea_orm::Value> {
+/// contact's keys (JSON), `13` `similar` (SQLite: the similar contacts found; PostgreSQL: the
+/// version of the duplicate rules its statement counts them by), `14` name, `15` photo, `16`
+/// e-mail, `17` mobile phone, `18` business phone, `19` home phone, `20` job title, `21` keys
+/// version.
+fn values(
+    channel: &channels::Model,
+    message: &InboundMessage,
+    newcomer: &Newcomer,
+    similar: sea_orm::Value,
+) -> Vec<sea_orm::Value> {
     let contact = &newcomer.contact;
     append::message_values(channel, message)
         .into_iter()
@@ -90,7 +97,7 @@ fn values(channel: &channels::Model, message: &InboundMessage, newcomer: &Newcom
             contact.created_at.into(),
             channel.queue_id.into(),
             newcomer.keys.clone().into(),
-            (newcomer.similar as i64).into(),
+            similar,
             contact.name.clone().into(),
             contact.photo_url.clone().into(),
             contact.email.clone().into(),
@@ -177,8 +184,7 @@ pub(super) async fn in_one_statement(
         None => rules_cache::read(db, None).await?,
     };
     for _ in 0..ATTEMPTS {
-        let mut values = values(channel, message, newcomer);
-        values[12] = rules.version.clone().into();
+        let mut values = values(channel, message, newcomer, rules.version.clone().into());
         values.push(NOTIFY_CHANNEL.into());
         let count = similar::newcomer_count_postgres(&newcomer.contact, &rules.rules, values.len() + 1);
         let sql = match count {
@@ -306,11 +312,8 @@ pub(super) async fn in_one_script(
     message: &InboundMessage,
     newcomer: &Newcomer,
 ) -> Result<Scripted, DbErr> {
-    let statement = Statement::from_sql_and_values(
-        DatabaseBackend::Sqlite,
-        sqlite_script(),
-        values(channel, message, newcomer),
-    );
+    let values = values(channel, message, newcomer, (newcomer.similar as i64).into());
+    let statement = Statement::from_sql_and_values(DatabaseBackend::Sqlite, sqlite_script(), values);
     let rows = txn.query_all_raw(statement).await?;
     let row = rows.last().ok_or(DbErr::RecordNotFound("newcomer".into()))?;
     answer(row, row.try_get::<bool>("", "created")?)
@@ -333,6 +336,16 @@ mod tests {
                 assert!(statement.contains(&format!("'{}'", kind.as_str())), "{kind:?}");
             }
         }
+    }
+
+    /// The similar-contact count in the PostgreSQL statement reads `contact_keys` and
+    /// `contacts`: a CTE of the same name would stand in for the table (and fail the count).
+    #[test]
+    fn no_cte_is_named_after_a_table_the_count_reads() {
+        for table in ["contact_keys", "contacts", "contact_identities", "chats", "messages", "events"] {
+            assert!(!POSTGRES.contains(&format!("{table} AS (")), "{table}");
+        }
+        assert!(POSTGRES.contains("{SIMILAR}"), "the count's place");
     }
 
     /// No statement of the SQLite script numbers a parameter itself: they all read [`SQLITE_VALUES`].
