@@ -94,22 +94,22 @@ fn numbered(text: &str, first: usize) -> String {
 }
 
 /// For a statement that stores a newcomer on PostgreSQL (`ingest/newcomer.rs`): a scalar
-/// query counting what `rules` find for `contact` (not stored yet), as [`find_for_newcomer`]
-/// counts them (at most [`LIMIT`]), with its parameters numbered from `$first`, and their
+/// query counting what `rules` find for `contact` (not stored yet; `keys` its keys), as
+/// [`find_for_newcomer`] counts them (at most [`LIMIT`]), with its parameters numbered from `$first`, and their
 /// values. `None` when no rule can match (the count is 0). The caller runs it under the rules'
 /// version (see `rules_cache.rs`): the rules must be checked in the same statement.
 pub fn newcomer_count_postgres(
     contact: &contacts::Model,
+    keys: &Keys,
     rules: &[Rule],
     first: usize,
 ) -> Option<(String, Vec<Value>)> {
-    let keys = keys::of(contact);
     if keys.iter().all(|(field, _)| *field == KeyField::NameWord) {
         return None;
     }
     let mut arms = Sql::default();
     for rule in rules.iter().filter(|rule| rule.enabled) {
-        rule_arm(&mut arms, rule, &keys, contact.id);
+        rule_arm(&mut arms, rule, keys, contact.id);
     }
     if arms.text.is_empty() {
         return None;

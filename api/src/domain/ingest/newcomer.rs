@@ -42,8 +42,10 @@ pub(super) fn applies(message: &InboundMessage) -> bool {
 #[derive(Clone, Debug)]
 pub(super) struct Newcomer {
     contact: contacts::Model,
-    /// The contact's keys, a JSON array of `[field, value]` pairs.
-    keys: String,
+    /// The contact's keys.
+    keys: keys::Keys,
+    /// The same keys, a JSON array of `[field, value]` pairs.
+    keys_json: String,
     similar: usize,
 }
 
@@ -67,8 +69,8 @@ impl Newcomer {
         let keys = keys::of(&contact);
         let pairs: Vec<[&str; 2]> =
             keys.iter().map(|(field, value)| [field.as_str(), value.as_str()]).collect();
-        let keys = serde_json::to_string(&pairs).map_err(|err| DbErr::Custom(err.to_string()))?;
-        Ok(Self { contact, keys, similar: 0 })
+        let keys_json = serde_json::to_string(&pairs).map_err(|err| DbErr::Custom(err.to_string()))?;
+        Ok(Self { contact, keys, keys_json, similar: 0 })
     }
 
     /// How many similar contacts the search found.
@@ -96,7 +98,7 @@ fn values(
         .chain([
             contact.created_at.into(),
             channel.queue_id.into(),
-            newcomer.keys.clone().into(),
+            newcomer.keys_json.clone().into(),
             similar,
             contact.name.clone().into(),
             contact.photo_url.clone().into(),
@@ -186,7 +188,12 @@ pub(super) async fn in_one_statement(
     for _ in 0..ATTEMPTS {
         let mut values = values(channel, message, newcomer, rules.version.clone().into());
         values.push(NOTIFY_CHANNEL.into());
-        let count = similar::newcomer_count_postgres(&newcomer.contact, &rules.rules, values.len() + 1);
+        let count = similar::newcomer_count_postgres(
+            &newcomer.contact,
+            &newcomer.keys,
+            &rules.rules,
+            values.len() + 1,
+        );
         let sql = match count {
             Some((count, count_values)) => {
                 values.extend(count_values);
