@@ -27,7 +27,7 @@ use crate::files::FileStore;
 use crate::graphql::document_cache::DocumentCache;
 use crate::graphql::subscriptions::StreamConfig;
 use crate::jobs::{self, JobContext, RetryPolicy};
-use crate::state::{AppState, Limits, SignInConfig};
+use crate::state::{AppState, Limits, Shared, SignInConfig};
 use crate::{db, domain, graphql, http};
 
 /// A server with its database open and its port bound, ready to run.
@@ -97,11 +97,12 @@ impl Server {
             metrics: crate::metrics::Metrics::new(),
         };
         let bus = EventBus::new(config.subscription_buffer);
-        let mut state = Self::state(db, keys, jobs, bus.clone(), analytics, &config);
-        state.readers = readers;
-        if state.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-            state.appends = Some(crate::domain::ingest::Batcher::new(state.db.clone()));
+        let mut shared = Self::state(db, keys, jobs, bus.clone(), analytics, &config);
+        shared.readers = readers;
+        if shared.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            shared.appends = Some(crate::domain::ingest::Batcher::new(shared.db.clone()));
         }
+        let state = AppState::new(shared);
         Ok(Self { listener, state, grace: Duration::from_secs(config.shutdown_grace_seconds), seeded_demo })
     }
 
@@ -134,7 +135,7 @@ impl Server {
         bus: EventBus,
         analytics: db::AnalyticsReads,
         config: &Config,
-    ) -> AppState {
+    ) -> Shared {
         let sessions = Arc::new(SessionCache::new(Duration::from_millis(config.session_cache_ms)));
         let channels = Arc::new(ChannelCache::new(Duration::from_millis(config.channel_cache_ms)));
         let analytics_connections = analytics.connections().cloned();
@@ -175,7 +176,7 @@ impl Server {
         );
         let queries =
             db::QueryConnections::for_pool(&db, config.db_max_connections, db::queries::APPLICATION_NAME);
-        AppState {
+        Shared {
             db,
             keys,
             schema,

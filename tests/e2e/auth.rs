@@ -119,6 +119,37 @@ async fn access_changes_apply_at_once_despite_the_session_cache(backend: Backend
     assert_eq!(app.error_code(Some(&boss), ME, json!({})).await, "UNAUTHENTICATED");
 }
 
+/// A server that would reuse a session check for an hour remembers it by the token, whose
+/// signature it then does not verify again: the token still stops working at its own expiry.
+async fn a_remembered_token_stops_at_its_expiry(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.session_cache_ms = 3_600_000).await;
+    let (id, _) = app.signed_in("ann@example.com", Role::Agent).await;
+    let agent_id = api::graphql::ids::decode(&async_graphql::ID(id), "Agent").unwrap();
+    let session: String = first_session(&app).await;
+    let keys = api::auth::TokenKeys::new(JWT_SECRET.as_bytes());
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let brief = keys.issue(agent_id, &session, expires);
+    assert_eq!(app.ok(Some(&brief), ME, json!({})).await["me"]["signedIn"], true);
+    // A token differing in one byte of its signature is not the remembered one.
+    let at = brief.len() - 10;
+    let swapped = if &brief[at..=at] == "A" { "B" } else { "A" };
+    let tampered = format!("{}{swapped}{}", &brief[..at], &brief[at + 1..]);
+    assert_eq!(app.error_code(Some(&tampered), ME, json!({})).await, "UNAUTHENTICATED");
+    eventually("the token's expiry to pass", || async {
+        (jsonwebtoken_now() > expires.timestamp()).then_some(())
+    })
+    .await;
+    let body = app.gql(Some(&brief), ME, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("expired"), "{body}");
+}
+
+/// Seconds since the epoch, as token verification reads the clock.
+fn jsonwebtoken_now() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+    i64::try_from(now.as_secs()).expect("seconds fit")
+}
+
 /// Signing out on instance A ends the token on instance B, which had just checked it and would
 /// otherwise reuse that check for an hour: the ACCESS_CHANGED event reaches B through
 /// PostgreSQL NOTIFY. (SQLite runs a single instance.)
@@ -151,7 +182,10 @@ on_both_databases!(
     disabling_an_agent_ends_their_sessions,
 );
 
-on_both_backends!(access_changes_apply_at_once_despite_the_session_cache);
+on_both_backends!(
+    access_changes_apply_at_once_despite_the_session_cache,
+    a_remembered_token_stops_at_its_expiry
+);
 
 mod signing_out_on_one_instance_ends_the_token_on_another {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
