@@ -15,7 +15,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use async_graphql::parser::types::{BaseType, DocumentOperations, ExecutableDocument};
+use async_graphql::Positioned;
+use async_graphql::parser::types::{BaseType, DocumentOperations, ExecutableDocument, OperationDefinition};
 use async_graphql::{ServerError, Value as ConstValue, Variables};
 
 use super::limits::{self, DocumentLimits};
@@ -47,6 +48,24 @@ pub struct Parsed {
     /// The key to remember a passed validation under ([`DocumentCache::validated`]); `None`
     /// when no inputs were given or they are too long to remember.
     pub key: Option<String>,
+}
+
+/// The operation a request naming `name` (or nothing) runs in `document`, as async-graphql
+/// chooses it: the only one, the one named, or none. The parser keeps named operations in a
+/// map even when there is one, and that one runs without its name being given (the panel's
+/// `query Panel(...)` sent without `operationName`).
+pub fn operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
 }
 
 /// What validation depends on besides the document.
@@ -94,11 +113,7 @@ fn kind(value: &ConstValue, into: &mut String) -> Option<()> {
 /// (an enum, an input object, a custom scalar such as `DateTime`) it holds the value itself.
 /// `None` when too long to remember.
 pub fn key(document: &ExecutableDocument, inputs: Inputs<'_>) -> Option<String> {
-    let operation = match (&document.operations, inputs.operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
+    let operation = operation(document, inputs.operation_name);
     let declared = |name: &str| -> Option<&str> {
         let definition = operation?.node.variable_definitions.iter().find(|v| v.node.name.node == name)?;
         let mut ty = &definition.node.var_type.node;
@@ -269,6 +284,20 @@ mod tests {
         let long = variables(serde_json::json!({ "status": "x".repeat(2 * MAX_INPUTS_LEN) }));
         let document = &first_document(&cache, query).await;
         assert!(key(document, Inputs { operation_name: Some("Q"), variables: &long }).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_named_operation_alone_is_keyed_by_kinds_without_its_name() {
+        // The agent panel's read: a named operation, sent without `operationName`.
+        let cache = cache();
+        let query = "query Panel($chatId: ID!) { chat(id: $chatId) { id } }";
+        let inputs = |id: &str| async_graphql::Variables::from_json(serde_json::json!({ "chatId": id }));
+        let (one, two) = (inputs("Q2hhdDox"), inputs("Q2hhdDoy"));
+        let first = cache.parse(query, Some(Inputs { operation_name: None, variables: &one })).await.unwrap();
+        assert_eq!(first.key.as_deref(), Some("\nchatId=s\n"), "the id by its kind");
+        cache.validated(query, first.key.unwrap());
+        let other = cache.parse(query, Some(Inputs { operation_name: None, variables: &two })).await.unwrap();
+        assert!(other.validated, "another chat's read is validated already");
     }
 
     async fn first_document(cache: &DocumentCache, query: &str) -> ExecutableDocument {

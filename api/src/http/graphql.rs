@@ -6,7 +6,7 @@
 //! or validate; `application/json` clients get 200 with the errors, as the spec says.
 
 use async_graphql::http::MultipartOptions;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -293,13 +293,7 @@ pub async fn post(
 
 /// The type of the operation a request would run, if the document names one.
 fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
-    let chosen = match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
-    };
-    chosen.map(|op| op.node.ty)
+    document_cache::operation(document, name).map(|op| op.node.ty)
 }
 
 /// Whether the operation a GET request would run is a mutation (GET must not change state).

@@ -3,9 +3,7 @@
 //! events itself (one root field, see `crate::graphql::detached`).
 
 use async_graphql::parser::Positioned;
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
-};
+use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType, Selection};
 use async_graphql::{Request, Value, Variables};
 
 /// How a request may run.
@@ -59,15 +57,7 @@ fn operation<'a>(
     request: &Request,
     document: &'a ExecutableDocument,
 ) -> Option<&'a Positioned<OperationDefinition>> {
-    match (&document.operations, &request.operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
-        // One named operation may be run without naming it.
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next()
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    }
+    crate::graphql::document_cache::operation(document, request.operation_name.as_deref())
 }
 
 /// Whether `request` (whose text is `document`) may join others: a subscription whose root
