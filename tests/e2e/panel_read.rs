@@ -39,7 +39,13 @@ fn statements(metrics: &str, operation: &str) -> (f64, f64) {
 }
 
 /// Posts `query` as `token` with `variables`, named `operation`; the raw answer text.
-async fn raw(app: &TestApp, token: &str, query: &str, operation: &str, variables: Value) -> String {
+pub(crate) async fn raw(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    operation: &str,
+    variables: Value,
+) -> String {
     let body = json!({ "query": query, "operationName": operation, "variables": variables });
     let response =
         app.http.post(format!("{}/graphql", app.base)).bearer_auth(token).json(&body).send().await.unwrap();

@@ -51,7 +51,7 @@ pub fn describe<Q, M, S>(
         .override_output_type_description::<Connection<String, Chat>>(
             "A page of chats (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next page.",
         )
-        .override_output_type_description::<Connection<String, Message>>(
+        .override_output_type_description::<Connection<String, super::plain::Plain<Message>>>(
             "A page of messages, oldest first within the page (Relay connection): `edges` or `nodes`, and `pageInfo` to fetch the next (or, with `last`, the previous) page.",
         )
         .override_output_type_description::<Connection<String, ReplyTemplate>>(

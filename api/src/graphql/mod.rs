@@ -26,6 +26,7 @@ pub mod loaders;
 pub mod messages;
 pub mod node;
 pub mod page_columns;
+pub mod plain;
 pub mod queues;
 pub mod settings;
 pub mod sign_in_limits;

@@ -22,6 +22,7 @@ use crate::domain::pagination::PageOf;
 use crate::graphql::error::ResultExt;
 use crate::graphql::ids;
 use crate::graphql::loaders::loader;
+use crate::graphql::plain::Plain;
 use crate::state::Limits;
 
 /// A page of chats with their count.
@@ -242,7 +243,7 @@ impl Chat {
             desc = "Return the messages before this cursor (going back, to older ones); not with `first`/`after`."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Message>> {
+    ) -> async_graphql::Result<Connection<String, Plain<Message>>> {
         let limits = ctx.data::<Limits>()?;
         let db = db(ctx)?;
         if last.is_some() || before.is_some() {
@@ -263,16 +264,15 @@ impl Chat {
             };
             let mut connection = Connection::new(found.has_next, page.after.is_some());
             connection.edges.extend(
-                found
-                    .items
-                    .into_iter()
-                    .map(|row| async_graphql::connection::Edge::new(ids::cursor(row.id), Message(row))),
+                found.items.into_iter().map(|row| {
+                    async_graphql::connection::Edge::new(ids::cursor(row.id), Plain(Message(row)))
+                }),
             );
             return Ok(connection);
         }
         let page = ids::page(first, after.as_deref(), limits.max_page_size)?;
         let found = chat_rules::messages(db, ChatId(self.0.id), page).await.gql()?;
-        Ok(crate::graphql::connection::build(page, found, |row| row.id, Message))
+        Ok(crate::graphql::connection::build(page, found, |row| row.id, |row| Plain(Message(row))))
     }
 
     /// The chat this one continues (after a transfer or a chatbot handover); its messages are

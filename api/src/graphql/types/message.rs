@@ -80,3 +80,25 @@ impl Message {
         self.0.created_at
     }
 }
+
+impl crate::graphql::plain::PlainFields for Message {
+    /// The fields `page_columns` lists as plain for `Message`, as their resolvers above answer
+    /// them (checked against them in `tests/e2e/read_columns.rs`).
+    fn plain_field(&self, name: &str) -> Option<async_graphql::Value> {
+        use async_graphql::{InputType, Value};
+        let text =
+            |text: &Option<String>| text.as_ref().map_or(Value::Null, |text| Value::String(text.clone()));
+        Some(match name {
+            "id" => ids::encode("Message", self.0.id).to_value(),
+            "direction" => Direction::from(self.0.direction).to_value(),
+            "authorKind" => AuthorKind::from(self.0.author_kind).to_value(),
+            "kind" => MessageKind::from(self.0.kind).to_value(),
+            "text" => text(&self.0.text),
+            "deliveryStatus" => self.0.delivery_status.map(DeliveryStatus::from).to_value(),
+            "deliveryError" => text(&self.0.delivery_error),
+            "editedAt" => self.0.edited_at.to_value(),
+            "createdAt" => self.0.created_at.to_value(),
+            _ => return None,
+        })
+    }
+}

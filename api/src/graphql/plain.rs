@@ -1,0 +1,81 @@
+//! Objects whose selection is plain fields only, answered without a future per field.
+//!
+//! async-graphql resolves every field of an object as a boxed future with its own context,
+//! joins them, and builds the object's map from their results: for a page of 20 messages
+//! showing four fields each, 80 futures for values that are already in the rows. A type that
+//! knows its *plain* fields (answered from the row alone, synchronously: the same fields
+//! `page_columns` lists, whose resolvers read nothing but their columns) is wrapped in
+//! [`Plain`] where it is listed; when a selection of it is nothing but plain fields — no
+//! arguments, no directives, no fragments, no sub-selections — its object is built at once,
+//! in the selection's order, under each field's alias. Any other selection goes through
+//! async-graphql as before. Each type's answers are checked field by field against
+//! async-graphql's own (`tests/e2e/read_columns.rs`).
+
+use std::borrow::Cow;
+
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
+
+/// A GraphQL object type whose plain fields can be answered synchronously.
+pub trait PlainFields {
+    /// The value of the plain field `name` (its GraphQL name), exactly as its resolver
+    /// answers it; `None` when `name` is not a plain field of the type.
+    fn plain_field(&self, name: &str) -> Option<Value>;
+}
+
+/// `T`, answered without async-graphql's per-field machinery when its selection allows it
+/// (see the module). The same GraphQL type as `T`: the schema does not change.
+#[derive(Clone, Debug)]
+pub struct Plain<T>(pub T);
+
+impl<T: OutputType + PlainFields> OutputType for Plain<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn introspection_type_name(&self) -> Cow<'static, str> {
+        self.0.introspection_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        match answer(&self.0, &ctx.item.node) {
+            Some(value) => Ok(value),
+            None => self.0.resolve(ctx, field).await,
+        }
+    }
+}
+
+/// The object `selection` asks of `object`, if it asks for plain fields only.
+fn answer<T: OutputType + PlainFields>(object: &T, selection: &SelectionSet) -> Option<Value> {
+    let mut fields = async_graphql::indexmap::IndexMap::with_capacity(selection.items.len());
+    for item in &selection.items {
+        let Selection::Field(field) = &item.node else { return None };
+        let field = &field.node;
+        if !field.arguments.is_empty()
+            || !field.directives.is_empty()
+            || !field.selection_set.node.items.is_empty()
+        {
+            return None;
+        }
+        let key: &Name = &field.response_key().node;
+        if fields.contains_key(key) {
+            // The same field again (validation allows only the same field under one key).
+            continue;
+        }
+        let value = match field.name.node.as_str() {
+            "__typename" => Value::String(object.introspection_type_name().into_owned()),
+            name => object.plain_field(name)?,
+        };
+        fields.insert(key.clone(), value);
+    }
+    Some(Value::Object(fields))
+}
