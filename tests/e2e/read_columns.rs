@@ -228,6 +228,31 @@ async fn messages_of_plain_fields_answer_byte_for_byte_what_async_graphql_answer
         assert_eq!(plain, generic, "{selection}");
         assert!(!plain.contains("\"errors\""), "{plain}");
     }
+    // The connection around them: edges, nodes, page info, type names, aliases; the generic
+    // side has the connection's and each node's selection in fragments.
+    let connection = |node: &str, nodes: &str| {
+        format!(
+            "query PanelPlain($id: ID!) {{ chat(id: $id) {{ id messages(last: 20) {{ __typename \
+             pageInfo {{ hasPreviousPage hasNextPage startCursor endCursor __typename }} \
+             e: edges {{ cursor __typename node {{ {node} }} }} nodes {{ {nodes} }} \
+             p: pageInfo {{ endCursor }} }} }} }}"
+        )
+    };
+    let generic = connection("... on Message { id t: text createdAt }", "... on Message { __typename kind }")
+        .replace("messages(last: 20) {", "messages(last: 20) { ... on MessageConnection {")
+        .replace("} } } }", "} } } } }");
+    let plain = crate::panel_read::raw(
+        &app,
+        token,
+        &connection("id t: text createdAt", "__typename kind"),
+        "PanelPlain",
+        variables.clone(),
+    )
+    .await;
+    let through = crate::panel_read::raw(&app, token, &generic, "PanelPlain", variables.clone()).await;
+
+    assert_eq!(plain, through, "{generic}");
+    assert!(plain.contains("\"startCursor\":\"") && !plain.contains("\"errors\""), "{plain}");
     let all = crate::panel_read::raw(&app, token, &named_panel(PLAIN_MESSAGE), "PanelPlain", variables).await;
     assert!(
         all.contains("\"deliveryStatus\":\"FAILED\"") && all.contains("\"deliveryStatus\":null"),

@@ -6,22 +6,77 @@
 //! knows its *plain* fields (answered from the row alone, synchronously: the same fields
 //! `page_columns` lists, whose resolvers read nothing but their columns) is wrapped in
 //! [`Plain`] where it is listed; when a selection of it is nothing but plain fields — no
-//! arguments, no directives, no fragments, no sub-selections — its object is built at once,
-//! in the selection's order, under each field's alias. Any other selection goes through
-//! async-graphql as before. Each type's answers are checked field by field against
+//! arguments, no directives, no fragments — its object is built at once, in the selection's
+//! order, under each field's alias. A connection of such nodes is plain too (its edges,
+//! nodes and page info), so a page of messages is answered in one pass. Any other selection
+//! goes through async-graphql as before. The answers are checked byte for byte against
 //! async-graphql's own (`tests/e2e/read_columns.rs`).
 
 use std::borrow::Cow;
 
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, PageInfo};
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
 
 /// A GraphQL object type whose plain fields can be answered synchronously.
 pub trait PlainFields {
-    /// The value of the plain field `name` (its GraphQL name), exactly as its resolver
-    /// answers it; `None` when `name` is not a plain field of the type.
-    fn plain_field(&self, name: &str) -> Option<Value>;
+    /// The value of the plain field `name` (its GraphQL name) with its sub-selection
+    /// `selection` (empty for a scalar: validation allows nothing else), exactly as its
+    /// resolver answers it; `None` when `name` is not a plain field of the type, or a
+    /// sub-selection is not plain.
+    fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value>;
+}
+
+impl<T: PlainFields> PlainFields for Plain<T> {
+    fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value> {
+        self.0.plain_field(name, selection)
+    }
+}
+
+/// A page of plain nodes: `edges`, `nodes` and `pageInfo` as async-graphql's `Connection`
+/// answers them.
+impl<N: OutputType + PlainFields> PlainFields for Connection<String, N> {
+    fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value> {
+        let list = |items: Option<Vec<Value>>| items.map(Value::List);
+        match name {
+            "edges" => list(self.edges.iter().map(|edge| answer(edge, selection)).collect()),
+            "nodes" => list(self.edges.iter().map(|edge| answer(&edge.node, selection)).collect()),
+            "pageInfo" => {
+                let info = PageInfo {
+                    has_previous_page: self.has_previous_page,
+                    has_next_page: self.has_next_page,
+                    start_cursor: self.edges.first().map(|edge| edge.cursor.encode_cursor()),
+                    end_cursor: self.edges.last().map(|edge| edge.cursor.encode_cursor()),
+                };
+                answer(&info, selection)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<N: OutputType + PlainFields> PlainFields for Edge<String, N, EmptyFields> {
+    fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value> {
+        match name {
+            "cursor" => Some(Value::String(self.cursor.encode_cursor())),
+            "node" => answer(&self.node, selection),
+            _ => None,
+        }
+    }
+}
+
+impl PlainFields for PageInfo {
+    fn plain_field(&self, name: &str, _: &SelectionSet) -> Option<Value> {
+        let cursor = |cursor: &Option<String>| cursor.clone().map_or(Value::Null, Value::String);
+        Some(match name {
+            "hasPreviousPage" => Value::Boolean(self.has_previous_page),
+            "hasNextPage" => Value::Boolean(self.has_next_page),
+            "startCursor" => cursor(&self.start_cursor),
+            "endCursor" => cursor(&self.end_cursor),
+            _ => return None,
+        })
+    }
 }
 
 /// `T`, answered without async-graphql's per-field machinery when its selection allows it
@@ -60,10 +115,7 @@ fn answer<T: OutputType + PlainFields>(object: &T, selection: &SelectionSet) -> 
     for item in &selection.items {
         let Selection::Field(field) = &item.node else { return None };
         let field = &field.node;
-        if !field.arguments.is_empty()
-            || !field.directives.is_empty()
-            || !field.selection_set.node.items.is_empty()
-        {
+        if !field.arguments.is_empty() || !field.directives.is_empty() {
             return None;
         }
         let key: &Name = &field.response_key().node;
@@ -73,7 +125,7 @@ fn answer<T: OutputType + PlainFields>(object: &T, selection: &SelectionSet) -> 
         }
         let value = match field.name.node.as_str() {
             "__typename" => Value::String(object.introspection_type_name().into_owned()),
-            name => object.plain_field(name)?,
+            name => object.plain_field(name, &field.selection_set.node)?,
         };
         fields.insert(key.clone(), value);
     }

@@ -243,7 +243,7 @@ impl Chat {
             desc = "Return the messages before this cursor (going back, to older ones); not with `first`/`after`."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Plain<Message>>> {
+    ) -> async_graphql::Result<Plain<Connection<String, Plain<Message>>>> {
         let limits = ctx.data::<Limits>()?;
         let db = db(ctx)?;
         if last.is_some() || before.is_some() {
@@ -268,11 +268,11 @@ impl Chat {
                     async_graphql::connection::Edge::new(ids::cursor(row.id), Plain(Message(row)))
                 }),
             );
-            return Ok(connection);
+            return Ok(Plain(connection));
         }
         let page = ids::page(first, after.as_deref(), limits.max_page_size)?;
         let found = chat_rules::messages(db, ChatId(self.0.id), page).await.gql()?;
-        Ok(crate::graphql::connection::build(page, found, |row| row.id, |row| Plain(Message(row))))
+        Ok(Plain(crate::graphql::connection::build(page, found, |row| row.id, |row| Plain(Message(row)))))
     }
 
     /// The chat this one continues (after a transfer or a chatbot handover); its messages are

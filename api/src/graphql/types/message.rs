@@ -84,7 +84,11 @@ impl Message {
 impl crate::graphql::plain::PlainFields for Message {
     /// The fields `page_columns` lists as plain for `Message`, as their resolvers above answer
     /// them (checked against them in `tests/e2e/read_columns.rs`).
-    fn plain_field(&self, name: &str) -> Option<async_graphql::Value> {
+    fn plain_field(
+        &self,
+        name: &str,
+        _: &async_graphql::parser::types::SelectionSet,
+    ) -> Option<async_graphql::Value> {
         use async_graphql::{InputType, Value};
         let text =
             |text: &Option<String>| text.as_ref().map_or(Value::Null, |text| Value::String(text.clone()));
