@@ -235,7 +235,7 @@ async fn messages_of_plain_fields_answer_byte_for_byte_what_async_graphql_answer
             "query PanelPlain($id: ID!) {{ chat(id: $id) {{ id messages(last: 20) {{ __typename \
              pageInfo {{ hasPreviousPage hasNextPage startCursor endCursor __typename }} \
              e: edges {{ cursor __typename node {{ {node} }} }} nodes {{ {nodes} }} \
-             p: pageInfo {{ endCursor }} }} }} }}"
+             p: pageInfo {{ endCursor }} p: pageInfo {{ hasNextPage }} }} }} }}"
         )
     };
     let generic = connection("... on Message { id t: text createdAt }", "... on Message { __typename kind }")
@@ -253,6 +253,7 @@ async fn messages_of_plain_fields_answer_byte_for_byte_what_async_graphql_answer
 
     assert_eq!(plain, through, "{generic}");
     assert!(plain.contains("\"startCursor\":\"") && !plain.contains("\"errors\""), "{plain}");
+    assert!(plain.contains("\"p\":{\"endCursor\":\"") && plain.contains("\"hasNextPage\":false}"), "{plain}");
     let all = crate::panel_read::raw(&app, token, &named_panel(PLAIN_MESSAGE), "PanelPlain", variables).await;
     assert!(
         all.contains("\"deliveryStatus\":\"FAILED\"") && all.contains("\"deliveryStatus\":null"),

@@ -120,8 +120,13 @@ fn answer<T: OutputType + PlainFields>(object: &T, selection: &SelectionSet) -> 
         }
         let key: &Name = &field.response_key().node;
         if fields.contains_key(key) {
-            // The same field again (validation allows only the same field under one key).
-            continue;
+            // The same field again (validation allows only the same field under one key): a
+            // scalar's value is the same; an object's selections would have to be merged,
+            // which async-graphql does.
+            if field.selection_set.node.items.is_empty() {
+                continue;
+            }
+            return None;
         }
         let value = match field.name.node.as_str() {
             "__typename" => Value::String(object.introspection_type_name().into_owned()),
