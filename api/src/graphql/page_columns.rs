@@ -137,6 +137,22 @@ pub fn reads_of(field: SelectionField<'_>) -> Reads {
 mod tests {
     use super::*;
 
+    /// `graphql::plain` answers every plain `Message` field this module lists (a field
+    /// missing there would only lose the fast path), and nothing else.
+    #[test]
+    fn plain_messages_answer_every_listed_field() {
+        use crate::db::rows::ByColumns;
+        use crate::graphql::plain::PlainFields;
+        let message = crate::graphql::types::message::Message(messages::Model::placeholder());
+        let none = async_graphql::parser::types::SelectionSet::default();
+        for (name, _) in PLAIN_MESSAGE.iter().filter(|(name, _)| *name != "__typename") {
+            assert!(message.plain_field(name, &none).is_some(), "{name}");
+        }
+        for name in ["author", "attachments", "chat"] {
+            assert!(message.plain_field(name, &none).is_none(), "{name}");
+        }
+    }
+
     #[test]
     fn plain_fields_are_fields_of_their_types() {
         let sdl = crate::graphql::sdl();
