@@ -129,18 +129,26 @@ fn panel(node: &str) -> String {
     )
 }
 
+/// A chat Telegram user `user` opened with "hello" and then wrote `more` in, accepted by the
+/// setup's first agent.
+async fn accepted_chat(app: &TestApp, s: &crate::lifecycle::Setup, user: i64, more: &[&str]) -> String {
+    let token = &s.agents[0].2;
+    let (chat, _) = customer_writes(app, s, user, 1).await;
+    for (n, text) in (2..).zip(more) {
+        assert_eq!(app.webhook(&s.telegram, &telegram(user, n, text)).await, 200);
+    }
+    offered_to(app, token, &chat).await;
+    app.ok(Some(token), ACCEPT, json!({ "id": chat })).await;
+    chat
+}
+
 on_both_backends!(the_panels_latest_messages_of_plain_fields_answer_what_a_full_read_answers);
 
 async fn the_panels_latest_messages_of_plain_fields_answer_what_a_full_read_answers(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let s = setup(&app, "TO_ALL_AGENTS", 1).await;
     let token = &s.agents[0].2;
-    let (chat, _) = customer_writes(&app, &s, 911, 1).await;
-    for (n, text) in [(2, "second"), (3, "third")] {
-        assert_eq!(app.webhook(&s.telegram, &telegram(911, n, text)).await, 200);
-    }
-    offered_to(&app, token, &chat).await;
-    app.ok(Some(token), ACCEPT, json!({ "id": chat })).await;
+    let chat = accepted_chat(&app, &s, 911, &["second", "third"]).await;
     let variables = json!({ "id": chat });
     let plain = app.ok(Some(token), &panel(PLAIN_MESSAGE), variables.clone()).await;
     // `author` is not plain (it reads the author's key): every column is read.
@@ -193,10 +201,7 @@ async fn messages_of_plain_fields_answer_byte_for_byte_what_async_graphql_answer
     let app = TestApp::spawn(backend).await;
     let s = setup(&app, "TO_ALL_AGENTS", 1).await;
     let token = &s.agents[0].2;
-    let (chat, _) = customer_writes(&app, &s, 921, 1).await;
-    assert_eq!(app.webhook(&s.telegram, &telegram(921, 2, "second")).await, 200);
-    offered_to(&app, token, &chat).await;
-    app.ok(Some(token), ACCEPT, json!({ "id": chat })).await;
+    let chat = accepted_chat(&app, &s, 921, &["second"]).await;
     // The newest message with every nullable plain column set.
     let newest =
         messages::Entity::find().order_by_desc(messages::Column::Id).one(&app.db).await.unwrap().unwrap();
