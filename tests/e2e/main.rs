@@ -30,6 +30,7 @@ mod outbound;
 mod panel_example;
 mod panel_read;
 mod persisted;
+mod plain_chat;
 mod plans;
 mod presence;
 mod query_connections;

@@ -131,7 +131,12 @@ fn panel(node: &str) -> String {
 
 /// A chat Telegram user `user` opened with "hello" and then wrote `more` in, accepted by the
 /// setup's first agent.
-async fn accepted_chat(app: &TestApp, s: &crate::lifecycle::Setup, user: i64, more: &[&str]) -> String {
+pub(crate) async fn accepted_chat(
+    app: &TestApp,
+    s: &crate::lifecycle::Setup,
+    user: i64,
+    more: &[&str],
+) -> String {
     let token = &s.agents[0].2;
     let (chat, _) = customer_writes(app, s, user, 1).await;
     for (n, text) in (2..).zip(more) {

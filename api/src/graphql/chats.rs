@@ -6,6 +6,7 @@ use super::context::{READERS, RoleGuard, db, principal};
 use super::error::ResultExt;
 use super::ids;
 use super::page_columns::message_reads;
+use super::plain::Plain;
 use super::types::chat::Chat;
 use super::types::contact::Contact;
 use crate::db::rows::Columns;
@@ -43,16 +44,16 @@ impl ChatsQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The chat's global id.")] id: ID,
-    ) -> async_graphql::Result<Option<Chat>> {
+    ) -> async_graphql::Result<Option<Plain<Chat>>> {
         let chat_id = ChatId(ids::decode(&id, "Chat")?);
         let db = db(ctx)?;
         if let Some((limit, columns)) = latest_messages_asked(ctx) {
             let read = chats::get_visible_with_latest(db, principal(ctx)?, chat_id, limit, &columns);
             let chat = read.await.gql()?;
-            return Ok(chat.map(|found| Chat::with_latest(found, limit)));
+            return Ok(chat.map(|found| Plain(Chat::with_latest(found, limit))));
         }
         let chat = chats::get_visible_with_contact(db, principal(ctx)?, chat_id).await.gql()?;
-        Ok(chat.map(Chat::from))
+        Ok(chat.map(|found| Plain(Chat::from(found))))
     }
 
     /// One contact, or null when no contact has this id or the caller may not read it:

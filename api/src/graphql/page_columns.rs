@@ -153,6 +153,33 @@ mod tests {
         }
     }
 
+    /// The same for `Chat` and `Contact`: every field listed here is answered plain (a chat's
+    /// contact only when it was read with the chat), and fields that read more are not.
+    #[test]
+    fn plain_chats_and_contacts_answer_every_listed_field() {
+        use crate::db::rows::ByColumns;
+        use crate::graphql::plain::PlainFields;
+        use crate::graphql::types::{chat::Chat, contact::Contact};
+        let none = async_graphql::parser::types::SelectionSet::default();
+        let contact = Contact(contacts::Model::placeholder());
+        for (name, _) in PLAIN_CONTACT.iter().filter(|(name, _)| *name != "__typename") {
+            assert!(contact.plain_field(name, &none).is_some(), "{name}");
+        }
+        for name in ["account", "cases", "identities", "chats", "mergedInto", "similarContacts"] {
+            assert!(contact.plain_field(name, &none).is_none(), "{name}");
+        }
+        let chat = Chat(chats::Model::placeholder(), Some(contacts::Model::placeholder()), None);
+        for (name, _) in PLAIN_CHAT.iter().filter(|(name, _)| *name != "__typename") {
+            assert!(chat.plain_field(name, &none).is_some(), "{name}");
+        }
+        for name in ["messageCount", "assignments", "draft", "cases", "parent", "similarContacts", "messages"]
+        {
+            assert!(chat.plain_field(name, &none).is_none(), "{name}");
+        }
+        let alone = Chat(chats::Model::placeholder(), None, None);
+        assert!(alone.plain_field("contact", &none).is_none(), "a contact not read with its chat");
+    }
+
     #[test]
     fn plain_fields_are_fields_of_their_types() {
         let sdl = crate::graphql::sdl();

@@ -6,9 +6,11 @@
 //! knows its *plain* fields (answered from the row alone, synchronously: the same fields
 //! `page_columns` lists, whose resolvers read nothing but their columns) is wrapped in
 //! [`Plain`] where it is listed; when a selection of it is nothing but plain fields — no
-//! arguments, no directives, no fragments — its object is built at once, in the selection's
-//! order, under each field's alias. A connection of such nodes is plain too (its edges,
-//! nodes and page info), so a page of messages is answered in one pass. Any other selection
+//! directives, no fragments, no arguments but those a type answers itself — its object is
+//! built at once, in the selection's order, under each field's alias. A connection of such
+//! nodes is plain too (its edges, nodes and page info), so a page of messages is answered in
+//! one pass; so is a chat read for the agent panel, its contact, the ids of its queue and
+//! owner, and the latest messages read with it (`messages(last: n)`). Any other selection
 //! goes through async-graphql as before. The answers are checked byte for byte against
 //! async-graphql's own (`tests/e2e/read_columns.rs`).
 
@@ -26,11 +28,23 @@ pub trait PlainFields {
     /// resolver answers it; `None` when `name` is not a plain field of the type, or a
     /// sub-selection is not plain.
     fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value>;
+
+    /// The value of `field`, asked with arguments, when the type can answer it from what it
+    /// holds, exactly as its resolver would; `None` (the default) sends the whole selection
+    /// through async-graphql.
+    fn plain_field_with_arguments(&self, field: &Field) -> Option<Value> {
+        let _ = field;
+        None
+    }
 }
 
 impl<T: PlainFields> PlainFields for Plain<T> {
     fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value> {
         self.0.plain_field(name, selection)
+    }
+
+    fn plain_field_with_arguments(&self, field: &Field) -> Option<Value> {
+        self.0.plain_field_with_arguments(field)
     }
 }
 
@@ -110,12 +124,12 @@ impl<T: OutputType + PlainFields> OutputType for Plain<T> {
 }
 
 /// The object `selection` asks of `object`, if it asks for plain fields only.
-fn answer<T: OutputType + PlainFields>(object: &T, selection: &SelectionSet) -> Option<Value> {
+pub fn answer<T: OutputType + PlainFields>(object: &T, selection: &SelectionSet) -> Option<Value> {
     let mut fields = async_graphql::indexmap::IndexMap::with_capacity(selection.items.len());
     for item in &selection.items {
         let Selection::Field(field) = &item.node else { return None };
         let field = &field.node;
-        if !field.arguments.is_empty() || !field.directives.is_empty() {
+        if !field.directives.is_empty() {
             return None;
         }
         let key: &Name = &field.response_key().node;
@@ -129,6 +143,7 @@ fn answer<T: OutputType + PlainFields>(object: &T, selection: &SelectionSet) -> 
             return None;
         }
         let value = match field.name.node.as_str() {
+            _ if !field.arguments.is_empty() => object.plain_field_with_arguments(field)?,
             "__typename" => Value::String(object.introspection_type_name().into_owned()),
             name => object.plain_field(name, &field.selection_set.node)?,
         };

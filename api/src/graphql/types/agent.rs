@@ -118,3 +118,15 @@ impl Agent {
         Ok(self.row(ctx).await?.created_at)
     }
 }
+
+impl crate::graphql::plain::PlainFields for Agent {
+    /// `id`, known without reading the row.
+    fn plain_field(
+        &self,
+        name: &str,
+        _: &async_graphql::parser::types::SelectionSet,
+    ) -> Option<async_graphql::Value> {
+        use async_graphql::InputType;
+        (name == "id").then(|| ids::encode("Agent", self.0.id().0).to_value())
+    }
+}

@@ -2,7 +2,8 @@
 
 use crate::graphql::context::db;
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, Object};
+use async_graphql::parser::types::{Field, SelectionSet};
+use async_graphql::{Context, ID, InputType, Object, Value};
 use chrono::{DateTime, Utc};
 use entity::chats;
 use futures_util::FutureExt;
@@ -22,7 +23,7 @@ use crate::domain::pagination::PageOf;
 use crate::graphql::error::ResultExt;
 use crate::graphql::ids;
 use crate::graphql::loaders::loader;
-use crate::graphql::plain::Plain;
+use crate::graphql::plain::{Plain, PlainFields, answer};
 use crate::state::Limits;
 
 /// A page of chats with their count.
@@ -99,6 +100,22 @@ impl Chat {
         let (row, contact) = chat;
         Self(row, contact, Some(Latest { limit, page: Arc::new(page) }))
     }
+}
+
+/// The newest messages of a chat (`messages(last: n, before: …)`), `found` newest first read
+/// and kept oldest first; `before` says whether the page started before a cursor.
+fn newest_messages(
+    found: PageOf<entity::messages::Model>,
+    before: bool,
+) -> Plain<Connection<String, Plain<Message>>> {
+    let mut connection = Connection::new(found.has_next, before);
+    connection.edges.extend(
+        found
+            .items
+            .into_iter()
+            .map(|row| async_graphql::connection::Edge::new(ids::cursor(row.id), Plain(Message(row)))),
+    );
+    Plain(connection)
 }
 
 /// A conversation with a contact on one channel, from arrival to completion.
@@ -262,13 +279,7 @@ impl Chat {
                     chat_rules::latest_messages(db, ChatId(self.0.id), page.after, page.limit).await.gql()?
                 }
             };
-            let mut connection = Connection::new(found.has_next, page.after.is_some());
-            connection.edges.extend(
-                found.items.into_iter().map(|row| {
-                    async_graphql::connection::Edge::new(ids::cursor(row.id), Plain(Message(row)))
-                }),
-            );
-            return Ok(Plain(connection));
+            return Ok(newest_messages(found, page.after.is_some()));
         }
         let page = ids::page(first, after.as_deref(), limits.max_page_size)?;
         let found = chat_rules::messages(db, ChatId(self.0.id), page).await.gql()?;
@@ -327,5 +338,52 @@ impl Chat {
             Some(contact) => Ok(Some(super::contact::SimilarContacts::of(ctx, contact).boxed().await?)),
             None => Ok(None),
         }
+    }
+}
+
+impl PlainFields for Chat {
+    /// The chat's own fields that `page_columns` lists as plain, its contact when it was read
+    /// with the chat, and its channel, queue, owner and directed agent (their `id` needs no
+    /// read), as the resolvers above answer them (checked against them in
+    /// `tests/e2e/read_columns.rs`).
+    fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value> {
+        let row = &self.0;
+        let agent = |id: Option<i64>| match id {
+            Some(id) => answer(&Agent::of(AgentId(id)), selection),
+            None => Some(Value::Null),
+        };
+        Some(match name {
+            "id" => ids::encode("Chat", row.id).to_value(),
+            "status" => ChatStatus::from(row.status).to_value(),
+            "completionReason" => row.completion_reason.map(CompletionReason::from).to_value(),
+            "createdAt" => row.created_at.to_value(),
+            "acceptedAt" => row.accepted_at.to_value(),
+            "firstResponseAt" => row.first_response_at.to_value(),
+            "completedAt" => row.completed_at.to_value(),
+            "closeDeadline" => row.close_deadline.to_value(),
+            "queuedAt" => row.queued_at.to_value(),
+            "lastMessageAt" => row.last_message_at.to_value(),
+            "contact" => answer(&Contact(self.1.clone()?), selection)?,
+            "channel" => answer(&Channel::of(ChannelId(row.channel_id)), selection)?,
+            "queue" => answer(&Queue::of(QueueId(row.queue_id)), selection)?,
+            "owner" => agent(row.owner_id)?,
+            "directedAgent" => agent(row.directed_agent_id)?,
+            _ => return None,
+        })
+    }
+
+    /// `messages(last: n)` when the chat was read with its latest `n` (`chat(id)` reads them
+    /// when its selection asks for them so).
+    fn plain_field_with_arguments(&self, field: &Field) -> Option<Value> {
+        let latest = self.2.as_ref()?;
+        let [(argument, value)] = field.arguments.as_slice() else { return None };
+        if field.name.node != "messages" || argument.node != "last" {
+            return None;
+        }
+        let Some(Value::Number(last)) = value.node.clone().into_const() else { return None };
+        if last.as_u64()? != latest.limit {
+            return None;
+        }
+        answer(&newest_messages(PageOf::clone(&latest.page), false), &field.selection_set.node)
     }
 }

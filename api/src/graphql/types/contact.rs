@@ -21,6 +21,43 @@ use crate::state::Limits;
 #[derive(Clone, Debug)]
 pub struct Contact(pub contacts::Model);
 
+impl Contact {
+    /// Its photo's URL, with photos stored here under this server's path.
+    fn photo(&self) -> Option<String> {
+        let url = self.0.photo_url.as_deref()?;
+        Some(match url.strip_prefix(crate::jobs::enrich::STORED_PHOTO) {
+            Some(_) => format!("/files/contacts/{}/photo", ids::encode("Contact", self.0.id).0),
+            None => url.to_owned(),
+        })
+    }
+}
+
+impl crate::graphql::plain::PlainFields for Contact {
+    /// The fields `page_columns` lists as plain for `Contact`, as the resolvers below answer
+    /// them.
+    fn plain_field(
+        &self,
+        name: &str,
+        _: &async_graphql::parser::types::SelectionSet,
+    ) -> Option<async_graphql::Value> {
+        use async_graphql::InputType;
+        let row = &self.0;
+        Some(match name {
+            "id" => ids::encode("Contact", row.id).to_value(),
+            "name" => row.name.to_value(),
+            "photoUrl" => self.photo().to_value(),
+            "email" => row.email.to_value(),
+            "mobilePhone" => row.mobile_phone.to_value(),
+            "businessPhone" => row.business_phone.to_value(),
+            "homePhone" => row.home_phone.to_value(),
+            "jobTitle" => row.job_title.to_value(),
+            "createdAt" => row.created_at.to_value(),
+            "updatedAt" => row.updated_at.to_value(),
+            _ => return None,
+        })
+    }
+}
+
 /// A customer, known by one or more channel identities. Reading a contact's fields needs the
 /// right to read the contact (see `contact(id)`), which every path to a `Contact` checks.
 #[Object]
@@ -38,11 +75,7 @@ impl Contact {
     /// Profile picture URL: the provider's, or a path on this server for photos stored here
     /// (send the same `Authorization` header).
     async fn photo_url(&self) -> Option<String> {
-        let url = self.0.photo_url.as_deref()?;
-        Some(match url.strip_prefix(crate::jobs::enrich::STORED_PHOTO) {
-            Some(_) => format!("/files/contacts/{}/photo", ids::encode("Contact", self.0.id).0),
-            None => url.to_owned(),
-        })
+        self.photo()
     }
 
     /// Email address.

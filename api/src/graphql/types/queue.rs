@@ -63,3 +63,15 @@ impl Queue {
         Ok(self.0.row(ctx).await?.created_at)
     }
 }
+
+impl crate::graphql::plain::PlainFields for Queue {
+    /// `id`, known without reading the row.
+    fn plain_field(
+        &self,
+        name: &str,
+        _: &async_graphql::parser::types::SelectionSet,
+    ) -> Option<async_graphql::Value> {
+        use async_graphql::InputType;
+        (name == "id").then(|| ids::encode("Queue", self.0.id().0).to_value())
+    }
+}
