@@ -153,6 +153,8 @@ struct Inner {
     subscription_streams: Gauge,
     detached_streams: Gauge,
     bus_subscribers: Gauge,
+    wal_frames: Gauge,
+    wal_copied: Gauge,
     bus_lag: Histogram,
     bus_dropped: Counter,
     outbox_pending: Gauge,
@@ -318,6 +320,19 @@ impl Metrics {
              switchboard_webhook_append_batches_total)",
             append_batched.clone(),
         );
+        let wal_frames = Gauge::default();
+        registry.register(
+            "sqlite_wal_frames",
+            "SQLite: frames (page versions) in the write-ahead log at the last checkpoint",
+            wal_frames.clone(),
+        );
+        let wal_copied = Gauge::default();
+        registry.register(
+            "sqlite_wal_copied_frames",
+            "SQLite: how many of them that checkpoint had copied into the database file (fewer \
+             while readers still need older pages)",
+            wal_copied.clone(),
+        );
         let db_connections = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "db_connections",
@@ -351,6 +366,8 @@ impl Metrics {
             append_batched,
             db_connections,
             stats_cache,
+            wal_frames,
+            wal_copied,
         }))
     }
 
@@ -462,6 +479,12 @@ impl Metrics {
         if dropped > 0 {
             self.0.bus_dropped.inc_by(dropped);
         }
+    }
+
+    /// SQLite: the write-ahead log after the last checkpoint (`db::checkpoint`).
+    pub fn checkpointed(&self, frames: u64, copied: u64) {
+        self.0.wal_frames.set(i64::try_from(frames).unwrap_or(i64::MAX));
+        self.0.wal_copied.set(i64::try_from(copied).unwrap_or(i64::MAX));
     }
 
     /// Samples the gauges read at scrape time and renders every metric.

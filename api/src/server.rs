@@ -254,6 +254,10 @@ impl Server {
                 cancel.clone(),
             )));
         }
+        if db::checkpoint::applies_to(&self.state.database_url) {
+            let (url, metrics) = (self.state.database_url.clone(), self.state.metrics.clone());
+            workers.push(tokio::spawn(db::checkpoint::run(url, metrics, cancel.clone())));
+        }
         workers.push(tokio::spawn(forget_changed_sessions(
             self.state.bus.clone(),
             self.state.sessions.clone(),

@@ -5,6 +5,7 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 
 pub mod analytics;
+pub mod checkpoint;
 pub mod queries;
 mod request;
 pub mod rows;
@@ -60,6 +61,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // Checkpoints run beside the writer, not inside its commits (`checkpoint`).
+                .pragma("wal_autocheckpoint", "0")
         });
     Database::connect(options).await
 }
