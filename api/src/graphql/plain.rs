@@ -93,6 +93,13 @@ impl PlainFields for PageInfo {
     }
 }
 
+/// The plain field `name` of an object reached through a foreign key (`Lazy`): its `id`, of
+/// type `type_name`, known without reading its row; nothing else.
+pub fn id_only(name: &str, type_name: &str, id: i64) -> Option<Value> {
+    use async_graphql::InputType;
+    (name == "id").then(|| crate::graphql::ids::encode(type_name, id).to_value())
+}
+
 /// `T`, answered without async-graphql's per-field machinery when its selection allows it
 /// (see the module). The same GraphQL type as `T`: the schema does not change.
 #[derive(Clone, Debug)]

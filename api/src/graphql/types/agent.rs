@@ -126,7 +126,6 @@ impl crate::graphql::plain::PlainFields for Agent {
         name: &str,
         _: &async_graphql::parser::types::SelectionSet,
     ) -> Option<async_graphql::Value> {
-        use async_graphql::InputType;
-        (name == "id").then(|| ids::encode("Agent", self.0.id().0).to_value())
+        crate::graphql::plain::id_only(name, "Agent", self.0.id().0)
     }
 }

@@ -103,7 +103,6 @@ impl crate::graphql::plain::PlainFields for Channel {
         name: &str,
         _: &async_graphql::parser::types::SelectionSet,
     ) -> Option<async_graphql::Value> {
-        use async_graphql::InputType;
-        (name == "id").then(|| ids::encode("Channel", self.0.id().0).to_value())
+        crate::graphql::plain::id_only(name, "Channel", self.0.id().0)
     }
 }

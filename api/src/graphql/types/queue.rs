@@ -71,7 +71,6 @@ impl crate::graphql::plain::PlainFields for Queue {
         name: &str,
         _: &async_graphql::parser::types::SelectionSet,
     ) -> Option<async_graphql::Value> {
-        use async_graphql::InputType;
-        (name == "id").then(|| ids::encode("Queue", self.0.id().0).to_value())
+        crate::graphql::plain::id_only(name, "Queue", self.0.id().0)
     }
 }
