@@ -102,8 +102,8 @@ impl Chat {
     }
 }
 
-/// The newest messages of a chat (`messages(last: n, before: …)`), `found` newest first read
-/// and kept oldest first; `before` says whether the page started before a cursor.
+/// A page of a chat's newest messages (`messages(last: n, before: …)`), `found` oldest first;
+/// `before` says whether the page ends at a cursor.
 fn newest_messages(
     found: PageOf<entity::messages::Model>,
     before: bool,
@@ -345,7 +345,7 @@ impl PlainFields for Chat {
     /// The chat's own fields that `page_columns` lists as plain, its contact when it was read
     /// with the chat, and its channel, queue, owner and directed agent (their `id` needs no
     /// read), as the resolvers above answer them (checked against them in
-    /// `tests/e2e/read_columns.rs`).
+    /// `tests/e2e/plain_chat.rs`).
     fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value> {
         let row = &self.0;
         let agent = |id: Option<i64>| match id {
