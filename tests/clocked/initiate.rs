@@ -124,6 +124,15 @@ async fn a_template_reaches_a_whatsapp_customer_outside_the_window(backend: Back
 /// provider's refusal marks it FAILED, as before).
 async fn messenger_replies_are_not_refused_up_front(backend: Backend) {
     let w = world(backend).await;
+    // The initiated chat stays open across the jump: without the queue's completion timeout
+    // it has no close deadline, so the timers worker cannot complete it (TIMEOUT) first.
+    w.app
+        .ok(
+            Some(&w.admin),
+            "mutation($input: UpdateQueueInput!) { updateQueue(input: $input) { id } }",
+            json!({ "input": { "id": w.queue, "completionTimeoutMinutes": null } }),
+        )
+        .await;
     clock::freeze(start());
     let contact = w.served_and_completed(Provider::Messenger).await;
     let body = w.initiate(&w.agent, &contact, Provider::Messenger, "Hello").await;
