@@ -148,6 +148,7 @@ struct Inner {
     graphql_requests: Family<GraphqlLabels, Counter>,
     graphql_duration: HistogramFamily<OperationLabels>,
     graphql_statements: HistogramFamily<OperationLabels>,
+    graphql_direct: Counter,
     websockets_open: Gauge,
     subscriptions_active: Gauge,
     subscription_streams: Gauge,
@@ -243,6 +244,13 @@ impl Metrics {
             "Subscription streams running on this instance: subscribers of one session asking the same \
              share one (graphql-transport-ws)",
             subscription_streams.clone(),
+        );
+        let graphql_direct = Counter::default();
+        registry.register(
+            "graphql_direct_answers",
+            "GraphQL queries answered without async-graphql's executor (the panel's chat read; see \
+             graphql/direct.rs): also counted in graphql_requests",
+            graphql_direct.clone(),
         );
         let detached_streams = Gauge::default();
         registry.register(
@@ -355,6 +363,7 @@ impl Metrics {
             subscriptions_active,
             subscription_streams,
             detached_streams,
+            graphql_direct,
             bus_subscribers,
             bus_lag,
             bus_dropped,
@@ -418,6 +427,11 @@ impl Metrics {
             .graphql_statements
             .get_or_create(&OperationLabels { operation: operation.clone() })
             .observe(statements as f64);
+    }
+
+    /// Counts a query answered by `graphql::direct`.
+    pub fn graphql_direct_answer(&self) {
+        self.0.graphql_direct.inc();
     }
 
     /// Counts a provider webhook POST.

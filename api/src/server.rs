@@ -165,6 +165,7 @@ impl Server {
             stats_cache: stats_cache.clone(),
         };
         let documents = Arc::new(DocumentCache::new(schema_config.document_limits()));
+        let limits = schema_config.limits;
         let schema = graphql::build(db.clone(), schema_config);
         let max_upload_bytes = config.max_body_bytes.saturating_add(
             (config.max_file_bytes as usize).saturating_mul(crate::graphql::messages::MAX_FILES),
@@ -184,6 +185,7 @@ impl Server {
             max_body_bytes: config.max_body_bytes,
             max_upload_bytes,
             bus,
+            limits,
             sessions,
             channels,
             documents,

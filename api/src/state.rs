@@ -79,6 +79,8 @@ pub struct Shared {
     pub jobs: crate::jobs::JobContext,
     /// The event bus subscriptions read from.
     pub bus: crate::events::bus::EventBus,
+    /// The limits the schema enforces per request (also what `graphql::direct` answers within).
+    pub limits: Limits,
     /// Recently checked sessions (see [`crate::domain::session_cache`]).
     pub sessions: std::sync::Arc<crate::domain::session_cache::SessionCache>,
     /// Webhooks' recently read channels (see [`crate::domain::channel_cache`]).

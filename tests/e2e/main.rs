@@ -12,6 +12,7 @@ mod chatbot;
 mod cli;
 mod contacts;
 mod cors;
+mod direct_answers;
 mod errors;
 mod faults;
 mod graphiql;

@@ -21,13 +21,36 @@ fn latest_messages_asked(ctx: &Context<'_>) -> Option<(u64, Columns<messages::Co
     let fields = ctx.look_ahead().field("messages").selection_fields();
     let [field] = fields.as_slice() else { return None };
     let arguments = field.arguments().ok()?;
-    let [(name, async_graphql::Value::Number(last))] = arguments.as_slice() else { return None };
+    let [(name, last)] = arguments.as_slice() else { return None };
     if name.as_str() != "last" {
         return None;
     }
-    let last = i32::try_from(last.as_i64()?).ok()?;
     let max = ctx.data::<crate::state::Limits>().ok()?.max_page_size;
-    Some((ids::page(Some(last), None, max).ok()?.limit, message_reads(field)))
+    Some((latest_limit(last, max)?, message_reads(field)))
+}
+
+/// The page size `messages(last: n)` asks for, when `n` is a valid one (at most `max`).
+pub(crate) fn latest_limit(last: &async_graphql::Value, max: usize) -> Option<u64> {
+    let async_graphql::Value::Number(last) = last else { return None };
+    let last = i32::try_from(last.as_i64()?).ok()?;
+    Some(ids::page(Some(last), None, max).ok()?.limit)
+}
+
+/// The chat `id` as `chat(id)` answers it for `principal`: with its contact, and with its
+/// latest messages (how many, which columns) when `latest` says the selection asks for
+/// them so; `None` when there is no such chat or the principal may not read it.
+pub(crate) async fn read_chat(
+    db: &crate::db::RequestDb,
+    principal: &crate::domain::sessions::Principal,
+    id: ChatId,
+    latest: Option<(u64, Columns<messages::Column>)>,
+) -> crate::domain::DomainResult<Option<Plain<Chat>>> {
+    if let Some((limit, columns)) = latest {
+        let chat = chats::get_visible_with_latest(db, principal, id, limit, &columns).await?;
+        return Ok(chat.map(|found| Plain(Chat::with_latest(found, limit))));
+    }
+    let chat = chats::get_visible_with_contact(db, principal, id).await?;
+    Ok(chat.map(|found| Plain(Chat::from(found))))
 }
 
 /// Chat and contact queries.
@@ -46,14 +69,7 @@ impl ChatsQuery {
         #[graphql(desc = "The chat's global id.")] id: ID,
     ) -> async_graphql::Result<Option<Plain<Chat>>> {
         let chat_id = ChatId(ids::decode(&id, "Chat")?);
-        let db = db(ctx)?;
-        if let Some((limit, columns)) = latest_messages_asked(ctx) {
-            let read = chats::get_visible_with_latest(db, principal(ctx)?, chat_id, limit, &columns);
-            let chat = read.await.gql()?;
-            return Ok(chat.map(|found| Plain(Chat::with_latest(found, limit))));
-        }
-        let chat = chats::get_visible_with_contact(db, principal(ctx)?, chat_id).await.gql()?;
-        Ok(chat.map(|found| Plain(Chat::from(found))))
+        read_chat(db(ctx)?, principal(ctx)?, chat_id, latest_messages_asked(ctx)).await.gql()
     }
 
     /// One contact, or null when no contact has this id or the caller may not read it:

@@ -13,7 +13,7 @@
 //! subscription anyway.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::Positioned;
 use async_graphql::parser::types::{BaseType, DocumentOperations, ExecutableDocument, OperationDefinition};
@@ -32,22 +32,28 @@ const MAX_INPUTS_LEN: usize = 1024;
 
 #[derive(Debug)]
 struct Entry {
-    document: ExecutableDocument,
+    document: Arc<ExecutableDocument>,
     /// Inputs (see [`inputs`]) that passed strict validation with this document.
     validated: HashSet<String>,
+    /// Whether `graphql::direct` found its selections plain (`Some(true)`) or one not.
+    direct: Option<bool>,
 }
 
 /// A parsed document, and whether it already passed strict validation with these inputs.
 #[derive(Debug)]
 pub struct Parsed {
-    /// The document.
-    pub document: ExecutableDocument,
+    /// The document, shared with the cache (async-graphql takes its own copy to run it;
+    /// direct answers read it in place).
+    pub document: Arc<ExecutableDocument>,
     /// Whether this document passed strict validation with the same operation name and
     /// variables (as [`key`] sees them) before.
     pub validated: bool,
     /// The key to remember a passed validation under ([`DocumentCache::validated`]); `None`
     /// when no inputs were given or they are too long to remember.
     pub key: Option<String>,
+    /// What `graphql::direct` found of its selections: all plain (`Some(true)`), one not
+    /// (`Some(false)`: do not offer it), or nothing yet ([`DocumentCache::direct`]).
+    pub direct: Option<bool>,
 }
 
 /// The operation a request naming `name` (or nothing) runs in `document`, as async-graphql
@@ -165,24 +171,38 @@ impl DocumentCache {
         let document = match cached {
             Some(document) => document,
             None => {
-                let document = limits::parse_off_runtime(query, self.limits).await?;
+                let document = Arc::new(limits::parse_off_runtime(query, self.limits).await?);
                 if query.len() <= MAX_CACHED_LEN {
                     let mut documents = self.documents.lock().expect("document cache lock");
                     if documents.len() >= MAX_DOCUMENTS {
                         documents.clear();
                     }
-                    let entry = Entry { document: document.clone(), validated: HashSet::new() };
+                    let entry =
+                        Entry { document: Arc::clone(&document), validated: HashSet::new(), direct: None };
                     documents.insert(query.to_owned(), entry);
                 }
                 document
             }
         };
         let key = inputs.and_then(|inputs| key(&document, inputs));
-        let validated = key.as_ref().is_some_and(|key| {
-            let documents = self.documents.lock().expect("document cache lock");
-            documents.get(query).is_some_and(|entry| entry.validated.contains(key))
-        });
-        Ok(Parsed { document, validated, key })
+        let (validated, direct) = match &key {
+            Some(key) => {
+                let documents = self.documents.lock().expect("document cache lock");
+                documents
+                    .get(query)
+                    .map_or((false, None), |entry| (entry.validated.contains(key), entry.direct))
+            }
+            None => (false, None),
+        };
+        Ok(Parsed { document, validated, key, direct })
+    }
+
+    /// Remembers whether `graphql::direct` can answer `query`'s selections.
+    pub fn direct(&self, query: &str, plain: bool) {
+        let mut documents = self.documents.lock().expect("document cache lock");
+        if let Some(entry) = documents.get_mut(query) {
+            entry.direct = Some(plain);
+        }
     }
 
     /// Remembers that `query` passed strict validation with the inputs of `key`.
@@ -300,7 +320,7 @@ mod tests {
         assert!(other.validated, "another chat's read is validated already");
     }
 
-    async fn first_document(cache: &DocumentCache, query: &str) -> ExecutableDocument {
+    async fn first_document(cache: &DocumentCache, query: &str) -> Arc<ExecutableDocument> {
         cache.parse(query, None).await.unwrap().document
     }
 }

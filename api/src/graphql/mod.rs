@@ -13,6 +13,7 @@ pub mod connection;
 pub mod contacts;
 pub mod context;
 pub mod detached;
+pub mod direct;
 pub mod document_cache;
 pub mod drafts;
 pub mod error;

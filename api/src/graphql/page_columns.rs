@@ -3,6 +3,7 @@
 //! id, direction, text, time) reads only their columns, instead of every column of its rows.
 
 use async_graphql::SelectionField;
+use async_graphql::parser::types::{Field, Selection};
 use entity::{chats, contacts, messages};
 
 use crate::db::rows::Columns;
@@ -64,10 +65,44 @@ const PLAIN_MESSAGE: &[(&str, &[messages::Column])] = {
     ]
 };
 
+/// A selected field as the column lists see it: async-graphql's look-ahead (fragments
+/// included), or a field of the document itself, whose sub-fields are its own field
+/// selections only (`graphql::direct` answers nothing with fragments).
+pub trait Selected: Sized {
+    /// The field's name (not its alias).
+    fn name(&self) -> &str;
+    /// The fields it selects.
+    fn children(&self) -> impl Iterator<Item = Self>;
+}
+
+impl Selected for SelectionField<'_> {
+    fn name(&self) -> &str {
+        SelectionField::name(self)
+    }
+
+    fn children(&self) -> impl Iterator<Item = Self> {
+        self.selection_set()
+    }
+}
+
+impl<'a> Selected for &'a Field {
+    fn name(&self) -> &str {
+        self.name.node.as_str()
+    }
+
+    fn children(&self) -> impl Iterator<Item = Self> {
+        let items: &'a [_] = &self.selection_set.node.items;
+        items.iter().filter_map(|item| match &item.node {
+            Selection::Field(field) => Some(&field.node),
+            _ => None,
+        })
+    }
+}
+
 /// The columns `fields` read when all are in `plain`; `None` when one is not.
-fn plain_columns<'a, C: Copy>(
+fn plain_columns<C: Copy, F: Selected>(
     plain: &[(&str, &[C])],
-    fields: impl Iterator<Item = SelectionField<'a>>,
+    fields: impl Iterator<Item = F>,
 ) -> Option<Vec<C>> {
     let mut columns = Vec::new();
     for field in fields {
@@ -90,11 +125,11 @@ fn extend<C>(columns: Option<Vec<C>>, more: Option<Vec<C>>) -> Option<Vec<C>> {
 }
 
 /// The nodes of a connection selection `field` (under `edges` and `nodes`).
-fn nodes_of<'a>(field: &SelectionField<'a>) -> Vec<SelectionField<'a>> {
+fn nodes_of<F: Selected>(field: &F) -> Vec<F> {
     let mut nodes = Vec::new();
-    for child in field.selection_set() {
+    for child in field.children() {
         match child.name() {
-            "edges" => nodes.extend(child.selection_set().filter(|edge| edge.name() == "node")),
+            "edges" => nodes.extend(child.children().filter(|edge| edge.name() == "node")),
             "nodes" => nodes.push(child),
             _ => {}
         }
@@ -104,9 +139,9 @@ fn nodes_of<'a>(field: &SelectionField<'a>) -> Vec<SelectionField<'a>> {
 
 /// What a chat's `messages` selection `field` (a `MessageConnection`) reads of each message:
 /// every column unless its nodes select only plain fields.
-pub fn message_reads(field: &SelectionField<'_>) -> Columns<messages::Column> {
+pub fn message_reads<F: Selected>(field: &F) -> Columns<messages::Column> {
     let columns = nodes_of(field).iter().try_fold(Vec::new(), |columns, node| {
-        extend(Some(columns), plain_columns(PLAIN_MESSAGE, node.selection_set()))
+        extend(Some(columns), plain_columns(PLAIN_MESSAGE, node.children()))
     });
     only(columns)
 }

@@ -57,14 +57,13 @@ pub fn note_operation(document: &ExecutableDocument, requested: Option<&str>) {
 }
 
 /// Notes the outcome of a GraphQL request: `ok`, or the code of the first error.
-pub fn note_responses(responses: &[GqlResponse]) {
-    let code =
-        responses.iter().flat_map(|response| response.errors.first()).next().map(|error| {
-            match error.extensions.as_ref().and_then(|ext| ext.get("code")) {
-                Some(async_graphql::Value::String(code)) => code.as_str(),
-                _ => "(none)",
-            }
-        });
+pub fn note_responses<'a>(responses: impl IntoIterator<Item = &'a GqlResponse>) {
+    let code = responses.into_iter().flat_map(|response| response.errors.first()).next().map(|error| {
+        match error.extensions.as_ref().and_then(|ext| ext.get("code")) {
+            Some(async_graphql::Value::String(code)) => code.as_str(),
+            _ => "(none)",
+        }
+    });
     let _outside_a_request = SLOT.try_with(|slot| {
         slot.noted.borrow_mut().outcome = Some(slot.metrics.outcome_label(code));
     });

@@ -5,9 +5,11 @@
 //! accepts `application/graphql-response+json` also gets 400 for documents that fail to parse
 //! or validate; `application/json` clients get 200 with the errors, as the spec says.
 
+use std::sync::Arc;
+
 use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse};
+use async_graphql::{BatchRequest, Request, Response as GqlResponse};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,6 +18,7 @@ use futures_util::future::join_all;
 
 use crate::db::RequestDb;
 use crate::graphql::context::Caller;
+use crate::graphql::direct;
 use crate::graphql::document_cache::{self, Parsed};
 use crate::graphql::error::{self, codes};
 use crate::graphql::loaders;
@@ -115,6 +118,12 @@ fn to_json(response: &GqlResponse, graphql_response: bool) -> Result<serde_json:
     Ok(json)
 }
 
+/// One operation's answer: run by async-graphql, or JSON already (`graphql::direct`).
+enum Ran {
+    Executed(GqlResponse),
+    Direct(String),
+}
+
 async fn execute(
     state: &AppState,
     caller: Caller,
@@ -147,16 +156,16 @@ async fn execute(
         async move {
             let register = match resolved {
                 Ok(register) => register,
-                Err(refused) => return refused,
+                Err(refused) => return Ran::Executed(refused),
             };
             let inputs = document_cache::Inputs {
                 operation_name: request.operation_name.as_deref(),
                 variables: &request.variables,
             };
-            let Parsed { document, validated, key } =
+            let Parsed { document, validated, key, direct } =
                 match state.documents.parse(&request.query, Some(inputs)).await {
                     Ok(parsed) => parsed,
-                    Err(err) => return error::parse_failure(err),
+                    Err(err) => return Ran::Executed(error::parse_failure(err)),
                 };
             // Only documents that parse and pass the limits are registered.
             if let Some(hash) = register {
@@ -167,13 +176,36 @@ async fn execute(
             // query connections; on SQLite, from the read-only pool); a mutation borrows from
             // the pool per statement, as its transactions need (see `db::RequestDb`). Request
             // data comes before the schema's in every resolver's look-up.
-            let db = if operation_type(&document, request.operation_name.as_deref())
-                == Some(OperationType::Query)
-            {
+            let query =
+                operation_type(&document, request.operation_name.as_deref()) == Some(OperationType::Query);
+            let db = if query {
                 RequestDb::pinned(state.reads().clone(), state.queries.as_ref())
             } else {
                 RequestDb::shared(state.db.clone())
             };
+            if query && validated && direct != Some(false) {
+                let offered = direct::Query {
+                    known_plain: direct == Some(true),
+                    document: &document,
+                    operation_name: request.operation_name.as_deref(),
+                    variables: &request.variables,
+                    caller: &caller,
+                    db: &db,
+                    max_page_size: state.limits.max_page_size,
+                };
+                match direct::answer(offered).await {
+                    direct::Outcome::Answered(text) => {
+                        if direct.is_none() {
+                            state.documents.direct(&request.query, true);
+                        }
+                        state.metrics.graphql_direct_answer();
+                        crate::http::access::note_statements(db.statements());
+                        return Ran::Direct(text);
+                    }
+                    direct::Outcome::NotPlain => state.documents.direct(&request.query, false),
+                    direct::Outcome::Declined => {}
+                }
+            }
             // Remember a first validation only if it passes (known after execution).
             let remember = key.filter(|_| !validated).map(|key| (request.query.clone(), key));
             // A document validated before passed the complexity limit with these inputs; any
@@ -181,10 +213,10 @@ async fn execute(
             let unvalidated = (!validated).then(|| {
                 let mut copy = Request::new(request.query.clone()).variables(request.variables.clone());
                 copy.operation_name = request.operation_name.clone();
-                copy.set_parsed_query(document.clone());
+                copy.set_parsed_query(ExecutableDocument::clone(&document));
                 copy
             });
-            request.set_parsed_query(document);
+            request.set_parsed_query(Arc::unwrap_or_clone(document));
             let request = request.data(caller).data(loaders::for_request(db.clone())).data(db.clone());
             let schema = if validated { &state.schema.http_validated } else { &state.schema.http };
             let mut response = schema.execute(request).await;
@@ -199,29 +231,31 @@ async fn execute(
             {
                 state.documents.validated(&query, key);
             }
-            response
+            Ran::Executed(response)
         }
     });
-    let mut responses = join_all(runs).await;
-    crate::http::access::note_responses(&responses);
+    let answers = join_all(runs).await;
+    let executed = answers.iter().filter_map(|answer| match answer {
+        Ran::Executed(response) => Some(response),
+        Ran::Direct(_) => None,
+    });
+    crate::http::access::note_responses(executed);
     let graphql_response = wants_graphql_response(headers);
-    let status = if graphql_response && single && is_request_error(&responses[0]) {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let request_error = matches!(&answers[0], Ran::Executed(response) if is_request_error(response));
+    let status =
+        if graphql_response && single && request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let content_type = if graphql_response { GRAPHQL_RESPONSE } else { "application/json" };
-    let body = if graphql_response {
-        // The rare path: request errors lose their `data` key.
-        let values: Result<Vec<_>, _> = responses.iter().map(|r| to_json(r, true)).collect();
-        values.and_then(|mut values| {
-            if single { serde_json::to_string(&values.remove(0)) } else { serde_json::to_string(&values) }
+    // A direct answer is JSON already (and has no errors: the same under either media type).
+    let texts: Result<Vec<String>, _> = answers
+        .into_iter()
+        .map(|answer| match answer {
+            Ran::Direct(text) => Ok(text),
+            // The rare path: request errors lose their `data` key.
+            Ran::Executed(response) if graphql_response => serde_json::to_string(&to_json(&response, true)?),
+            Ran::Executed(response) => serde_json::to_string(&response),
         })
-    } else if single {
-        serde_json::to_string(&BatchResponse::Single(responses.remove(0)))
-    } else {
-        serde_json::to_string(&BatchResponse::Batch(responses))
-    };
+        .collect();
+    let body = texts.map(|mut texts| if single { texts.remove(0) } else { format!("[{}]", texts.join(",")) });
     match body {
         Ok(body) => Ok(Answer { status, content_type, body }),
         Err(err) => {

@@ -190,7 +190,7 @@ impl Connection {
                 // Parsed and measured once per text (the cache); a document that fails runs
                 // alone and is told why by the executor.
                 let parsed = self.documents.parse(&payload.query, None).await.ok();
-                let document = parsed.as_ref().map(|parsed| &parsed.document);
+                let document = parsed.as_ref().map(|parsed| &*parsed.document);
                 let membership = self.subscriptions.subscribe(
                     principal,
                     data.clone(),
