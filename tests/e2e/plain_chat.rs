@@ -17,8 +17,8 @@ const CHAT: &str = "__typename id status completionReason createdAt acceptedAt f
      c: contact { __typename id name photoUrl email mobilePhone businessPhone homePhone jobTitle \
      createdAt updatedAt } channel { __typename id } queue { id __typename } owner { id } \
      directedAgent { id } \
-     messages(last: 2) { pageInfo { hasPreviousPage hasNextPage endCursor } \
-     edges { cursor node { id text direction } } } contact { name }";
+     messages(last: 2) { __typename pageInfo { __typename hasPreviousPage hasNextPage startCursor endCursor } \
+     edges { __typename cursor node { __typename id text direction } } nodes { id } } contact { name }";
 
 /// `selection` of `chat(id: $id)`, named (the validation cache keys named operations by kinds).
 fn read(selection: &str) -> String {

@@ -23,7 +23,7 @@
 //! here again.
 
 use async_graphql::parser::types::{ExecutableDocument, Field, OperationType, Selection, SelectionSet};
-use async_graphql::{ID, Name, Response, Value, Variables};
+use async_graphql::{ID, Name, Value, Variables};
 use entity::{chats, contacts, messages};
 
 use super::chats::{latest_limit, read_chat};
@@ -31,7 +31,7 @@ use super::context::{Caller, READERS};
 use super::document_cache;
 use super::ids;
 use super::page_columns::{Selected, message_reads};
-use super::plain;
+use super::plain::{self, Json, Out as _};
 use super::types::chat::Chat;
 use crate::db::RequestDb;
 use crate::db::rows::Columns;
@@ -85,37 +85,46 @@ pub async fn answer(query: Query<'_>) -> Outcome {
         return Outcome::Declined;
     }
     let items = &operation.selection_set.node.items;
-    let mut data = async_graphql::indexmap::IndexMap::with_capacity(items.len());
-    for item in items {
+    let mut json = Json::new(Vec::with_capacity(4096));
+    json.raw("{\"data\":");
+    json.begin_object(items.len());
+    for (at, item) in items.iter().enumerate() {
         let Selection::Field(field) = &item.node else { return Outcome::Declined };
         let field = &field.node;
         let key: &Name = &field.response_key().node;
         // async-graphql merges a repeated key's selections.
-        if !field.directives.is_empty() || data.contains_key(key) {
+        let repeated = items[..at].iter().any(|earlier| {
+            matches!(&earlier.node, Selection::Field(earlier) if earlier.node.response_key().node == *key)
+        });
+        if !field.directives.is_empty() || repeated {
             return Outcome::Declined;
         }
-        let value = match field.name.node.as_str() {
-            "__typename" => Value::String("Query".into()),
-            "chat" => match chat(field, &query, principal).await {
-                Ok(value) => value,
-                Err(outcome) => return outcome,
-            },
+        json.key(key);
+        match field.name.node.as_str() {
+            "__typename" => json.string("Query"),
+            "chat" => {
+                if let Err(outcome) = chat(field, &query, principal, &mut json).await {
+                    return outcome;
+                }
+            }
             _ => return Outcome::Declined,
-        };
-        data.insert(key.clone(), value);
+        }
     }
-    match serde_json::to_string(&Response::new(Value::Object(data))) {
+    json.end_object();
+    json.raw("}");
+    match String::from_utf8(json.into_inner()) {
         Ok(text) => Outcome::Answered(text),
         Err(_) => Outcome::Declined,
     }
 }
 
-/// The answer to one `chat(id:)` root field.
+/// Writes the answer to one `chat(id:)` root field.
 async fn chat(
     field: &Field,
     query: &Query<'_>,
     principal: &crate::domain::sessions::Principal,
-) -> Result<Value, Outcome> {
+    json: &mut Json,
+) -> Result<(), Outcome> {
     let [(name, id)] = field.arguments.as_slice() else { return Err(Outcome::Declined) };
     let id = id.node.clone().into_const_with(|variable| query.variables.get(&variable).cloned().ok_or(()));
     let (true, Ok(Value::String(id))) = (name.node == "id", id) else { return Err(Outcome::Declined) };
@@ -124,14 +133,16 @@ async fn chat(
     if !query.known_plain && !plain_for_any_chat(&field.selection_set.node, &latest) {
         return Err(Outcome::NotPlain);
     }
-    let chat = match read_chat(query.db, principal, ChatId(id), latest).await {
-        Ok(chat) => chat,
+    match read_chat(query.db, principal, ChatId(id), latest).await {
+        Ok(None) => json.null(),
+        Ok(Some(chat)) => {
+            if !plain::answer(&chat, &field.selection_set.node, json) {
+                return Err(Outcome::NotPlain);
+            }
+        }
         Err(_) => return Err(Outcome::Declined),
-    };
-    match chat {
-        None => Ok(Value::Null),
-        Some(chat) => plain::answer(&chat, &field.selection_set.node).ok_or(Outcome::NotPlain),
     }
+    Ok(())
 }
 
 /// Whether the plain answer takes `selection` of any chat read with `latest`: tried on
@@ -146,7 +157,7 @@ fn plain_for_any_chat(selection: &SelectionSet, latest: &Latest) -> bool {
         }
         None => Chat::from(chat),
     };
-    plain::answer(&chat, selection).is_some()
+    plain::answer(&chat, selection, &mut Json::default())
 }
 
 /// What `chat`'s resolver reads with the chat for the selection of `field`: its latest `n`

@@ -30,7 +30,7 @@ pub fn decode(id: &ID, type_name: &str) -> async_graphql::Result<i64> {
 
 /// The cursor of a row in a connection ordered by id.
 pub fn cursor(id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("cursor:{id}"))
+    crate::domain::ids::GlobalId::cursor(id).as_str().to_owned()
 }
 
 /// Default page size when `first` is not given.

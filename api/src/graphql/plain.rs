@@ -12,92 +12,349 @@
 //! one pass; so is a chat read for the agent panel, its contact, the ids of its queue and
 //! owner, and the latest messages read with it (`messages(last: n)`). Any other selection
 //! goes through async-graphql as before. The answers are checked byte for byte against
-//! async-graphql's own (`tests/e2e/read_columns.rs`).
+//! async-graphql's own (`tests/e2e/read_columns.rs`, `tests/e2e/plain_chat.rs`).
+//!
+//! An answer is written through [`Out`]: into async-graphql's `Value` ([`Values`]) when
+//! async-graphql runs the query, or straight into the response's JSON text ([`Json`]) when
+//! `graphql::direct` answers it — no map, no string per id, cursor or time.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
+use std::io::Write as _;
 
-use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, PageInfo};
+use async_graphql::connection::PageInfo;
+use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
+use chrono::{DateTime, Utc};
+
+use crate::domain::ids::GlobalId;
 
 /// A GraphQL object type whose plain fields can be answered synchronously.
 pub trait PlainFields {
-    /// The value of the plain field `name` (its GraphQL name) with its sub-selection
-    /// `selection` (empty for a scalar: validation allows nothing else), exactly as its
-    /// resolver answers it; `None` when `name` is not a plain field of the type, or a
-    /// sub-selection is not plain.
-    fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value>;
+    /// The type's GraphQL name (what `__typename` answers).
+    fn typename(&self) -> Cow<'static, str>;
 
-    /// The value of `field`, asked with arguments, when the type can answer it from what it
-    /// holds, exactly as its resolver would; `None` (the default) sends the whole selection
-    /// through async-graphql.
-    fn plain_field_with_arguments(&self, field: &Field) -> Option<Value> {
-        let _ = field;
-        None
+    /// Writes the plain field `name` (its GraphQL name) with its sub-selection `selection`
+    /// (empty for a scalar: validation allows nothing else) to `out`, exactly as its resolver
+    /// answers it; `false` when `name` is not a plain field of the type, or a sub-selection is
+    /// not plain (`out` then holds a part, and is thrown away).
+    fn plain_field(&self, name: &str, selection: &SelectionSet, out: &mut dyn Out) -> bool;
+
+    /// Writes `field`, asked with arguments, when the type can answer it from what it holds,
+    /// exactly as its resolver would; `false` (the default) sends the whole selection through
+    /// async-graphql.
+    fn plain_field_with_arguments(&self, field: &Field, out: &mut dyn Out) -> bool {
+        let _ = (field, out);
+        false
+    }
+}
+
+/// Where a plain answer is written: a JSON value, piece by piece.
+pub trait Out {
+    /// `null`.
+    fn null(&mut self);
+    /// A Boolean.
+    fn boolean(&mut self, value: bool);
+    /// Any text.
+    fn string(&mut self, value: &str);
+    /// An enum value, by its GraphQL name.
+    fn enumeration(&mut self, name: &'static str);
+    /// A global id (`ids::encode`) or a cursor (`ids::cursor`).
+    fn global_id(&mut self, id: GlobalId);
+    /// A time, as async-graphql's `DateTime` scalar writes it (RFC 3339).
+    fn time(&mut self, at: DateTime<Utc>);
+    /// Opens an object of about `fields` fields.
+    fn begin_object(&mut self, fields: usize);
+    /// The key of the object's next field.
+    fn key(&mut self, key: &Name);
+    /// Closes the object.
+    fn end_object(&mut self);
+    /// Opens a list of `items` items.
+    fn begin_list(&mut self, items: usize);
+    /// Closes the list.
+    fn end_list(&mut self);
+
+    /// Text, or `null`.
+    fn optional_string(&mut self, value: Option<&str>) {
+        match value {
+            Some(value) => self.string(value),
+            None => self.null(),
+        }
+    }
+
+    /// A time, or `null`.
+    fn optional_time(&mut self, at: Option<DateTime<Utc>>) {
+        match at {
+            Some(at) => self.time(at),
+            None => self.null(),
+        }
+    }
+
+    /// An enum value, or `null`.
+    fn optional_enumeration(&mut self, name: Option<&'static str>) {
+        match name {
+            Some(name) => self.enumeration(name),
+            None => self.null(),
+        }
+    }
+}
+
+/// The GraphQL name of an enum value.
+pub fn enum_name<E: async_graphql::resolver_utils::EnumType + PartialEq>(value: E) -> &'static str {
+    E::items().iter().find(|item| item.value == value).map_or("", |item| item.name)
+}
+
+/// Builds async-graphql's `Value` (for a plain answer inside its execution).
+#[derive(Default)]
+pub struct Values {
+    open: Vec<Open>,
+    done: Option<Value>,
+}
+
+/// An object or list [`Values`] is filling.
+enum Open {
+    Object(IndexMap<Name, Value>, Option<Name>),
+    List(Vec<Value>),
+}
+
+impl Values {
+    /// The value written, once it is whole.
+    pub fn finish(self) -> Option<Value> {
+        self.open.is_empty().then_some(self.done).flatten()
+    }
+
+    fn put(&mut self, value: Value) {
+        match self.open.last_mut() {
+            Some(Open::Object(fields, key)) => {
+                if let Some(key) = key.take() {
+                    fields.insert(key, value);
+                }
+            }
+            Some(Open::List(items)) => items.push(value),
+            None => self.done = Some(value),
+        }
+    }
+}
+
+impl Out for Values {
+    fn null(&mut self) {
+        self.put(Value::Null);
+    }
+
+    fn boolean(&mut self, value: bool) {
+        self.put(Value::Boolean(value));
+    }
+
+    fn string(&mut self, value: &str) {
+        self.put(Value::String(value.to_owned()));
+    }
+
+    fn enumeration(&mut self, name: &'static str) {
+        self.put(Value::Enum(Name::new(name)));
+    }
+
+    fn global_id(&mut self, id: GlobalId) {
+        self.put(Value::String(id.as_str().to_owned()));
+    }
+
+    fn time(&mut self, at: DateTime<Utc>) {
+        self.put(Value::String(at.to_rfc3339()));
+    }
+
+    fn begin_object(&mut self, fields: usize) {
+        self.open.push(Open::Object(IndexMap::with_capacity(fields), None));
+    }
+
+    fn key(&mut self, key: &Name) {
+        if let Some(Open::Object(_, next)) = self.open.last_mut() {
+            *next = Some(key.clone());
+        }
+    }
+
+    fn end_object(&mut self) {
+        if let Some(Open::Object(fields, _)) = self.open.pop() {
+            self.put(Value::Object(fields));
+        }
+    }
+
+    fn begin_list(&mut self, items: usize) {
+        self.open.push(Open::List(Vec::with_capacity(items)));
+    }
+
+    fn end_list(&mut self) {
+        if let Some(Open::List(items)) = self.open.pop() {
+            self.put(Value::List(items));
+        }
+    }
+}
+
+/// Writes JSON text, compact, as serde_json writes async-graphql's `Value`.
+#[derive(Default)]
+pub struct Json(Vec<u8>);
+
+impl Json {
+    /// A writer that appends to `text`.
+    pub fn new(text: Vec<u8>) -> Self {
+        Self(text)
+    }
+
+    /// The text written.
+    pub fn into_inner(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// Raw text: the JSON itself.
+    pub fn raw(&mut self, text: &str) {
+        self.0.extend_from_slice(text.as_bytes());
+    }
+
+    /// The comma before a value or key that follows another.
+    fn separate(&mut self) {
+        if !matches!(self.0.last(), None | Some(b'{' | b'[' | b':')) {
+            self.0.push(b',');
+        }
+    }
+
+    /// A string that needs no escaping (ids, cursors, enum names, times).
+    fn plain_string(&mut self, text: &str) {
+        self.separate();
+        self.0.push(b'"');
+        self.0.extend_from_slice(text.as_bytes());
+        self.0.push(b'"');
+    }
+
+    fn escaped(&mut self, text: &str) {
+        // Writing to memory cannot fail; serde_json escapes as it does for `Value`.
+        let _infallible = serde_json::to_writer(&mut self.0, text);
+    }
+}
+
+impl Out for Json {
+    fn null(&mut self) {
+        self.separate();
+        self.0.extend_from_slice(b"null");
+    }
+
+    fn boolean(&mut self, value: bool) {
+        self.separate();
+        self.0.extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    fn string(&mut self, value: &str) {
+        self.separate();
+        self.escaped(value);
+    }
+
+    fn enumeration(&mut self, name: &'static str) {
+        self.plain_string(name);
+    }
+
+    fn global_id(&mut self, id: GlobalId) {
+        self.plain_string(id.as_str());
+    }
+
+    fn time(&mut self, at: DateTime<Utc>) {
+        use chrono::format::{Fixed, Item};
+        self.separate();
+        self.0.push(b'"');
+        // `to_rfc3339`, without its String.
+        let _infallible =
+            write!(self.0, "{}", at.format_with_items(std::iter::once(Item::Fixed(Fixed::RFC3339))));
+        self.0.push(b'"');
+    }
+
+    fn begin_object(&mut self, _: usize) {
+        self.separate();
+        self.0.push(b'{');
+    }
+
+    fn key(&mut self, key: &Name) {
+        self.separate();
+        self.escaped(key.as_str());
+        self.0.push(b':');
+    }
+
+    fn end_object(&mut self) {
+        self.0.push(b'}');
+    }
+
+    fn begin_list(&mut self, _: usize) {
+        self.separate();
+        self.0.push(b'[');
+    }
+
+    fn end_list(&mut self) {
+        self.0.push(b']');
     }
 }
 
 impl<T: PlainFields> PlainFields for Plain<T> {
-    fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value> {
-        self.0.plain_field(name, selection)
+    fn typename(&self) -> Cow<'static, str> {
+        self.0.typename()
     }
 
-    fn plain_field_with_arguments(&self, field: &Field) -> Option<Value> {
-        self.0.plain_field_with_arguments(field)
+    fn plain_field(&self, name: &str, selection: &SelectionSet, out: &mut dyn Out) -> bool {
+        self.0.plain_field(name, selection, out)
+    }
+
+    fn plain_field_with_arguments(&self, field: &Field, out: &mut dyn Out) -> bool {
+        self.0.plain_field_with_arguments(field, out)
     }
 }
 
-/// A page of plain nodes: `edges`, `nodes` and `pageInfo` as async-graphql's `Connection`
-/// answers them.
-impl<N: OutputType + PlainFields> PlainFields for Connection<String, N> {
-    fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value> {
-        let list = |items: Option<Vec<Value>>| items.map(Value::List);
+/// `pageInfo` of a page of rows ordered by id, its cursors from the first and last row ids.
+pub struct PageInfoOf {
+    /// Whether rows come before the page.
+    pub has_previous: bool,
+    /// Whether rows come after it.
+    pub has_next: bool,
+    /// The first row's id and the last's, when the page has rows.
+    pub ends: Option<(i64, i64)>,
+}
+
+impl PlainFields for PageInfoOf {
+    fn typename(&self) -> Cow<'static, str> {
+        PageInfo::type_name()
+    }
+
+    fn plain_field(&self, name: &str, _: &SelectionSet, out: &mut dyn Out) -> bool {
+        let cursor = |out: &mut dyn Out, id: Option<i64>| match id {
+            Some(id) => out.global_id(GlobalId::cursor(id)),
+            None => out.null(),
+        };
         match name {
-            "edges" => list(self.edges.iter().map(|edge| answer(edge, selection)).collect()),
-            "nodes" => list(self.edges.iter().map(|edge| answer(&edge.node, selection)).collect()),
-            "pageInfo" => {
-                let info = PageInfo {
-                    has_previous_page: self.has_previous_page,
-                    has_next_page: self.has_next_page,
-                    start_cursor: self.edges.first().map(|edge| edge.cursor.encode_cursor()),
-                    end_cursor: self.edges.last().map(|edge| edge.cursor.encode_cursor()),
-                };
-                answer(&info, selection)
-            }
-            _ => None,
+            "hasPreviousPage" => out.boolean(self.has_previous),
+            "hasNextPage" => out.boolean(self.has_next),
+            "startCursor" => cursor(out, self.ends.map(|(first, _)| first)),
+            "endCursor" => cursor(out, self.ends.map(|(_, last)| last)),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// Writes the list of `items`, each answered by `item`; `false` as soon as one is not plain.
+pub fn list<I>(out: &mut dyn Out, items: &[I], mut item: impl FnMut(&I, &mut dyn Out) -> bool) -> bool {
+    out.begin_list(items.len());
+    for each in items {
+        if !item(each, out) {
+            return false;
         }
     }
-}
-
-impl<N: OutputType + PlainFields> PlainFields for Edge<String, N, EmptyFields> {
-    fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value> {
-        match name {
-            "cursor" => Some(Value::String(self.cursor.encode_cursor())),
-            "node" => answer(&self.node, selection),
-            _ => None,
-        }
-    }
-}
-
-impl PlainFields for PageInfo {
-    fn plain_field(&self, name: &str, _: &SelectionSet) -> Option<Value> {
-        let cursor = |cursor: &Option<String>| cursor.clone().map_or(Value::Null, Value::String);
-        Some(match name {
-            "hasPreviousPage" => Value::Boolean(self.has_previous_page),
-            "hasNextPage" => Value::Boolean(self.has_next_page),
-            "startCursor" => cursor(&self.start_cursor),
-            "endCursor" => cursor(&self.end_cursor),
-            _ => return None,
-        })
-    }
+    out.end_list();
+    true
 }
 
 /// The plain field `name` of an object reached through a foreign key (`Lazy`): its `id`, of
 /// type `type_name`, known without reading its row; nothing else.
-pub fn id_only(name: &str, type_name: &str, id: i64) -> Option<Value> {
-    use async_graphql::InputType;
-    (name == "id").then(|| crate::graphql::ids::encode(type_name, id).to_value())
+pub fn id_only(name: &str, type_name: &str, id: i64, out: &mut dyn Out) -> bool {
+    let known = name == "id";
+    if known {
+        out.global_id(GlobalId::new(type_name, id));
+    }
+    known
 }
 
 /// `T`, answered without async-graphql's per-field machinery when its selection allows it
@@ -123,38 +380,114 @@ impl<T: OutputType + PlainFields> OutputType for Plain<T> {
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
-        match answer(&self.0, &ctx.item.node) {
+        match value(&self.0, &ctx.item.node) {
             Some(value) => Ok(value),
             None => self.0.resolve(ctx, field).await,
         }
     }
 }
 
-/// The object `selection` asks of `object`, if it asks for plain fields only.
-pub fn answer<T: OutputType + PlainFields>(object: &T, selection: &SelectionSet) -> Option<Value> {
-    let mut fields = async_graphql::indexmap::IndexMap::with_capacity(selection.items.len());
-    for item in &selection.items {
-        let Selection::Field(field) = &item.node else { return None };
+/// The `Value` of the object `selection` asks of `object`, if it asks for plain fields only.
+pub fn value<T: PlainFields + ?Sized>(object: &T, selection: &SelectionSet) -> Option<Value> {
+    let mut values = Values::default();
+    if answer(object, selection, &mut values) { values.finish() } else { None }
+}
+
+/// Writes the object `selection` asks of `object` to `out`, if it asks for plain fields only;
+/// `false` otherwise (`out` then holds a part of it).
+pub fn answer<T: PlainFields + ?Sized>(object: &T, selection: &SelectionSet, out: &mut dyn Out) -> bool {
+    /// Selections longer than this find repeated keys in a set rather than by looking back.
+    const LOOK_BACK: usize = 16;
+    let items = &selection.items;
+    let mut seen = (items.len() > LOOK_BACK).then(|| HashSet::with_capacity(items.len()));
+    out.begin_object(items.len());
+    for (at, item) in items.iter().enumerate() {
+        let Selection::Field(field) = &item.node else { return false };
         let field = &field.node;
         if !field.directives.is_empty() {
-            return None;
+            return false;
         }
         let key: &Name = &field.response_key().node;
-        if fields.contains_key(key) {
+        let repeated = match &mut seen {
+            Some(seen) => !seen.insert(key),
+            None => items[..at].iter().any(|earlier| {
+                matches!(&earlier.node, Selection::Field(earlier) if earlier.node.response_key().node == *key)
+            }),
+        };
+        if repeated {
             // The same field again (validation allows only the same field under one key): a
             // scalar's value is the same; an object's selections would have to be merged,
             // which async-graphql does.
             if field.selection_set.node.items.is_empty() {
                 continue;
             }
-            return None;
+            return false;
         }
-        let value = match field.name.node.as_str() {
-            _ if !field.arguments.is_empty() => object.plain_field_with_arguments(field)?,
-            "__typename" => Value::String(object.introspection_type_name().into_owned()),
-            name => object.plain_field(name, &field.selection_set.node)?,
+        out.key(key);
+        let written = match field.name.node.as_str() {
+            _ if !field.arguments.is_empty() => object.plain_field_with_arguments(field, out),
+            "__typename" => {
+                out.string(&object.typename());
+                true
+            }
+            name => object.plain_field(name, &field.selection_set.node, out),
         };
-        fields.insert(key.clone(), value);
+        if !written {
+            return false;
+        }
     }
-    Some(Value::Object(fields))
+    out.end_object();
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// What `write` puts through both outputs: the JSON text, and `Values`' value as serde_json
+    /// writes it (which is how async-graphql's answers are sent).
+    fn both(write: impl Fn(&mut dyn Out)) -> (String, String) {
+        let mut json = Json::default();
+        write(&mut json);
+        let mut values = Values::default();
+        write(&mut values);
+        let value = values.finish().expect("a whole value");
+        (String::from_utf8(json.into_inner()).unwrap(), serde_json::to_string(&value).unwrap())
+    }
+
+    #[test]
+    fn json_is_written_as_serde_json_writes_the_value() {
+        let times = [
+            Utc.with_ymd_and_hms(2026, 12, 2, 13, 58, 14).unwrap(),
+            Utc.timestamp_opt(1_764_683_894, 120_000_000).unwrap(),
+            Utc.timestamp_opt(1_764_683_894, 123_456_000).unwrap(),
+            Utc.timestamp_opt(1_764_683_894, 123_456_789).unwrap(),
+            Utc.timestamp_opt(0, 1).unwrap(),
+        ];
+        let (json, value) = both(|out| {
+            out.begin_object(3);
+            out.key(&Name::new("a \"key\""));
+            out.begin_list(times.len() + 6);
+            for at in times {
+                out.time(at);
+            }
+            out.string("line\nbreak \u{1} \"quoted\" \\ é");
+            out.optional_string(None);
+            out.boolean(true);
+            out.enumeration("IN_PROGRESS");
+            out.global_id(GlobalId::new("Chat", 7));
+            out.begin_object(0);
+            out.end_object();
+            out.end_list();
+            out.key(&Name::new("empty"));
+            out.begin_list(0);
+            out.end_list();
+            out.key(&Name::new("null"));
+            out.optional_time(None);
+            out.end_object();
+        });
+        assert_eq!(json, value);
+        assert!(json.contains("\"2026-12-02T13:58:14+00:00\""), "{json}");
+    }
 }

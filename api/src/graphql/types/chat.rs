@@ -3,7 +3,9 @@
 use crate::graphql::context::db;
 use async_graphql::connection::Connection;
 use async_graphql::parser::types::{Field, SelectionSet};
-use async_graphql::{Context, ID, InputType, Object, Value};
+use std::borrow::Cow;
+
+use async_graphql::{Context, ID, Object, OutputType, Value};
 use chrono::{DateTime, Utc};
 use entity::chats;
 use futures_util::FutureExt;
@@ -11,19 +13,19 @@ use sea_orm::EntityTrait;
 
 use super::agent::Agent;
 use super::channel::Channel;
-use super::contact::Contact;
+use super::contact::{Contact, ContactRef};
 use super::enums::{ChatStatus, CompletionReason};
-use super::message::Message;
+use super::message::MessagePage;
 use super::queue::Queue;
 use std::sync::Arc;
 
 use crate::domain::chats as chat_rules;
-use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, QueueId};
+use crate::domain::ids::{AgentId, ChannelId, ChatId, ContactId, GlobalId, QueueId};
 use crate::domain::pagination::PageOf;
 use crate::graphql::error::ResultExt;
 use crate::graphql::ids;
 use crate::graphql::loaders::loader;
-use crate::graphql::plain::{Plain, PlainFields, answer};
+use crate::graphql::plain::{Out, PlainFields, answer, enum_name};
 use crate::state::Limits;
 
 /// A page of chats with their count.
@@ -100,22 +102,6 @@ impl Chat {
         let (row, contact) = chat;
         Self(row, contact, Some(Latest { limit, page: Arc::new(page) }))
     }
-}
-
-/// A page of a chat's newest messages (`messages(last: n, before: …)`), `found` oldest first;
-/// `before` says whether the page ends at a cursor.
-fn newest_messages(
-    found: PageOf<entity::messages::Model>,
-    before: bool,
-) -> Plain<Connection<String, Plain<Message>>> {
-    let mut connection = Connection::new(found.has_next, before);
-    connection.edges.extend(
-        found
-            .items
-            .into_iter()
-            .map(|row| async_graphql::connection::Edge::new(ids::cursor(row.id), Plain(Message(row)))),
-    );
-    Plain(connection)
 }
 
 /// A conversation with a contact on one channel, from arrival to completion.
@@ -260,7 +246,7 @@ impl Chat {
             desc = "Return the messages before this cursor (going back, to older ones); not with `first`/`after`."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Plain<Connection<String, Plain<Message>>>> {
+    ) -> async_graphql::Result<MessagePage> {
         let limits = ctx.data::<Limits>()?;
         let db = db(ctx)?;
         if last.is_some() || before.is_some() {
@@ -274,16 +260,16 @@ impl Chat {
             let read_with_chat =
                 self.2.as_ref().filter(|latest| page.after.is_none() && latest.limit == page.limit);
             let found = match read_with_chat {
-                Some(latest) => PageOf::clone(&latest.page),
-                None => {
-                    chat_rules::latest_messages(db, ChatId(self.0.id), page.after, page.limit).await.gql()?
-                }
+                Some(latest) => Arc::clone(&latest.page),
+                None => Arc::new(
+                    chat_rules::latest_messages(db, ChatId(self.0.id), page.after, page.limit).await.gql()?,
+                ),
             };
-            return Ok(newest_messages(found, page.after.is_some()));
+            return Ok(MessagePage::newest(found, page.after.is_some()));
         }
         let page = ids::page(first, after.as_deref(), limits.max_page_size)?;
         let found = chat_rules::messages(db, ChatId(self.0.id), page).await.gql()?;
-        Ok(Plain(crate::graphql::connection::build(page, found, |row| row.id, |row| Plain(Message(row)))))
+        Ok(MessagePage::oldest(found, page.after.is_some()))
     }
 
     /// The chat this one continues (after a transfer or a chatbot handover); its messages are
@@ -342,49 +328,61 @@ impl Chat {
 }
 
 impl PlainFields for Chat {
+    fn typename(&self) -> Cow<'static, str> {
+        <Self as OutputType>::type_name()
+    }
+
     /// The chat's own fields that `page_columns` lists as plain, its contact when it was read
     /// with the chat, and its channel, queue, owner and directed agent (their `id` needs no
     /// read), as the resolvers above answer them (checked against them in
     /// `tests/e2e/plain_chat.rs`).
-    fn plain_field(&self, name: &str, selection: &SelectionSet) -> Option<Value> {
+    fn plain_field(&self, name: &str, selection: &SelectionSet, out: &mut dyn Out) -> bool {
         let row = &self.0;
-        let agent = |id: Option<i64>| match id {
-            Some(id) => answer(&Agent::of(AgentId(id)), selection),
-            None => Some(Value::Null),
+        let agent = |out: &mut dyn Out, id: Option<i64>| match id {
+            Some(id) => answer(&Agent::of(AgentId(id)), selection, out),
+            None => {
+                out.null();
+                true
+            }
         };
-        Some(match name {
-            "id" => ids::encode("Chat", row.id).to_value(),
-            "status" => ChatStatus::from(row.status).to_value(),
-            "completionReason" => row.completion_reason.map(CompletionReason::from).to_value(),
-            "createdAt" => row.created_at.to_value(),
-            "acceptedAt" => row.accepted_at.to_value(),
-            "firstResponseAt" => row.first_response_at.to_value(),
-            "completedAt" => row.completed_at.to_value(),
-            "closeDeadline" => row.close_deadline.to_value(),
-            "queuedAt" => row.queued_at.to_value(),
-            "lastMessageAt" => row.last_message_at.to_value(),
-            "contact" => answer(&Contact(self.1.clone()?), selection)?,
-            "channel" => answer(&Channel::of(ChannelId(row.channel_id)), selection)?,
-            "queue" => answer(&Queue::of(QueueId(row.queue_id)), selection)?,
-            "owner" => agent(row.owner_id)?,
-            "directedAgent" => agent(row.directed_agent_id)?,
-            _ => return None,
-        })
+        match name {
+            "id" => out.global_id(GlobalId::new("Chat", row.id)),
+            "status" => out.enumeration(enum_name(ChatStatus::from(row.status))),
+            "completionReason" => out.optional_enumeration(
+                row.completion_reason.map(|reason| enum_name(CompletionReason::from(reason))),
+            ),
+            "createdAt" => out.time(row.created_at),
+            "acceptedAt" => out.optional_time(row.accepted_at),
+            "firstResponseAt" => out.optional_time(row.first_response_at),
+            "completedAt" => out.optional_time(row.completed_at),
+            "closeDeadline" => out.optional_time(row.close_deadline),
+            "queuedAt" => out.optional_time(row.queued_at),
+            "lastMessageAt" => out.optional_time(row.last_message_at),
+            "contact" => {
+                return self.1.as_ref().is_some_and(|contact| answer(&ContactRef(contact), selection, out));
+            }
+            "channel" => return answer(&Channel::of(ChannelId(row.channel_id)), selection, out),
+            "queue" => return answer(&Queue::of(QueueId(row.queue_id)), selection, out),
+            "owner" => return agent(out, row.owner_id),
+            "directedAgent" => return agent(out, row.directed_agent_id),
+            _ => return false,
+        }
+        true
     }
 
     /// `messages(last: n)` when the chat was read with its latest `n` (`chat(id)` reads them
     /// when its selection asks for them so).
-    fn plain_field_with_arguments(&self, field: &Field) -> Option<Value> {
-        let latest = self.2.as_ref()?;
-        let [(argument, value)] = field.arguments.as_slice() else { return None };
+    fn plain_field_with_arguments(&self, field: &Field, out: &mut dyn Out) -> bool {
+        let Some(latest) = self.2.as_ref() else { return false };
+        let [(argument, value)] = field.arguments.as_slice() else { return false };
         if field.name.node != "messages" || argument.node != "last" {
-            return None;
+            return false;
         }
-        let Some(Value::Number(last)) = value.node.clone().into_const() else { return None };
-        if last.as_u64()? != latest.limit {
-            return None;
+        let Some(Value::Number(last)) = value.node.clone().into_const() else { return false };
+        if last.as_u64() != Some(latest.limit) {
+            return false;
         }
-        answer(&newest_messages(PageOf::clone(&latest.page), false), &field.selection_set.node)
+        answer(&MessagePage::newest(Arc::clone(&latest.page), false), &field.selection_set.node, out)
     }
 }
 
@@ -392,6 +390,7 @@ impl PlainFields for Chat {
 mod tests {
     use super::*;
     use crate::db::rows::ByColumns;
+    use crate::graphql::plain::{Json, value};
     use async_graphql::parser::types::{DocumentOperations, Selection};
 
     /// The selection set of `chat` in `query`.
@@ -417,11 +416,15 @@ mod tests {
             Chat(chats::Model::placeholder(), Some(entity::contacts::Model::placeholder()), Some(latest));
         let panel = "{ chat { id status createdAt contact { id name mobilePhone } queue { id } owner { id } \
              messages(last: 20) { pageInfo { hasPreviousPage } edges { node { id direction text createdAt } } } } }";
-        let answered = answer(&chat, &chat_selection(panel)).expect("answered plain").to_string();
+        let answered = value(&chat, &chat_selection(panel)).expect("answered plain").to_string();
         assert!(answered.contains("hasPreviousPage: true"), "{answered}");
+        let mut json = Json::default();
+        assert!(answer(&chat, &chat_selection(panel), &mut json), "answered plain as JSON");
+        let json: serde_json::Value = serde_json::from_slice(&json.into_inner()).expect("JSON");
+        assert_eq!(json, serde_json::to_value(value(&chat, &chat_selection(panel))).unwrap());
         for other in ["messages(last: 19)", "messages(last: 20, before: \"x\")", "assignments"] {
             let query = panel.replace("messages(last: 20)", other);
-            assert!(answer(&chat, &chat_selection(&query)).is_none(), "{other}");
+            assert!(value(&chat, &chat_selection(&query)).is_none(), "{other}");
         }
     }
 }

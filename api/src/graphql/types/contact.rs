@@ -24,37 +24,65 @@ pub struct Contact(pub contacts::Model);
 impl Contact {
     /// Its photo's URL, with photos stored here under this server's path.
     fn photo(&self) -> Option<String> {
-        let url = self.0.photo_url.as_deref()?;
-        Some(match url.strip_prefix(crate::jobs::enrich::STORED_PHOTO) {
-            Some(_) => format!("/files/contacts/{}/photo", ids::encode("Contact", self.0.id).0),
-            None => url.to_owned(),
-        })
+        photo_of(&self.0)
     }
 }
 
+/// The photo URL of contact `row`, with photos stored here under this server's path.
+fn photo_of(row: &contacts::Model) -> Option<String> {
+    let url = row.photo_url.as_deref()?;
+    Some(match url.strip_prefix(crate::jobs::enrich::STORED_PHOTO) {
+        Some(_) => format!("/files/contacts/{}/photo", ids::encode("Contact", row.id).0),
+        None => url.to_owned(),
+    })
+}
+
+/// A contact's row, borrowed, answered plain (a chat's contact read with it).
+pub struct ContactRef<'a>(pub &'a contacts::Model);
+
 impl crate::graphql::plain::PlainFields for Contact {
+    fn typename(&self) -> std::borrow::Cow<'static, str> {
+        <Self as async_graphql::OutputType>::type_name()
+    }
+
+    fn plain_field(
+        &self,
+        name: &str,
+        selection: &async_graphql::parser::types::SelectionSet,
+        out: &mut dyn crate::graphql::plain::Out,
+    ) -> bool {
+        ContactRef(&self.0).plain_field(name, selection, out)
+    }
+}
+
+impl crate::graphql::plain::PlainFields for ContactRef<'_> {
+    fn typename(&self) -> std::borrow::Cow<'static, str> {
+        <Contact as async_graphql::OutputType>::type_name()
+    }
+
     /// The fields `page_columns` lists as plain for `Contact`, as the resolvers below answer
     /// them.
     fn plain_field(
         &self,
         name: &str,
         _: &async_graphql::parser::types::SelectionSet,
-    ) -> Option<async_graphql::Value> {
-        use async_graphql::InputType;
-        let row = &self.0;
-        Some(match name {
-            "id" => ids::encode("Contact", row.id).to_value(),
-            "name" => row.name.to_value(),
-            "photoUrl" => self.photo().to_value(),
-            "email" => row.email.to_value(),
-            "mobilePhone" => row.mobile_phone.to_value(),
-            "businessPhone" => row.business_phone.to_value(),
-            "homePhone" => row.home_phone.to_value(),
-            "jobTitle" => row.job_title.to_value(),
-            "createdAt" => row.created_at.to_value(),
-            "updatedAt" => row.updated_at.to_value(),
-            _ => return None,
-        })
+        out: &mut dyn crate::graphql::plain::Out,
+    ) -> bool {
+        let row = self.0;
+        match name {
+            "id" => out.global_id(crate::domain::ids::GlobalId::new("Contact", row.id)),
+            "name" => out.string(&row.name),
+            "photoUrl" => out.optional_string(photo_of(row).as_deref()),
+            "email" => out.optional_string(row.email.as_deref()),
+            "mobilePhone" => out.optional_string(row.mobile_phone.as_deref()),
+            "businessPhone" => out.optional_string(row.business_phone.as_deref()),
+            "homePhone" => out.optional_string(row.home_phone.as_deref()),
+            "jobTitle" => out.optional_string(row.job_title.as_deref()),
+            "createdAt" => out.time(row.created_at),
+            "updatedAt" => out.time(row.updated_at),
+            _ => return false,
+        }
+        true
     }
 }
 

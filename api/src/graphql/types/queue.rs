@@ -65,12 +65,17 @@ impl Queue {
 }
 
 impl crate::graphql::plain::PlainFields for Queue {
+    fn typename(&self) -> std::borrow::Cow<'static, str> {
+        <Self as async_graphql::OutputType>::type_name()
+    }
+
     /// `id`, known without reading the row.
     fn plain_field(
         &self,
         name: &str,
         _: &async_graphql::parser::types::SelectionSet,
-    ) -> Option<async_graphql::Value> {
-        crate::graphql::plain::id_only(name, "Queue", self.0.id().0)
+        out: &mut dyn crate::graphql::plain::Out,
+    ) -> bool {
+        crate::graphql::plain::id_only(name, "Queue", self.0.id().0, out)
     }
 }
