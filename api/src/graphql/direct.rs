@@ -88,15 +88,13 @@ pub async fn answer(query: Query<'_>) -> Outcome {
     let mut json = Json::new(Vec::with_capacity(4096));
     json.raw("{\"data\":");
     json.begin_object(items.len());
+    let mut repeats = plain::Repeats::new(items);
     for (at, item) in items.iter().enumerate() {
         let Selection::Field(field) = &item.node else { return Outcome::Declined };
         let field = &field.node;
         let key: &Name = &field.response_key().node;
         // async-graphql merges a repeated key's selections.
-        let repeated = items[..at].iter().any(|earlier| {
-            matches!(&earlier.node, Selection::Field(earlier) if earlier.node.response_key().node == *key)
-        });
-        if !field.directives.is_empty() || repeated {
+        if !field.directives.is_empty() || repeats.repeated(at, key) {
             return Outcome::Declined;
         }
         json.key(key);

@@ -393,13 +393,39 @@ pub fn value<T: PlainFields + ?Sized>(object: &T, selection: &SelectionSet) -> O
     if answer(object, selection, &mut values) { values.finish() } else { None }
 }
 
+/// Tells whether a field of a selection repeats the response key of an earlier one: by
+/// looking back over a short selection, in a set over a long one (so a selection of
+/// thousands of fields costs no more than linear time).
+pub struct Repeats<'a> {
+    items: &'a [Positioned<Selection>],
+    seen: Option<HashSet<&'a Name>>,
+}
+
+impl<'a> Repeats<'a> {
+    /// Selections longer than this keep their keys in a set.
+    const LOOK_BACK: usize = 16;
+
+    /// For the items of one selection, asked about in order.
+    pub fn new(items: &'a [Positioned<Selection>]) -> Self {
+        Self { items, seen: (items.len() > Self::LOOK_BACK).then(|| HashSet::with_capacity(items.len())) }
+    }
+
+    /// Whether `key`, the response key of item `at`, is an earlier item's.
+    pub fn repeated(&mut self, at: usize, key: &'a Name) -> bool {
+        match &mut self.seen {
+            Some(seen) => !seen.insert(key),
+            None => self.items[..at].iter().any(|earlier| {
+                matches!(&earlier.node, Selection::Field(earlier) if earlier.node.response_key().node == *key)
+            }),
+        }
+    }
+}
+
 /// Writes the object `selection` asks of `object` to `out`, if it asks for plain fields only;
 /// `false` otherwise (`out` then holds a part of it).
 pub fn answer<T: PlainFields + ?Sized>(object: &T, selection: &SelectionSet, out: &mut dyn Out) -> bool {
-    /// Selections longer than this find repeated keys in a set rather than by looking back.
-    const LOOK_BACK: usize = 16;
     let items = &selection.items;
-    let mut seen = (items.len() > LOOK_BACK).then(|| HashSet::with_capacity(items.len()));
+    let mut repeats = Repeats::new(items);
     out.begin_object(items.len());
     for (at, item) in items.iter().enumerate() {
         let Selection::Field(field) = &item.node else { return false };
@@ -408,13 +434,7 @@ pub fn answer<T: PlainFields + ?Sized>(object: &T, selection: &SelectionSet, out
             return false;
         }
         let key: &Name = &field.response_key().node;
-        let repeated = match &mut seen {
-            Some(seen) => !seen.insert(key),
-            None => items[..at].iter().any(|earlier| {
-                matches!(&earlier.node, Selection::Field(earlier) if earlier.node.response_key().node == *key)
-            }),
-        };
-        if repeated {
+        if repeats.repeated(at, key) {
             // The same field again (validation allows only the same field under one key): a
             // scalar's value is the same; an object's selections would have to be merged,
             // which async-graphql does.
@@ -489,5 +509,29 @@ mod tests {
         });
         assert_eq!(json, value);
         assert!(json.contains("\"2026-12-02T13:58:14+00:00\""), "{json}");
+    }
+
+    #[test]
+    fn repeated_keys_are_found_in_short_and_long_selections() {
+        use async_graphql::parser::types::DocumentOperations;
+        for n in [3, 40] {
+            let fields: String = (0..n).map(|i| format!("f{i}: id ")).collect();
+            let query = format!("{{ {fields} f1: id f{n}: id }}");
+            let document = async_graphql::parser::parse_query(&query).unwrap();
+            let DocumentOperations::Single(operation) = &document.operations else { panic!("one operation") };
+            let items = &operation.node.selection_set.node.items;
+            let mut repeats = Repeats::new(items);
+            let found: Vec<bool> = items
+                .iter()
+                .enumerate()
+                .map(|(at, item)| {
+                    let Selection::Field(field) = &item.node else { panic!("fields") };
+                    repeats.repeated(at, &field.node.response_key().node)
+                })
+                .collect();
+            let mut expected = vec![false; n];
+            expected.extend([true, false]);
+            assert_eq!(found, expected, "{n} fields");
+        }
     }
 }
