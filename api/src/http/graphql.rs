@@ -176,14 +176,14 @@ async fn execute(
             // query connections; on SQLite, from the read-only pool); a mutation borrows from
             // the pool per statement, as its transactions need (see `db::RequestDb`). Request
             // data comes before the schema's in every resolver's look-up.
-            let query =
+            let is_query =
                 operation_type(&document, request.operation_name.as_deref()) == Some(OperationType::Query);
-            let db = if query {
+            let db = if is_query {
                 RequestDb::pinned(state.reads().clone(), state.queries.as_ref())
             } else {
                 RequestDb::shared(state.db.clone())
             };
-            if query && validated && direct != Some(false) {
+            if is_query && validated && direct != Some(false) {
                 let offered = direct::Query {
                     known_plain: direct == Some(true),
                     document: &document,
