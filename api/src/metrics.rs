@@ -82,6 +82,11 @@ struct StatsCacheLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PathLabels {
+    path: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     pool: &'static str,
     state: &'static str,
@@ -164,6 +169,7 @@ struct Inner {
     webhook_messages: Family<StoredLabels, Counter>,
     append_batches: Counter,
     append_batched: Counter,
+    missed_tries: Family<PathLabels, Counter>,
     db_connections: Family<PoolLabels, Gauge>,
     stats_cache: Family<StatsCacheLabels, Counter>,
 }
@@ -328,6 +334,15 @@ impl Metrics {
              switchboard_webhook_append_batches_total)",
             append_batched.clone(),
         );
+        let missed_tries = Family::<PathLabels, Counter>::default();
+        registry.register(
+            "webhook_missed_tries",
+            "Messages whose first one-round-trip path wrote nothing, by path: append (tried for a \
+             customer who turned out new) or newcomer (tried for a customer who turned out known, \
+             e.g. their first message since this instance started); each then took the other \
+             (sampled at scrape)",
+            missed_tries.clone(),
+        );
         let wal_frames = Gauge::default();
         registry.register(
             "sqlite_wal_frames",
@@ -373,6 +388,7 @@ impl Metrics {
             webhook_messages,
             append_batches,
             append_batched,
+            missed_tries,
             db_connections,
             stats_cache,
             wal_frames,
@@ -530,6 +546,12 @@ impl Metrics {
                 counter.inc_by(total.saturating_sub(counter.get()));
             }
         }
+        for (path, total) in
+            [("append", sample.missed_tries.appends), ("newcomer", sample.missed_tries.welcomes)]
+        {
+            let counter = self.0.missed_tries.get_or_create(&PathLabels { path }).clone();
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
         self.pool("primary", sample.db);
         if let Some(readers) = sample.readers {
             self.pool("readers", readers);
@@ -586,6 +608,8 @@ pub struct Sample<'a> {
     pub stats_cache: Option<crate::domain::analytics::CacheCounts>,
     /// SQLite: what the appending batches wrote so far.
     pub appends: Option<crate::domain::ingest::BatchCounts>,
+    /// Webhook messages whose first path wrote nothing so far.
+    pub missed_tries: crate::domain::ingest::MissedTries,
 }
 
 /// The `provider` label of a channel kind.

@@ -191,6 +191,7 @@ impl Server {
             documents,
             readers: None,
             appends: None,
+            known_customers: crate::domain::ingest::KnownCustomers::default(),
             queries,
             analytics_connections,
             database_url: config.database_url.clone(),

@@ -65,6 +65,8 @@ pub struct Shared {
     /// SQLite only: the queue appending returning customers' messages several to a write
     /// transaction (`domain::ingest::Batcher`).
     pub appends: Option<std::sync::Arc<crate::domain::ingest::Batcher>>,
+    /// The customers this instance has seen stored (`domain::ingest::KnownCustomers`).
+    pub known_customers: crate::domain::ingest::KnownCustomers,
     /// PostgreSQL only: the connections GraphQL queries hold (see `db::queries`).
     pub queries: Option<crate::db::QueryConnections>,
     /// PostgreSQL only: the connections history and analytics reads take (`db::analytics`).

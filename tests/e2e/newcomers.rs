@@ -236,7 +236,72 @@ async fn a_newcomers_count_follows_the_rules_stored_at_that_moment(app: TestApp)
     assert_eq!(stored_as(&app, "created").await, 3.0, "each in one round trip");
 }
 
+/// How many messages `/metrics` counts as having tried `path` first in vain.
+async fn missed(app: &TestApp, path: &str) -> f64 {
+    let text = scrape(app).await;
+    sample(&text, &format!(r#"switchboard_webhook_missed_tries_total{{path="{path}"}}"#)).unwrap_or(0.0)
+}
+
+/// A customer this instance has not seen stored tries the new customer's path first, one it has
+/// seen the append (`domain::ingest::known`): neither wastes a try. A customer stored without
+/// this instance seeing it (here straight in the database, as another instance or this one
+/// before a restart would) costs one wasted try of the newcomer's path, once.
+async fn messages_try_the_path_their_customer_needs_first(app: TestApp) {
+    let admin = app.admin().await;
+    let ch = app.channels(&admin).await;
+    let misses = || async { (missed(&app, "append").await, missed(&app, "newcomer").await) };
+
+    let first = whatsapp_from("whatsapp/text_message.json", "447700900123", "Amelia Hart", "wamid.k-1");
+    assert_eq!(app.webhook(&ch.whatsapp, &first).await, 200);
+    assert_eq!(stored_as(&app, "created").await, 1.0);
+    assert_eq!(misses().await, (0.0, 0.0), "a new customer: the newcomer's path at once");
+    let again = whatsapp_from("whatsapp/text_message.json", "447700900123", "Amelia Hart", "wamid.k-2");
+    assert_eq!(app.webhook(&ch.whatsapp, &again).await, 200);
+    assert_eq!(stored_as(&app, "appended").await, 1.0, "to her waiting chat");
+    assert_eq!(misses().await, (0.0, 0.0), "a customer seen stored: the append first");
+
+    // Cora is stored without this instance seeing it.
+    let channel = entity::channels::Entity::find()
+        .filter(entity::channels::Column::Kind.eq(ChannelKind::Whatsapp))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the WhatsApp channel");
+    let cora = api::channels::Customer {
+        external_id: "447700900777".into(),
+        name: Some("Cora Lind".into()),
+        phone: Some("+447700900777".into()),
+        username: None,
+    };
+    let (contact, created) =
+        api::domain::contacts::identities::resolve(&app.db, &channel, &cora).await.unwrap();
+    assert!(created);
+    let hers = whatsapp_from("whatsapp/text_message.json", "447700900777", "Cora Lind", "wamid.k-3");
+    assert_eq!(app.webhook(&ch.whatsapp, &hers).await, 200);
+    assert_eq!(misses().await, (0.0, 1.0), "tried as a newcomer once, then stored as who she is");
+    let chat = chats::Entity::find()
+        .filter(chats::Column::ContactId.eq(contact.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("her chat, for her existing contact");
+    assert_eq!(chat.status, ChatStatus::Waiting);
+    let hers_again = whatsapp_from("whatsapp/text_message.json", "447700900777", "Cora Lind", "wamid.k-4");
+    assert_eq!(app.webhook(&ch.whatsapp, &hers_again).await, 200);
+    assert_eq!(misses().await, (0.0, 1.0), "seen stored now: the append first");
+    let stored =
+        messages::Entity::find().filter(messages::Column::ChatId.eq(chat.id)).all(&app.db).await.unwrap();
+    assert_eq!(stored.len(), 2, "both of her messages, in her one chat");
+    let identities = contact_identities::Entity::find()
+        .filter(contact_identities::Column::ExternalId.eq("447700900777"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(identities.iter().map(|i| i.contact_id).collect::<Vec<_>>(), [contact.id], "no contact twice");
+}
+
 on_both_databases!(
     a_new_customers_first_message_writes_what_the_general_path_writes,
-    a_newcomers_count_follows_the_rules_stored_at_that_moment
+    a_newcomers_count_follows_the_rules_stored_at_that_moment,
+    messages_try_the_path_their_customer_needs_first
 );

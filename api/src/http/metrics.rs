@@ -18,6 +18,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         bus_subscribers: state.bus.subscribers(),
         stats_cache: Some(state.stats_cache.counts()),
         appends: state.appends.as_ref().map(|appends| appends.counts()),
+        missed_tries: state.known_customers.missed(),
     };
     let text = state.metrics.render(sample).await;
     ([(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], text).into_response()

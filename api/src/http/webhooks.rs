@@ -139,19 +139,25 @@ pub async fn receive(
         }
     };
     // The new WAITING chats are routed without holding up the provider's request.
-    let report =
-        match ingest::ingest(&state.db, state.readers.as_ref(), state.appends.as_ref(), &channel, events)
-            .await
-        {
-            Ok(committed) => committed.routed_in_background(&state.db, state.readers.as_ref()),
-            Err(err) => {
-                tracing::error!(channel_id = channel.id, error = %err, "webhook ingestion failed");
-                return match err {
-                    crate::domain::DomainError::Database(_) => database_failed(),
-                    _ => (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),
-                };
-            }
-        };
+    let report = match ingest::ingest(
+        &state.db,
+        state.readers.as_ref(),
+        state.appends.as_ref(),
+        &state.known_customers,
+        &channel,
+        events,
+    )
+    .await
+    {
+        Ok(committed) => committed.routed_in_background(&state.db, state.readers.as_ref()),
+        Err(err) => {
+            tracing::error!(channel_id = channel.id, error = %err, "webhook ingestion failed");
+            return match err {
+                crate::domain::DomainError::Database(_) => database_failed(),
+                _ => (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),
+            };
+        }
+    };
     tracing::info!(
         channel_id = channel.id,
         stored = report.stored.len(),

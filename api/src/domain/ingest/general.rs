@@ -14,29 +14,54 @@ use crate::channels::InboundMessage;
 use crate::domain::ids::{ChannelId, ChatId, ContactId, MessageId, QueueId};
 use crate::events::{self, EventKind, Subjects};
 
-/// A message for an open agent chat goes in one round trip ([`super::append`]) unless `appending`
-/// is false (tried already), and on PostgreSQL so does a new customer's first message
-/// ([`super::newcomer`]); otherwise one transaction finds or creates the contact and chat.
-/// `searched`: the similar-contact count of the customer if they are new (see
-/// [`super::similar_to_newcomer`]).
+/// Which one-round-trip paths [`try_store_message`] may take before its transaction.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Tries<'a> {
+    /// The append ([`super::append`]) is still to try.
+    pub appending: bool,
+    /// PostgreSQL: the new customer's statement ([`super::newcomer`]) goes before the append
+    /// (the customer was not seen stored here).
+    pub welcoming: bool,
+    /// Where tries that wrote nothing are counted.
+    pub known: &'a super::KnownCustomers,
+}
+
+/// A message for an open agent chat goes in one round trip ([`super::append`]) unless
+/// `tries.appending` is false (tried already), and on PostgreSQL so does a new customer's first
+/// message ([`super::newcomer`]), tried first when `tries.welcoming`; otherwise one transaction
+/// finds or creates the contact and chat. `searched`: the similar-contact count of the customer
+/// if they are new (see [`super::similar_to_newcomer`]).
 pub(super) async fn try_store_message(
     db: &DatabaseConnection,
     channel: &channels::Model,
     message: &InboundMessage,
     searched: Option<usize>,
-    appending: bool,
+    tries: Tries<'_>,
 ) -> Result<Outcome, sea_orm::DbErr> {
+    let Tries { appending, welcoming, known } = tries;
     let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
     // Whether the message was found not stored yet, just now. The general path then skips its
     // own duplicate check: a twin stored since fails this transaction's insert on the unique
     // index, and the retry finds it.
     let mut known_new = false;
     if postgres && appending {
+        if welcoming {
+            let newcomer = newcomer::Newcomer::of(channel, message)?;
+            match newcomer::in_one_statement(db, channel, message, &newcomer).await? {
+                append::Scripted::Done(outcome) => return Ok(outcome),
+                append::Scripted::New { known: true } => known.missed_welcome(),
+                // The rules kept changing under it: the append, then this transaction.
+                append::Scripted::New { known: false } => {}
+            }
+        }
         match append::in_one_statement(db, channel, message).await? {
             append::Scripted::Done(outcome) => return Ok(outcome),
-            append::Scripted::New { known } => {
+            append::Scripted::New { known: customer_known } => {
                 known_new = true;
-                if !known && newcomer::applies(message) {
+                if !customer_known {
+                    known.missed_append();
+                }
+                if !customer_known && !welcoming && newcomer::applies(message) {
                     let newcomer = newcomer::Newcomer::of(channel, message)?;
                     if let append::Scripted::Done(outcome) =
                         newcomer::in_one_statement(db, channel, message, &newcomer).await?

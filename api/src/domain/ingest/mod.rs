@@ -16,11 +16,13 @@ use crate::domain::reroute::AfterCommit;
 mod append;
 mod batch;
 mod general;
+mod known;
 mod newcomer;
 mod opening;
 mod updates;
 
 pub use batch::{BatchCounts, Batcher};
+pub use known::{KnownCustomers, MissedTries};
 pub use opening::{Similar, complete, create_chat, create_chat_for, open_chat};
 pub use updates::moves_forward;
 use updates::{apply_edit, apply_reaction, apply_status};
@@ -123,12 +125,14 @@ fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
 /// a customer Switchboard does not know yet is searched for similar contacts before the
 /// ingesting transaction begins, so the search never holds the write lock that every other
 /// webhook waits for. `appends`: on SQLite, the queue that appends returning customers'
-/// messages several to a transaction ([`Batcher`]).
+/// messages several to a transaction ([`Batcher`]). `known`: the customers this instance has
+/// seen stored, whose messages try the append before the new customer's path.
 #[instrument(skip_all, fields(channel_id = channel.id, events = events.len()))]
 pub async fn ingest(
     db: &DatabaseConnection,
     reads: Option<&DatabaseConnection>,
     appends: Option<&Arc<Batcher>>,
+    known: &KnownCustomers,
     channel: &channels::Model,
     events: Vec<InboundEvent>,
 ) -> DomainResult<AfterCommit<Report>> {
@@ -136,7 +140,7 @@ pub async fn ingest(
     for event in events {
         match event {
             InboundEvent::Message(message) => {
-                report.add(store_message(db, reads, appends, channel, &message).await?)
+                report.add(store_message(db, reads, appends, known, channel, &message).await?)
             }
             InboundEvent::EchoOf(ours, message) => {
                 // Ours is stored already, whether or not its send has recorded the provider's
@@ -144,7 +148,7 @@ pub async fn ingest(
                 let stored = if sent_by_us(db, channel, ours).await? {
                     Outcome::Duplicate
                 } else {
-                    store_message(db, reads, appends, channel, &message).await?
+                    store_message(db, reads, appends, known, channel, &message).await?
                 };
                 report.add(stored);
             }
@@ -182,30 +186,71 @@ pub async fn ingest(
     Ok(AfterCommit::new(report, reroute))
 }
 
-/// Stores one message, unless it was stored before. Races between concurrent webhooks
-/// (the same message twice, or two first messages of a new contact) end in a unique violation;
-/// the transaction is rolled back and retried, and the retry sees the other's rows.
+/// Stores one message, unless it was stored before, and remembers its customer as known.
+/// Races between concurrent webhooks (the same message twice, or two first messages of a new
+/// contact) end in a unique violation; the transaction is rolled back and retried, and the
+/// retry sees the other's rows.
 async fn store_message(
     db: &DatabaseConnection,
     reads: Option<&DatabaseConnection>,
     appends: Option<&Arc<Batcher>>,
+    known: &KnownCustomers,
+    channel: &channels::Model,
+    message: &InboundMessage,
+) -> DomainResult<Outcome> {
+    let outcome = store_once(db, reads, appends, known, channel, message).await?;
+    // Stored now, or before: the customer's identity is.
+    known.remember(channel.kind, &message.customer.external_id);
+    Ok(outcome)
+}
+
+/// [`store_message`]'s paths: the one-round-trip paths, the customer's first when this
+/// instance has not seen them stored (a new customer's, see [`known`]), then the general one.
+async fn store_once(
+    db: &DatabaseConnection,
+    reads: Option<&DatabaseConnection>,
+    appends: Option<&Arc<Batcher>>,
+    known: &KnownCustomers,
     channel: &channels::Model,
     message: &InboundMessage,
 ) -> DomainResult<Outcome> {
     let mut appending = append::applies(message);
+    let mut welcoming =
+        appending && newcomer::applies(message) && !known.knows(channel.kind, &message.customer.external_id);
     // The similar contacts of a new customer, if searched already.
     let mut searched = None;
     if let Some(appends) = appends
         && appending
     {
+        // SQLite: a customer not seen stored here is searched off the writer and welcomed in
+        // the next batch; if they are known after all, their message is appended.
+        if let Some(reads) = reads
+            && welcoming
+        {
+            welcoming = false;
+            let newcomer = newcomer::Newcomer::search(reads, channel, message).await?;
+            searched = Some(newcomer.similar());
+            match appends.welcome(channel, message, newcomer).await {
+                Some(append::Scripted::Done(outcome)) => return Ok(outcome),
+                Some(append::Scripted::New { known: true }) => known.missed_welcome(),
+                // The rules changed under it, or the batch failed: the append, then the
+                // general path.
+                Some(append::Scripted::New { known: false }) | None => {}
+            }
+        }
         match appends.append(channel, message).await {
             Some(append::Scripted::Done(outcome)) => return Ok(outcome),
             // Not stored before, as of that batch, and nothing written.
-            Some(append::Scripted::New { known }) => {
+            Some(append::Scripted::New { known: customer_known }) => {
                 appending = false;
-                // A new customer: searched off the writer, then stored with the next batch.
+                if !customer_known {
+                    known.missed_append();
+                }
+                // A new customer (not tried as one yet): searched off the writer, then stored
+                // with the next batch.
                 if let Some(reads) = reads
-                    && !known
+                    && !customer_known
+                    && searched.is_none()
                     && newcomer::applies(message)
                 {
                     let newcomer = newcomer::Newcomer::search(reads, channel, message).await?;
@@ -227,10 +272,11 @@ async fn store_message(
         (None, Some(reads)) => similar_to_newcomer(reads, channel, message).await?,
         (None, None) => None,
     };
+    let tries = general::Tries { appending, welcoming, known };
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match general::try_store_message(db, channel, message, searched, appending).await {
+        match general::try_store_message(db, channel, message, searched, tries).await {
             Err(err) if attempt < 4 && is_unique_violation(&err) => continue,
             Err(err) => return Err(err.into()),
             Ok(result) => return Ok(result),

@@ -16,7 +16,8 @@
 //!   the write transaction of the batch it joined ([`super::Batcher`]).
 //!
 //! Both write nothing when the customer's identity exists by then (a twin first message got
-//! there first) or the message is stored already; the caller then takes the general path.
+//! there first, or a customer this instance had not seen stored, see [`super::known`]) or the
+//! message is stored already; the caller then tries the append, then the general path.
 //! A message from a customer who is new and writes through a chatbot's thread (a bot chat,
 //! whose deadline comes from its queue's settings) or with attachments takes the general path.
 
