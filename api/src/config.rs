@@ -242,6 +242,13 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_WORKER_POLL_MS", default_value_t = 1000)]
     pub worker_poll_ms: u64,
 
+    /// How often the event bus looks for committed events that nothing announced, in
+    /// milliseconds: a safety net, as every commit announces its events (PostgreSQL `NOTIFY`
+    /// from any instance; on SQLite the writer's release), and for writes of other processes
+    /// on a SQLite file.
+    #[arg(long, env = "SWITCHBOARD_EVENT_POLL_MS", default_value_t = 250)]
+    pub event_poll_ms: u64,
+
     /// Hours events are kept in the log for subscribers to resume from.
     #[arg(long, env = "SWITCHBOARD_EVENT_RETENTION_HOURS", default_value_t = 168)]
     pub event_retention_hours: u32,
@@ -353,6 +360,7 @@ impl Config {
             delivery_retry_base_ms: 2000,
             delivery_lease_seconds: 10,
             worker_poll_ms: 1000,
+            event_poll_ms: 250,
             event_retention_hours: 168,
             subscription_buffer: 4096,
             session_check_seconds: 15,
@@ -405,6 +413,7 @@ impl Config {
             ("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS", self.delivery_max_attempts as usize),
             ("SWITCHBOARD_DELIVERY_LEASE_SECONDS", self.delivery_lease_seconds as usize),
             ("SWITCHBOARD_WORKER_POLL_MS", self.worker_poll_ms as usize),
+            ("SWITCHBOARD_EVENT_POLL_MS", self.event_poll_ms as usize),
             ("SWITCHBOARD_EVENT_RETENTION_HOURS", self.event_retention_hours as usize),
             ("SWITCHBOARD_SUBSCRIPTION_BUFFER", self.subscription_buffer),
             ("SWITCHBOARD_SESSION_CHECK_SECONDS", self.session_check_seconds as usize),

@@ -36,7 +36,13 @@ pub struct Server {
     state: AppState,
     grace: Duration,
     seeded_demo: bool,
+    /// How often the event bus looks for events nothing announced.
+    event_poll: Duration,
 }
+
+/// How often the event bus of an in-memory SQLite database looks for new events: nothing
+/// announces them there (see `db::connect_announcing_writes`).
+const IN_MEMORY_EVENT_POLL: Duration = Duration::from_millis(25);
 
 impl Server {
     /// Validates the configuration, opens the database, applies migrations (unless told not
@@ -44,9 +50,15 @@ impl Server {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
         let url = redact_url(&config.database_url);
-        let db = db::connect(&config.database_url, config.db_max_connections)
-            .await
-            .with_context(|| format!("cannot open the database {url}"))?;
+        let bus = EventBus::new(config.subscription_buffer);
+        // On SQLite the event bus looks for new events whenever the writer is released (see
+        // `db::connect_announcing_writes`); PostgreSQL tells it by NOTIFY.
+        let released = bus.clone();
+        let db = db::connect_announcing_writes(&config.database_url, config.db_max_connections, move || {
+            released.nudge()
+        })
+        .await
+        .with_context(|| format!("cannot open the database {url}"))?;
         if !config.no_migrate {
             db::migrate(&db).await.with_context(|| format!("cannot apply migrations to {url}"))?;
         }
@@ -96,14 +108,19 @@ impl Server {
             lease: Duration::from_secs(config.delivery_lease_seconds),
             metrics: crate::metrics::Metrics::new(),
         };
-        let bus = EventBus::new(config.subscription_buffer);
         let mut shared = Self::state(db, keys, jobs, bus.clone(), analytics, &config);
         shared.readers = readers;
         if shared.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
             shared.appends = Some(crate::domain::ingest::Batcher::new(shared.db.clone()));
         }
         let state = AppState::new(shared);
-        Ok(Self { listener, state, grace: Duration::from_secs(config.shutdown_grace_seconds), seeded_demo })
+        Ok(Self {
+            listener,
+            state,
+            grace: Duration::from_secs(config.shutdown_grace_seconds),
+            seeded_demo,
+            event_poll: Duration::from_millis(config.event_poll_ms),
+        })
     }
 
     /// Where history and analytics reads run (see `db::analytics`): on PostgreSQL a pool of
@@ -241,10 +258,15 @@ impl Server {
         let cancel = CancellationToken::new();
         let mut workers = jobs::spawn_all(&self.state.jobs, &cancel);
         let postgres = self.state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-        // SQLite has no NOTIFY: the tailer polls often (cheap: an indexed range read).
-        let tail_poll = Duration::from_millis(if postgres { 250 } else { 25 });
+        // Woken by NOTIFY (PostgreSQL) or by the writer's release (a SQLite file, read through
+        // the read-only pool), the tailer polls only as a safety net; an in-memory SQLite
+        // database announces nothing and has no other connection, so it is polled often.
+        let tail_poll = match &self.state.readers {
+            None if !postgres => IN_MEMORY_EVENT_POLL,
+            _ => self.event_poll,
+        };
         workers.push(tokio::spawn(bus::run_tailer(
-            self.state.db.clone(),
+            self.state.readers.clone().unwrap_or_else(|| self.state.db.clone()),
             self.state.bus.clone(),
             tail_poll,
             self.state.metrics.clone(),

@@ -258,3 +258,19 @@ on_both_databases!(
     a_shared_stream_that_ends_completes_every_subscriber,
     protocol_errors_close_with_the_protocols_codes,
 );
+
+/// Every commit announces its events — PostgreSQL `NOTIFY`, on SQLite the single writer's
+/// release (`db::connect_announcing_writes`) — so the event bus never waits for its poll, a
+/// safety net only. With that poll an hour apart, each event still reaches its subscriber.
+async fn events_are_announced_not_waited_for(backend: crate::support::Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.event_poll_ms = 3_600_000).await;
+    let (_, ann) = app.signed_in("ann@example.com", Role::Agent).await;
+    let mut socket = subscribe(&app, &ann, STATUS_EVENTS, json!({})).await;
+    wait_for_counts(&app, 1.0, 1.0).await;
+    for status in ["ACTIVE", "INACTIVE", "ACTIVE"] {
+        toggle(&app, &ann, status).await;
+        status_event(&mut socket).await;
+    }
+}
+
+crate::on_both_backends!(events_are_announced_not_waited_for);

@@ -47,6 +47,41 @@ fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
 
 /// Opens a connection pool to `url`, tuned for the backend it names.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(writer_options(url, max_connections)).await
+}
+
+/// [`connect`], calling `released` each time the single writer of a SQLite file database
+/// returns to its pool: after every transaction or statement it ran, so after every commit,
+/// and before anything else can write. The event bus looks for new events then (SQLite has no
+/// `NOTIFY`); a read through the read-only pool ([`connect_readers`]) sees what was committed.
+/// PostgreSQL and in-memory SQLite (whose only connection is the one the bus would read
+/// through) get no call.
+pub async fn connect_announcing_writes(
+    url: &str,
+    max_connections: u32,
+    released: impl Fn() + Send + Sync + 'static,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut options = writer_options(url, max_connections);
+    if url.starts_with("sqlite") && !in_memory(url) {
+        let released = std::sync::Arc::new(released);
+        options.map_sqlx_sqlite_pool_opts(move |pool| {
+            let released = released.clone();
+            pool.after_release(move |_, _| {
+                released();
+                Box::pin(async { Ok(true) })
+            })
+        });
+    }
+    Database::connect(options).await
+}
+
+/// Whether `url` names an in-memory SQLite database (each pool opens its own).
+fn in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// [`connect`]'s settings.
+fn writer_options(url: &str, max_connections: u32) -> ConnectOptions {
     // SQLite runs one writer at a time whatever the pool size. With several connections,
     // writers that find the lock taken sleep in SQLite's busy handler (back-offs up to 100 ms)
     // and the lock often sits free while they sleep; one connection makes them queue fairly in
@@ -64,7 +99,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 // Checkpoints run beside the writer, not inside its commits (`checkpoint`).
                 .pragma("wal_autocheckpoint", "0")
         });
-    Database::connect(options).await
+    options
 }
 
 /// Most connections of the SQLite read-only pool (reads are CPU-bound; a few per core).
@@ -75,7 +110,7 @@ const SQLITE_READERS: u32 = 4;
 /// on the one connection. `None` on PostgreSQL (its pool serves both) and for in-memory
 /// SQLite (a second pool would open another, empty database).
 pub async fn connect_readers(url: &str, max_connections: u32) -> Result<Option<DatabaseConnection>, DbErr> {
-    if !url.starts_with("sqlite") || url.contains(":memory:") || url.contains("mode=memory") {
+    if !url.starts_with("sqlite") || in_memory(url) {
         return Ok(None);
     }
     let mut options = pool_options(url, max_connections.clamp(1, SQLITE_READERS));
