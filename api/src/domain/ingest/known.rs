@@ -62,13 +62,16 @@ impl KnownCustomers {
 
     /// Remembers that the customer's identity is stored.
     pub fn remember(&self, kind: ChannelKind, external_id: &str) {
-        let mut seen = self.seen();
+        let mut guard = self.seen();
+        let seen = &mut *guard;
+        if seen.ids.get(&kind).is_some_and(|ids| ids.contains(external_id)) {
+            return;
+        }
         if seen.count >= self.capacity {
             *seen = Seen::default();
         }
-        if seen.ids.entry(kind).or_default().insert(external_id.to_owned()) {
-            seen.count += 1;
-        }
+        seen.ids.entry(kind).or_default().insert(external_id.to_owned());
+        seen.count += 1;
     }
 
     /// Counts an append tried for a customer that turned out not to be known.
@@ -114,6 +117,9 @@ mod tests {
         assert!(!known.knows(ChannelKind::Telegram, "1"), "another channel kind's id");
         known.remember(ChannelKind::Telegram, "1");
         assert!(known.knows(ChannelKind::Telegram, "1"));
+        // Remembering a known customer again neither counts nor empties the set.
+        known.remember(ChannelKind::Telegram, "1");
+        assert!(known.knows(ChannelKind::Whatsapp, "1"));
         // Full: it starts again with the newest.
         known.remember(ChannelKind::Messenger, "2");
         assert!(known.knows(ChannelKind::Messenger, "2"));
