@@ -96,15 +96,18 @@ impl Batcher {
     }
 
     /// Stores a new customer's first message (their contact and chat with it) with whatever
-    /// else is waiting; what [`newcomer::in_one_script`] found, once committed. `None` when
-    /// its batch failed: store it alone. Call only where [`newcomer::applies`].
+    /// else is waiting, once their similar contacts are searched on `reads` (off the writer).
+    /// The similar-contact count, and what [`newcomer::in_one_script`] found once committed
+    /// (`None` when its batch failed: store it alone). Call only where [`newcomer::applies`].
     pub(super) async fn welcome(
         self: &Arc<Self>,
+        reads: &DatabaseConnection,
         channel: &channels::Model,
         message: &InboundMessage,
-        newcomer: Newcomer,
-    ) -> Option<Scripted> {
-        self.write_with_others(channel, message, Some(newcomer)).await
+    ) -> Result<(usize, Option<Scripted>), sea_orm::DbErr> {
+        let newcomer = Newcomer::search(reads, channel, message).await?;
+        let similar = newcomer.similar();
+        Ok((similar, self.write_with_others(channel, message, Some(newcomer)).await))
     }
 
     /// Queues a job and waits for its batch; starts the writer if none is writing.

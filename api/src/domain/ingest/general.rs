@@ -46,8 +46,7 @@ pub(super) async fn try_store_message(
     let mut known_new = false;
     if postgres && appending {
         if welcoming {
-            let newcomer = newcomer::Newcomer::of(channel, message)?;
-            match newcomer::in_one_statement(db, channel, message, &newcomer).await? {
+            match newcomer::in_one_statement(db, channel, message).await? {
                 append::Scripted::Done(outcome) => return Ok(outcome),
                 append::Scripted::New { known: true } => known.missed_welcome(),
                 // The rules kept changing under it: the append, then this transaction.
@@ -61,14 +60,14 @@ pub(super) async fn try_store_message(
                 if !customer_known {
                     known.missed_append();
                 }
-                if !customer_known && !welcoming && newcomer::applies(message) {
-                    let newcomer = newcomer::Newcomer::of(channel, message)?;
-                    if let append::Scripted::Done(outcome) =
-                        newcomer::in_one_statement(db, channel, message, &newcomer).await?
-                    {
-                        return Ok(outcome);
-                    }
-                    // Known by now: a twin first message got there first.
+                // Known by now, if nothing was written: a twin first message got there first.
+                if !customer_known
+                    && !welcoming
+                    && newcomer::applies(message)
+                    && let append::Scripted::Done(outcome) =
+                        newcomer::in_one_statement(db, channel, message).await?
+                {
+                    return Ok(outcome);
                 }
             }
         }

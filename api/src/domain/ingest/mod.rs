@@ -228,9 +228,9 @@ async fn store_once(
             && welcoming
         {
             welcoming = false;
-            let newcomer = newcomer::Newcomer::search(reads, channel, message).await?;
-            searched = Some(newcomer.similar());
-            match appends.welcome(channel, message, newcomer).await {
+            let (similar, found) = appends.welcome(reads, channel, message).await?;
+            searched = Some(similar);
+            match found {
                 Some(append::Scripted::Done(outcome)) => return Ok(outcome),
                 Some(append::Scripted::New { known: true }) => known.missed_welcome(),
                 // The rules changed under it, or the batch failed: the append, then the
@@ -253,11 +253,9 @@ async fn store_once(
                     && searched.is_none()
                     && newcomer::applies(message)
                 {
-                    let newcomer = newcomer::Newcomer::search(reads, channel, message).await?;
-                    searched = Some(newcomer.similar());
-                    if let Some(append::Scripted::Done(outcome)) =
-                        appends.welcome(channel, message, newcomer).await
-                    {
+                    let (similar, found) = appends.welcome(reads, channel, message).await?;
+                    searched = Some(similar);
+                    if let Some(append::Scripted::Done(outcome)) = found {
                         return Ok(outcome);
                     }
                     // Known by now (a twin first message), or the batch failed: the general path.

@@ -65,7 +65,7 @@ impl Newcomer {
 
     /// The newcomer writing `message` on `channel`, not searched (PostgreSQL's statement
     /// counts their similar contacts itself).
-    pub(super) fn of(channel: &channels::Model, message: &InboundMessage) -> Result<Self, DbErr> {
+    fn of(channel: &channels::Model, message: &InboundMessage) -> Result<Self, DbErr> {
         let contact = identities::new_contact(channel, &message.customer);
         let keys = keys::of(&contact);
         let pairs: Vec<[&str; 2]> =
@@ -171,17 +171,18 @@ LEFT JOIN message ON true
 /// try, before the general path takes the message (it searches in its own transaction).
 const ATTEMPTS: usize = 3;
 
-/// On PostgreSQL: stores `newcomer` (not searched: the statement counts their similar
-/// contacts itself), their chat (WAITING, in the channel's queue) and `message`, with
-/// CHAT_CREATED and MESSAGE_RECEIVED, in one statement. The count is built from the
-/// remembered duplicate rules and written only if they are still the stored ones; otherwise
-/// the rules are read again and the statement tried again. Call only where [`applies`].
+/// On PostgreSQL: stores the customer writing `message` as a newcomer (not searched: the
+/// statement counts their similar contacts itself), their chat (WAITING, in the channel's
+/// queue) and `message`, with CHAT_CREATED and MESSAGE_RECEIVED, in one statement. The count
+/// is built from the remembered duplicate rules and written only if they are still the stored
+/// ones; otherwise the rules are read again and the statement tried again. Call only where
+/// [`applies`].
 pub(super) async fn in_one_statement(
     db: &impl ConnectionTrait,
     channel: &channels::Model,
     message: &InboundMessage,
-    newcomer: &Newcomer,
 ) -> Result<Scripted, DbErr> {
+    let newcomer = &Newcomer::of(channel, message)?;
     let mut rules = match rules_cache::remembered() {
         Some(rules) => rules,
         None => rules_cache::read(db, None).await?,
