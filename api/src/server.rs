@@ -110,6 +110,8 @@ impl Server {
         };
         let mut shared = Self::state(db, keys, jobs, bus.clone(), analytics, &config);
         shared.readers = readers;
+        shared.routing =
+            crate::domain::routing::BackgroundRouting::new(shared.db.clone(), shared.readers.clone());
         if shared.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
             shared.appends = Some(crate::domain::ingest::Batcher::new(shared.db.clone()));
         }
@@ -194,6 +196,7 @@ impl Server {
         );
         let queries =
             db::QueryConnections::for_pool(&db, config.db_max_connections, db::queries::APPLICATION_NAME);
+        let routing = crate::domain::routing::BackgroundRouting::new(db.clone(), None);
         Shared {
             db,
             keys,
@@ -209,6 +212,7 @@ impl Server {
             readers: None,
             appends: None,
             known_customers: crate::domain::ingest::KnownCustomers::default(),
+            routing,
             queries,
             analytics_connections,
             database_url: config.database_url.clone(),

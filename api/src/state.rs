@@ -67,6 +67,9 @@ pub struct Shared {
     pub appends: Option<std::sync::Arc<crate::domain::ingest::Batcher>>,
     /// The customers this instance has seen stored (`domain::ingest::KnownCustomers`).
     pub known_customers: crate::domain::ingest::KnownCustomers,
+    /// Routes the webhooks' new chats off the request, a burst of them in one run
+    /// (`domain::routing::BackgroundRouting`).
+    pub routing: crate::domain::routing::BackgroundRouting,
     /// PostgreSQL only: the connections GraphQL queries hold (see `db::queries`).
     pub queries: Option<crate::db::QueryConnections>,
     /// PostgreSQL only: the connections history and analytics reads take (`db::analytics`).

@@ -41,6 +41,7 @@ mod reaching;
 mod read_columns;
 mod reads;
 mod replica;
+mod routing_bursts;
 mod scenario;
 mod server;
 mod shared_streams;

@@ -149,7 +149,7 @@ pub async fn receive(
     )
     .await
     {
-        Ok(committed) => committed.routed_in_background(&state.db, state.readers.as_ref()),
+        Ok(committed) => committed.routed_in_background(&state.routing),
         Err(err) => {
             tracing::error!(channel_id = channel.id, error = %err, "webhook ingestion failed");
             return match err {

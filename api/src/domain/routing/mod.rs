@@ -20,8 +20,13 @@ use entity::{agents, assignments, chats, queue_agents, queues};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use tracing::instrument;
+
+mod background;
+
+pub use background::BackgroundRouting;
 
 use super::assignments::record_assignment;
 use super::error::DomainResult;
@@ -81,21 +86,48 @@ async fn candidates(db: &impl ConnectionTrait, queue: QueueId) -> DomainResult<V
         .collect())
 }
 
-/// Whether the queue of `chat` has any member who takes chats (enabled, ACTIVE), read in one
-/// statement before the routing transaction. When nobody does, routing has nothing to do and
-/// skips its transaction, which on SQLite would hold the single writer for all its reads: a
-/// member who becomes able to take chats afterwards routes the queue's waiting chats when that
-/// change commits (`Reroute::agents`, `Reroute::queue`), and this chat has committed already.
-async fn anyone_takes_chats(db: &impl ConnectionTrait, chat: ChatId) -> DomainResult<bool> {
-    let queue = sea_orm::sea_query::Query::select()
-        .column(chats::Column::QueueId)
-        .from(chats::Entity)
-        .and_where(chats::Column::Id.eq(chat.0))
-        .to_owned();
+/// The queues that have a member who takes chats (enabled, ACTIVE), as a subquery.
+fn queues_with_takers() -> sea_orm::sea_query::SelectStatement {
+    takes_chats(agents::Entity::find().inner_join(queue_agents::Entity))
+        .select_only()
+        .column(queue_agents::Column::QueueId)
+        .into_query()
+}
+
+/// Chats are looked at this many to a statement.
+const LOOKED_AT_ONCE: usize = 500;
+
+/// Which of `chats` are in a queue with a member who takes chats, read in one statement per
+/// [`LOOKED_AT_ONCE`] chats before any routing transaction. A chat whose queue has nobody
+/// has nothing to route to, and routing skips its transaction, which on SQLite would hold
+/// the single writer for all its reads: a member who becomes able to take chats after the
+/// look routes the queue's waiting chats when that change commits (`Reroute::agents`,
+/// `Reroute::queue`), and the chats looked at had committed before the look.
+async fn chats_someone_could_take(
+    db: &impl ConnectionTrait,
+    chats: &[ChatId],
+) -> DomainResult<HashSet<ChatId>> {
+    let mut takeable = HashSet::new();
+    for part in chats.chunks(LOOKED_AT_ONCE) {
+        let found: Vec<i64> = chats::Entity::find()
+            .select_only()
+            .column(chats::Column::Id)
+            .filter(chats::Column::Id.is_in(part.iter().map(|chat| chat.0)))
+            .filter(chats::Column::QueueId.in_subquery(queues_with_takers()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        takeable.extend(found.into_iter().map(ChatId));
+    }
+    Ok(takeable)
+}
+
+/// Whether `queue` has a member who takes chats: [`chats_someone_could_take`] for a queue.
+async fn someone_takes_chats(db: &impl ConnectionTrait, queue: QueueId) -> DomainResult<bool> {
     let member: Option<i64> = takes_chats(agents::Entity::find().inner_join(queue_agents::Entity))
         .select_only()
         .column(agents::Column::Id)
-        .filter(queue_agents::Column::QueueId.in_subquery(queue))
+        .filter(queue_agents::Column::QueueId.eq(queue.0))
         .limit(1)
         .into_tuple()
         .one(db)
@@ -103,16 +135,10 @@ async fn anyone_takes_chats(db: &impl ConnectionTrait, chat: ChatId) -> DomainRe
     Ok(member.is_some())
 }
 
-/// Routes one chat by its queue's rule, in one transaction.
+/// Routes one chat by its queue's rule, in one transaction. Called for a chat looked at
+/// first ([`chats_someone_could_take`], [`someone_takes_chats`]).
 #[instrument(skip(db), fields(chat_id = chat.0))]
-async fn route_chat(
-    db: &DatabaseConnection,
-    reads: Option<&DatabaseConnection>,
-    chat: ChatId,
-) -> DomainResult<Routed> {
-    if !anyone_takes_chats(reads.unwrap_or(db), chat).await? {
-        return Ok(Routed::Waiting);
-    }
+async fn route_chat(db: &DatabaseConnection, chat: ChatId) -> DomainResult<Routed> {
     let txn = crate::db::write(db).await?;
     let Some(row) = locked(&txn, chats::Entity::find_by_id(chat.0)).one(&txn).await? else {
         return Ok(Routed::Unchanged);
@@ -200,12 +226,15 @@ async fn route_chat(
     Ok(routed)
 }
 
-/// Routes the waiting chats of a queue, oldest first.
+/// Routes the waiting chats of a queue, oldest first, if anyone in it takes chats.
 async fn route_queue(
     db: &DatabaseConnection,
     reads: Option<&DatabaseConnection>,
     queue: QueueId,
 ) -> DomainResult<()> {
+    if !someone_takes_chats(reads.unwrap_or(db), queue).await? {
+        return Ok(());
+    }
     let waiting: Vec<i64> = chats::Entity::find()
         .select_only()
         .column(chats::Column::Id)
@@ -219,7 +248,7 @@ async fn route_queue(
         .all(db)
         .await?;
     for chat in waiting {
-        route_chat(db, reads, ChatId(chat)).await?;
+        route_chat(db, ChatId(chat)).await?;
     }
     Ok(())
 }
@@ -251,11 +280,21 @@ async fn queues_to_route(db: &DatabaseConnection, reroute: &Reroute) -> DomainRe
 /// released, then the waiting chats of the queues it may have freed someone in. Failures are
 /// logged, not returned (the write has committed; the chats keep waiting and the next trigger
 /// routes them). `reads`: read-only connections beside `db` (SQLite's single writer), where
-/// routing looks whether anyone could take a chat at all before it takes the writer.
+/// routing looks whether anyone could take a chat at all before it takes the writer. The
+/// chats are looked at together, in one statement.
 pub async fn after_commit(db: &DatabaseConnection, reads: Option<&DatabaseConnection>, reroute: Reroute) {
-    for chat in reroute.chat_ids() {
-        if let Err(err) = route_chat(db, reads, *chat).await {
-            tracing::error!(error = %err, chat_id = chat.0, "routing failed");
+    let mut seen = HashSet::new();
+    let chats: Vec<ChatId> = reroute.chat_ids().iter().copied().filter(|chat| seen.insert(*chat)).collect();
+    match chats_someone_could_take(reads.unwrap_or(db), &chats).await {
+        Ok(takeable) => {
+            for chat in chats.into_iter().filter(|chat| takeable.contains(chat)) {
+                if let Err(err) = route_chat(db, chat).await {
+                    tracing::error!(error = %err, chat_id = chat.0, "routing failed");
+                }
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = %err, chats = chats.len(), "routing failed: the chats could not be looked at")
         }
     }
     let queues = match queues_to_route(db, &reroute).await {
@@ -279,17 +318,6 @@ impl<T> AfterCommit<T> {
         let (value, reroute) = self.take_for_routing();
         if !reroute.is_empty() {
             after_commit(db, None, reroute).await;
-        }
-        value
-    }
-
-    /// Gives the result at once and runs the re-routing on its own task: for answers that
-    /// must not wait for routing (a provider's webhook). `reads`: as for [`after_commit`].
-    pub fn routed_in_background(self, db: &DatabaseConnection, reads: Option<&DatabaseConnection>) -> T {
-        let (value, reroute) = self.take_for_routing();
-        if !reroute.is_empty() {
-            let (db, reads) = (db.clone(), reads.cloned());
-            tokio::spawn(async move { after_commit(&db, reads.as_ref(), reroute).await });
         }
         value
     }
