@@ -108,6 +108,18 @@ impl<T: Default> Default for Merged<T> {
     }
 }
 
+/// Marks the runs idle when a run panics, so the next push starts one (the panicking run's work
+/// is lost, as a panicking task's was; what waits is run by the next).
+struct IdleOnPanic<'a, T: Merge>(&'a Merged<T>);
+
+impl<T: Merge> Drop for IdleOnPanic<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().running = false;
+        }
+    }
+}
+
 impl<T: Merge> Merged<T> {
     fn lock(&self) -> std::sync::MutexGuard<'_, Waiting<T>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
@@ -133,6 +145,7 @@ impl<T: Merge> Merged<T> {
         }
         let merged = self.clone();
         tokio::spawn(async move {
+            let _idle_if_it_panics = IdleOnPanic(&merged);
             loop {
                 let work = {
                     let mut waiting = merged.lock();
@@ -178,6 +191,16 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(10), ran.recv()).await.expect("a run").unwrap()
     }
 
+    /// Waits until no run is under way (a hang would be the failure: never idle again).
+    async fn idle(merged: &Merged<Items>) {
+        let idle = async {
+            while merged.lock().running {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), idle).await.expect("the runs go idle");
+    }
+
     /// Work pushed while a run is under way waits for it, then goes in one run, in order.
     #[tokio::test]
     async fn work_pushed_during_a_run_is_merged_into_the_next() {
@@ -206,12 +229,30 @@ mod tests {
         release.notify_one();
         assert_eq!(next(&mut ran).await, [2, 3, 4], "what waited went in one run");
         // Once idle, a push starts a run again.
-        while merged.lock().running {
-            tokio::task::yield_now().await;
-        }
+        idle(&merged).await;
         merged.push(Items(vec![5]), run);
         assert_eq!(next(&mut ran).await, [5]);
         assert_eq!(merged.runs(), 3);
+    }
+
+    /// A run that panics does not stop the next push from starting one.
+    #[tokio::test]
+    async fn a_panicking_run_leaves_the_runs_idle() {
+        let merged = Merged::<Items>::default();
+        let (done, mut ran) = mpsc::unbounded_channel();
+        let run = move |items: Items| {
+            let done = done.clone();
+            async move {
+                if items.0 == [0] {
+                    panic!("a run that panics (expected in this test)");
+                }
+                done.send(items.0).unwrap();
+            }
+        };
+        merged.push(Items(vec![0]), run.clone());
+        idle(&merged).await;
+        merged.push(Items(vec![1]), run);
+        assert_eq!(next(&mut ran).await, [1]);
     }
 
     /// Empty work starts nothing.

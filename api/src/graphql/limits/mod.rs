@@ -448,8 +448,10 @@ mod tests {
         assert!(matches!(measure(&text), Err(Exceeded::Depth { limit: 12, .. })));
     }
 
-    const GRAPHQL_JS_16: &str = include_str!("../../../../tests/fixtures/introspection/graphql-js-16.graphql");
-    const GRAPHQL_JS_17: &str = include_str!("../../../../tests/fixtures/introspection/graphql-js-17.graphql");
+    const GRAPHQL_JS_16: &str =
+        include_str!("../../../../tests/fixtures/introspection/graphql-js-16.graphql");
+    const GRAPHQL_JS_17: &str =
+        include_str!("../../../../tests/fixtures/introspection/graphql-js-17.graphql");
 
     #[test]
     fn the_standard_introspection_queries_pass_whatever_the_depth_limit() {
@@ -488,7 +490,9 @@ mod tests {
     /// document but [`parse`] (a raw parse skips the nesting scan and the limits).
     #[test]
     fn documents_are_parsed_only_through_the_limits() {
-        for file in crate::source_files::under("").iter().filter(|f| !f.path.ends_with("graphql/limits/mod.rs")) {
+        for file in
+            crate::source_files::under("").iter().filter(|f| !f.path.ends_with("graphql/limits/mod.rs"))
+        {
             let code = file.code();
             assert!(
                 !code.contains("parser::parse_query(") && !code.contains(".parsed_query()"),
