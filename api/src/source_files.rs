@@ -15,11 +15,6 @@ impl Source {
     pub fn code(&self) -> &str {
         self.text.split("#[cfg(test)]").next().unwrap_or_default()
     }
-
-    /// Whether the file sits directly in `folder` (not in a folder under it).
-    pub fn is_directly_in(&self, folder: &str) -> bool {
-        self.path.parent() == Some(Path::new(folder))
-    }
 }
 
 /// Every `.rs` file under `api/src/{folder}` (`""` for all of `api/src`), in path order.
