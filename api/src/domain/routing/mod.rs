@@ -43,8 +43,8 @@ pub enum Routed {
     Offered(Vec<AgentId>),
     /// Directed to this agent.
     Directed(AgentId),
-    /// Nobody could take it, or nobody in its queue takes chats at all (then the chat was
-    /// not read); it waits.
+    /// Nobody could take it; it waits. (A chat whose queue has nobody who takes chats at all
+    /// is not routed: its look, before any transaction, leaves it waiting.)
     Waiting,
     /// The chat is not waiting (accepted, completed) or already directed.
     Unchanged,
