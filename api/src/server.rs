@@ -108,14 +108,7 @@ impl Server {
             lease: Duration::from_secs(config.delivery_lease_seconds),
             metrics: crate::metrics::Metrics::new(),
         };
-        let mut shared = Self::state(db, keys, jobs, bus.clone(), analytics, &config);
-        shared.readers = readers;
-        shared.routing =
-            crate::domain::routing::BackgroundRouting::new(shared.db.clone(), shared.readers.clone());
-        if shared.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-            shared.appends = Some(crate::domain::ingest::Batcher::new(shared.db.clone()));
-        }
-        let state = AppState::new(shared);
+        let state = AppState::new(Self::state(db, readers, keys, jobs, bus.clone(), analytics, &config));
         Ok(Self {
             listener,
             state,
@@ -149,6 +142,7 @@ impl Server {
 
     fn state(
         db: DatabaseConnection,
+        readers: Option<DatabaseConnection>,
         keys: TokenKeys,
         jobs: JobContext,
         bus: EventBus,
@@ -196,7 +190,9 @@ impl Server {
         );
         let queries =
             db::QueryConnections::for_pool(&db, config.db_max_connections, db::queries::APPLICATION_NAME);
-        let routing = crate::domain::routing::BackgroundRouting::new(db.clone(), None);
+        let routing = crate::domain::routing::BackgroundRouting::new(db.clone(), readers.clone());
+        let appends = (db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite)
+            .then(|| crate::domain::ingest::Batcher::new(db.clone()));
         Shared {
             db,
             keys,
@@ -209,8 +205,8 @@ impl Server {
             sessions,
             channels,
             documents,
-            readers: None,
-            appends: None,
+            readers,
+            appends,
             known_customers: crate::domain::ingest::KnownCustomers::default(),
             routing,
             queries,

@@ -25,7 +25,7 @@ use crate::domain::reroute::{AfterCommit, Reroute};
 /// Routes what committed writes leave to route, on a task of its own, one run at a time.
 #[derive(Clone)]
 pub struct BackgroundRouting {
-    merged: Merged<Reroute>,
+    merged: Merged,
     db: DatabaseConnection,
     reads: Option<DatabaseConnection>,
 }
@@ -64,55 +64,26 @@ impl<T> AfterCommit<T> {
     }
 }
 
-/// Work that can be merged: what arrives while a run is under way is added to what the next
-/// run takes.
-pub(super) trait Merge: Default + Send + 'static {
-    /// Adds `other` to this.
-    fn merge(&mut self, other: Self);
-    /// Whether there is nothing to do.
-    fn is_empty(&self) -> bool;
-}
-
-impl Merge for Reroute {
-    fn merge(&mut self, other: Self) {
-        *self = std::mem::take(self).and(other);
-    }
-
-    fn is_empty(&self) -> bool {
-        Reroute::is_empty(self)
-    }
-}
-
 /// What is waiting for the next run, and whether a run is under way.
 #[derive(Default)]
-struct Waiting<T> {
-    work: T,
+struct Waiting {
+    work: Reroute,
     running: bool,
+    #[cfg(test)]
     runs: u64,
 }
 
 /// One run at a time of pushed work; work pushed during a run is merged and run next.
-pub(super) struct Merged<T> {
-    waiting: Arc<Mutex<Waiting<T>>>,
-}
-
-impl<T> Clone for Merged<T> {
-    fn clone(&self) -> Self {
-        Self { waiting: self.waiting.clone() }
-    }
-}
-
-impl<T: Default> Default for Merged<T> {
-    fn default() -> Self {
-        Self { waiting: Arc::default() }
-    }
+#[derive(Clone, Default)]
+struct Merged {
+    waiting: Arc<Mutex<Waiting>>,
 }
 
 /// Marks the runs idle when a run panics, so the next push starts one (the panicking run's work
 /// is lost, as a panicking task's was; what waits is run by the next).
-struct IdleOnPanic<'a, T: Merge>(&'a Merged<T>);
+struct IdleOnPanic<'a>(&'a Merged);
 
-impl<T: Merge> Drop for IdleOnPanic<'_, T> {
+impl Drop for IdleOnPanic<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             self.0.lock().running = false;
@@ -120,16 +91,16 @@ impl<T: Merge> Drop for IdleOnPanic<'_, T> {
     }
 }
 
-impl<T: Merge> Merged<T> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting<T>> {
+impl Merged {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds `work` to what the next run takes; starts a task running `run` on it unless a
     /// run is under way (that task runs again when it finishes, while work waits).
-    pub(super) fn push<F, Fut>(&self, work: T, run: F)
+    fn push<F, Fut>(&self, work: Reroute, run: F)
     where
-        F: Fn(T) -> Fut + Send + 'static,
+        F: Fn(Reroute) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send,
     {
         if work.is_empty() {
@@ -137,7 +108,7 @@ impl<T: Merge> Merged<T> {
         }
         {
             let mut waiting = self.lock();
-            waiting.work.merge(work);
+            waiting.work = std::mem::take(&mut waiting.work).and(work);
             if waiting.running {
                 return;
             }
@@ -153,7 +124,10 @@ impl<T: Merge> Merged<T> {
                         waiting.running = false;
                         return;
                     }
-                    waiting.runs += 1;
+                    #[cfg(test)]
+                    {
+                        waiting.runs += 1;
+                    }
                     std::mem::take(&mut waiting.work)
                 };
                 run(work).await;
@@ -173,26 +147,25 @@ mod tests {
     use tokio::sync::{Notify, mpsc};
 
     use super::*;
+    use crate::domain::ids::ChatId;
 
-    #[derive(Default, Debug, PartialEq)]
-    struct Items(Vec<u32>);
+    /// Work routing chats `ids`.
+    fn chats(ids: &[i64]) -> Reroute {
+        Reroute::chats(ids.iter().copied().map(ChatId))
+    }
 
-    impl Merge for Items {
-        fn merge(&mut self, other: Self) {
-            self.0.extend(other.0);
-        }
-        fn is_empty(&self) -> bool {
-            self.0.is_empty()
-        }
+    /// The chats of a run's work.
+    fn ids(work: &Reroute) -> Vec<i64> {
+        work.chat_ids().iter().map(|chat| chat.0).collect()
     }
 
     /// The next run's work (a hang would be the failure: work lost).
-    async fn next(ran: &mut mpsc::UnboundedReceiver<Vec<u32>>) -> Vec<u32> {
+    async fn next(ran: &mut mpsc::UnboundedReceiver<Vec<i64>>) -> Vec<i64> {
         tokio::time::timeout(std::time::Duration::from_secs(10), ran.recv()).await.expect("a run").unwrap()
     }
 
     /// Waits until no run is under way (a hang would be the failure: never idle again).
-    async fn idle(merged: &Merged<Items>) {
+    async fn idle(merged: &Merged) {
         let idle = async {
             while merged.lock().running {
                 tokio::task::yield_now().await;
@@ -204,33 +177,33 @@ mod tests {
     /// Work pushed while a run is under way waits for it, then goes in one run, in order.
     #[tokio::test]
     async fn work_pushed_during_a_run_is_merged_into_the_next() {
-        let merged = Merged::<Items>::default();
+        let merged = Merged::default();
         let (done, mut ran) = mpsc::unbounded_channel();
         let release = Arc::new(Notify::new());
         let run = {
             let release = release.clone();
-            move |items: Items| {
+            move |work: Reroute| {
                 let (done, release) = (done.clone(), release.clone());
                 async move {
-                    let first = items.0.first() == Some(&1);
-                    done.send(items.0).unwrap();
+                    let first = ids(&work).first() == Some(&1);
+                    done.send(ids(&work)).unwrap();
                     if first {
                         release.notified().await;
                     }
                 }
             }
         };
-        merged.push(Items(vec![1]), run.clone());
+        merged.push(chats(&[1]), run.clone());
         assert_eq!(next(&mut ran).await, [1], "the first push runs at once");
         for item in 2..=4 {
-            merged.push(Items(vec![item]), run.clone());
+            merged.push(chats(&[item]), run.clone());
         }
         assert_eq!(merged.runs(), 1, "nothing else started while the first run is under way");
         release.notify_one();
         assert_eq!(next(&mut ran).await, [2, 3, 4], "what waited went in one run");
         // Once idle, a push starts a run again.
         idle(&merged).await;
-        merged.push(Items(vec![5]), run);
+        merged.push(chats(&[5]), run);
         assert_eq!(next(&mut ran).await, [5]);
         assert_eq!(merged.runs(), 3);
     }
@@ -238,28 +211,28 @@ mod tests {
     /// A run that panics does not stop the next push from starting one.
     #[tokio::test]
     async fn a_panicking_run_leaves_the_runs_idle() {
-        let merged = Merged::<Items>::default();
+        let merged = Merged::default();
         let (done, mut ran) = mpsc::unbounded_channel();
-        let run = move |items: Items| {
+        let run = move |work: Reroute| {
             let done = done.clone();
             async move {
-                if items.0 == [0] {
+                if ids(&work) == [0] {
                     panic!("a run that panics (expected in this test)");
                 }
-                done.send(items.0).unwrap();
+                done.send(ids(&work)).unwrap();
             }
         };
-        merged.push(Items(vec![0]), run.clone());
+        merged.push(chats(&[0]), run.clone());
         idle(&merged).await;
-        merged.push(Items(vec![1]), run);
+        merged.push(chats(&[1]), run);
         assert_eq!(next(&mut ran).await, [1]);
     }
 
     /// Empty work starts nothing.
     #[tokio::test]
     async fn nothing_to_do_starts_no_run() {
-        let merged = Merged::<Items>::default();
-        merged.push(Items::default(), |_| async { panic!("ran") });
+        let merged = Merged::default();
+        merged.push(Reroute::none(), |_| async { panic!("ran") });
         tokio::task::yield_now().await;
         assert_eq!(merged.runs(), 0);
         assert!(!merged.lock().running);
