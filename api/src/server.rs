@@ -191,8 +191,7 @@ impl Server {
         let queries =
             db::QueryConnections::for_pool(&db, config.db_max_connections, db::queries::APPLICATION_NAME);
         let routing = crate::domain::routing::BackgroundRouting::new(db.clone(), readers.clone());
-        let appends = (db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite)
-            .then(|| crate::domain::ingest::Batcher::new(db.clone()));
+        let batches = crate::domain::ingest::Batcher::new(db.clone());
         Shared {
             db,
             keys,
@@ -206,7 +205,7 @@ impl Server {
             channels,
             documents,
             readers,
-            appends,
+            batches,
             known_customers: crate::domain::ingest::KnownCustomers::default(),
             routing,
             queries,

@@ -51,4 +51,5 @@ mod support;
 mod templates;
 mod webhooks;
 mod websocket;
+mod welcome_batches;
 mod workload;

@@ -14,7 +14,7 @@ use crate::operations::{sample, scrape};
 use crate::support::{TestApp, fixture};
 
 /// A WhatsApp fixture from another customer: `wa_id`, their profile `name`, message `id`.
-fn whatsapp_from(path: &str, wa_id: &str, name: &str, id: &str) -> Vec<u8> {
+pub(crate) fn whatsapp_from(path: &str, wa_id: &str, name: &str, id: &str) -> Vec<u8> {
     let mut body: Value = serde_json::from_slice(&fixture(path)).unwrap();
     let value = &mut body["entry"][0]["changes"][0]["value"];
     value["contacts"][0]["wa_id"] = json!(wa_id);
@@ -25,7 +25,7 @@ fn whatsapp_from(path: &str, wa_id: &str, name: &str, id: &str) -> Vec<u8> {
 }
 
 /// How many messages `/metrics` counts as stored in the way `stored`.
-async fn stored_as(app: &TestApp, stored: &str) -> f64 {
+pub(crate) async fn stored_as(app: &TestApp, stored: &str) -> f64 {
     let text = scrape(app).await;
     sample(&text, &format!(r#"switchboard_webhook_messages_total{{stored="{stored}"}}"#)).unwrap_or(0.0)
 }
