@@ -163,7 +163,10 @@ fn postgres_row(
 /// chat's CHAT_CREATED before its MESSAGE_RECEIVED (subscribers see them in id order). The
 /// answer has a row per input row, in order. The statuses and kinds are literals. No CTE is
 /// named after a table: the count reads the tables. The rows must name distinct customers (a
-/// twin would fail the identity's unique index, and the statement with it).
+/// twin would fail the identity's unique index, and the statement with it). The look-ups of
+/// identities and messages are scalar subqueries with `LIMIT 1`, one index probe per row: as
+/// `[NOT] EXISTS` the planner may join them by hashing the whole table (its estimate of the
+/// input is a function's default 100 rows), a cost that grows with history.
 const POSTGRES: &str = r#"
 WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS n (
@@ -176,10 +179,10 @@ WITH input AS (
     SELECT n.*, nextval(pg_get_serial_sequence('contacts', 'id')) AS new_contact,
            nextval(pg_get_serial_sequence('chats', 'id')) AS new_chat
     FROM input n
-    WHERE NOT EXISTS (SELECT 1 FROM contact_identities i
-                      WHERE i.channel_kind = n.channel_kind AND i.external_id = n.external_id)
-      AND NOT EXISTS (SELECT 1 FROM messages m
-                      WHERE m.channel_id = n.channel_id AND m.provider_message_id = n.provider_message_id)
+    WHERE (SELECT 1 FROM contact_identities i
+           WHERE i.channel_kind = n.channel_kind AND i.external_id = n.external_id LIMIT 1) IS NULL
+      AND (SELECT 1 FROM messages m
+           WHERE m.channel_id = n.channel_id AND m.provider_message_id = n.provider_message_id LIMIT 1) IS NULL
       AND (SELECT version FROM duplicate_rules_version) = $2::text
 ), contact AS (
     INSERT INTO contacts (id, name, photo_url, email, mobile_phone, business_phone, home_phone, job_title,
@@ -215,8 +218,9 @@ WITH input AS (
     ORDER BY f.ord, e.n
     RETURNING id
 )
-SELECT EXISTS (SELECT 1 FROM messages d
-               WHERE d.channel_id = i.channel_id AND d.provider_message_id = i.provider_message_id) AS duplicate,
+SELECT (SELECT true FROM messages d
+        WHERE d.channel_id = i.channel_id AND d.provider_message_id = i.provider_message_id LIMIT 1)
+           IS NOT NULL AS duplicate,
        m.id AS message_id, f.new_chat AS chat_id, f.queue_id, f.new_contact AS contact_id,
        (SELECT pg_notify($3, max(id)::text) IS NULL FROM event) AS notified,
        (SELECT version FROM duplicate_rules_version) AS rules_version
@@ -462,6 +466,16 @@ mod tests {
             assert!(!POSTGRES.contains(&format!("{table} AS (")), "{table}");
         }
         assert!(POSTGRES.contains("{SIMILAR}"), "the count's place");
+    }
+
+    /// The PostgreSQL statement looks identities and messages up one row at a time (scalar
+    /// subqueries with `LIMIT 1`): an `EXISTS` there may be planned as a hash join over the
+    /// whole table, whose cost grows with history (measured: docs/benchmarks.md).
+    #[test]
+    fn the_statement_probes_the_index_per_row() {
+        assert!(!POSTGRES.contains("EXISTS"), "no [NOT] EXISTS in the newcomers' statement");
+        assert_eq!(POSTGRES.matches("LIMIT 1) IS NULL").count(), 2, "the identity and the message");
+        assert_eq!(POSTGRES.matches("LIMIT 1)\n           IS NOT NULL AS duplicate").count(), 1);
     }
 
     /// No statement of the SQLite script numbers a parameter itself: they all read [`SQLITE_VALUES`].
