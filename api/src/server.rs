@@ -191,7 +191,8 @@ impl Server {
         let queries =
             db::QueryConnections::for_pool(&db, config.db_max_connections, db::queries::APPLICATION_NAME);
         let routing = crate::domain::routing::BackgroundRouting::new(db.clone(), readers.clone());
-        let batches = crate::domain::ingest::Batcher::new(db.clone());
+        let appends = (db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite)
+            .then(|| crate::domain::ingest::Batcher::new(db.clone()));
         Shared {
             db,
             keys,
@@ -205,7 +206,7 @@ impl Server {
             channels,
             documents,
             readers,
-            batches,
+            appends,
             known_customers: crate::domain::ingest::KnownCustomers::default(),
             routing,
             queries,

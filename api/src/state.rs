@@ -62,10 +62,9 @@ pub struct Shared {
     pub schema: crate::graphql::Schemas,
     /// SQLite only: read-only connections for GraphQL queries (see `db::connect_readers`).
     pub readers: Option<DatabaseConnection>,
-    /// The queue writing webhook messages several at a time (`domain::ingest::Batcher`): on
-    /// SQLite returning and new customers' to one write transaction, on PostgreSQL new
-    /// customers' first messages to one statement.
-    pub batches: std::sync::Arc<crate::domain::ingest::Batcher>,
+    /// SQLite only: the queue appending returning customers' messages several to a write
+    /// transaction (`domain::ingest::Batcher`).
+    pub appends: Option<std::sync::Arc<crate::domain::ingest::Batcher>>,
     /// The customers this instance has seen stored (`domain::ingest::KnownCustomers`).
     pub known_customers: crate::domain::ingest::KnownCustomers,
     /// Routes the webhooks' new chats off the request, a burst of them in one run

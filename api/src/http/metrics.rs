@@ -17,7 +17,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         analytics: state.analytics_connections.as_ref(),
         bus_subscribers: state.bus.subscribers(),
         stats_cache: Some(state.stats_cache.counts()),
-        batches: state.batches.counts(),
+        appends: state.appends.as_ref().map(|appends| appends.counts()),
         missed_tries: state.known_customers.missed(),
     };
     let text = state.metrics.render(sample).await;

@@ -142,7 +142,7 @@ pub async fn receive(
     let report = match ingest::ingest(
         &state.db,
         state.readers.as_ref(),
-        &state.batches,
+        state.appends.as_ref(),
         &state.known_customers,
         &channel,
         events,

@@ -125,7 +125,6 @@ struct Inner {
     webhook_messages: Family<StoredLabels, Counter>,
     append_batches: Counter,
     append_batched: Counter,
-    batch_waiting: Gauge,
     missed_tries: Family<PathLabels, Counter>,
     db_connections: Family<PoolLabels, Gauge>,
     stats_cache: Family<StatsCacheLabels, Counter>,

@@ -136,25 +136,17 @@ impl Metrics {
         let append_batches = Counter::default();
         registry.register(
             "webhook_append_batches",
-            "Batches that stored webhook messages several at a time, when they waited for the one \
-             before: on SQLite write transactions of one-hop scripts (returning customers' messages \
-             appended, new customers' first messages), on PostgreSQL statements storing new \
-             customers' first messages (sampled at scrape)",
+            "SQLite: write transactions that stored webhook messages by their one-hop scripts \
+             (returning customers' messages appended, new customers' first messages), several when \
+             they waited for the writer (sampled at scrape)",
             append_batches.clone(),
         );
         let append_batched = Counter::default();
         registry.register(
             "webhook_append_batch_messages",
-            "Messages in those batches (per batch: this over \
+            "SQLite: messages in those transactions (per transaction: this over \
              switchboard_webhook_append_batches_total)",
             append_batched.clone(),
-        );
-        let batch_waiting = Gauge::default();
-        registry.register(
-            "webhook_batch_waiting",
-            "Webhook messages queued for the next batch, waiting for the one being written \
-             (sampled at scrape)",
-            batch_waiting.clone(),
         );
         let missed_tries = Family::<PathLabels, Counter>::default();
         registry.register(
@@ -210,7 +202,6 @@ impl Metrics {
             webhook_messages,
             append_batches,
             append_batched,
-            batch_waiting,
             missed_tries,
             db_connections,
             stats_cache,

@@ -27,13 +27,13 @@ impl Metrics {
                 counter.inc_by(total.saturating_sub(counter.get()));
             }
         }
-        let counts = sample.batches;
-        for (counter, total) in
-            [(&self.0.append_batches, counts.batches), (&self.0.append_batched, counts.messages)]
-        {
-            counter.inc_by(total.saturating_sub(counter.get()));
+        if let Some(counts) = sample.appends {
+            for (counter, total) in
+                [(&self.0.append_batches, counts.batches), (&self.0.append_batched, counts.messages)]
+            {
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
         }
-        self.0.batch_waiting.set(i64::try_from(counts.waiting).unwrap_or(i64::MAX));
         for (path, total) in
             [("append", sample.missed_tries.appends), ("newcomer", sample.missed_tries.welcomes)]
         {
@@ -94,8 +94,8 @@ pub struct Sample<'a> {
     pub bus_subscribers: usize,
     /// How the `chatStats` result cache answered so far.
     pub stats_cache: Option<crate::domain::analytics::CacheCounts>,
-    /// What the webhook batches wrote so far.
-    pub batches: crate::domain::ingest::BatchCounts,
+    /// SQLite: what the appending batches wrote so far.
+    pub appends: Option<crate::domain::ingest::BatchCounts>,
     /// Webhook messages whose first path wrote nothing so far.
     pub missed_tries: crate::domain::ingest::MissedTries,
 }

@@ -93,86 +93,29 @@ fn numbered(text: &str, first: usize) -> String {
     numbered
 }
 
-/// For the statement that stores newcomers on PostgreSQL (`ingest/newcomer.rs`): a scalar
-/// query counting what `rules` find for the newcomer of one row of `row`, as
-/// [`find_for_newcomer`] counts them (at most [`LIMIT`]). `row` is the alias of a row whose
-/// columns named by [`newcomer_key_column`] hold the newcomer's keys (NULL where it has
-/// none: what a NULL is compared with never matches, as a rule with an empty field never
-/// does). Written over the row's columns, not over values, the count's text depends on the
-/// rules alone, so one statement counts for every row of it and its plan is reused. `None`
-/// when no rule is enabled (the count is 0). The caller runs it under the rules' version
-/// (see `rules_cache.rs`): the rules must be checked in the same statement.
-pub fn newcomer_count_over(rules: &[Rule], row: &str) -> Option<String> {
-    let arms: Vec<String> = rules
-        .iter()
-        .filter(|rule| rule.enabled)
-        .filter_map(|rule| {
-            let (first, rest) = rule.fields.split_first()?;
-            let mut arm = format!(
-                "SELECT CAST({} AS BIGINT) AS rule_id, contact_id FROM (SELECT DISTINCT contact_id \
-                 FROM contact_keys WHERE {}",
-                rule.id,
-                column_condition(*first, row)
-            );
-            for field in rest {
-                arm.push_str(&format!(
-                    " AND contact_id IN (SELECT contact_id FROM contact_keys WHERE {})",
-                    column_condition(*field, row)
-                ));
-            }
-            arm.push_str(&format!(" LIMIT {PER_RULE}) AS r{}", rule.id));
-            Some(arm)
-        })
-        .collect();
-    if arms.is_empty() {
+/// For a statement that stores a newcomer on PostgreSQL (`ingest/newcomer.rs`): a scalar
+/// query counting what `rules` find for `contact` (not stored yet; `keys` its keys), as
+/// [`find_for_newcomer`] counts them (at most [`LIMIT`]), with its parameters numbered from `$first`, and their
+/// values. `None` when no rule can match (the count is 0). The caller runs it under the rules'
+/// version (see `rules_cache.rs`): the rules must be checked in the same statement.
+pub fn newcomer_count_postgres(
+    contact: &contacts::Model,
+    keys: &Keys,
+    rules: &[Rule],
+    first: usize,
+) -> Option<(String, Vec<Value>)> {
+    if keys.iter().all(|(field, _)| *field == KeyField::NameWord) {
         return None;
     }
-    Some(format!(
-        "SELECT LEAST(COUNT(DISTINCT u.contact_id), {LIMIT}) FROM ({}) AS u",
-        arms.join(" UNION ALL ")
-    ))
-}
-
-/// The column of a newcomer's row that holds its key of `field` for [`newcomer_count_over`];
-/// `None` for the name's words, which no rule compares.
-pub fn newcomer_key_column(field: KeyField) -> Option<&'static str> {
-    match field {
-        KeyField::Name => Some("name_key"),
-        KeyField::NameWord => None,
-        KeyField::Email => Some("email_key"),
-        KeyField::MobilePhone => Some("mobile_key"),
-        KeyField::BusinessPhone => Some("business_key"),
-        KeyField::HomePhone => Some("home_key"),
+    let mut arms = Sql::default();
+    for rule in rules.iter().filter(|rule| rule.enabled) {
+        rule_arm(&mut arms, rule, keys, contact.id);
     }
-}
-
-/// [`field_condition`] over the key columns of `row` (see [`newcomer_count_over`]).
-fn column_condition(field: Field, row: &str) -> String {
-    let column = |key: KeyField| format!("{row}.{}", newcomer_key_column(key).unwrap_or_default());
-    let phones = format!(
-        "({}, {}, {})",
-        column(KeyField::MobilePhone),
-        column(KeyField::BusinessPhone),
-        column(KeyField::HomePhone)
-    );
-    let single = |key: KeyField| format!("field = '{}' AND value = {}", key.as_str(), column(key));
-    match field {
-        Field::Name => single(KeyField::Name),
-        Field::Email => single(KeyField::Email),
-        Field::AnyPhone => format!("field IN {PHONE_FIELDS} AND value IN {phones}"),
-        Field::MobilePhone | Field::BusinessPhone | Field::HomePhone => {
-            let key = match field {
-                Field::MobilePhone => KeyField::MobilePhone,
-                Field::BusinessPhone => KeyField::BusinessPhone,
-                _ => KeyField::HomePhone,
-            };
-            format!(
-                "((field IN {PHONE_FIELDS} AND value = {}) OR (field = '{}' AND value IN {phones}))",
-                column(key),
-                key.as_str()
-            )
-        }
+    if arms.text.is_empty() {
+        return None;
     }
+    let text = format!("SELECT LEAST(COUNT(DISTINCT u.contact_id), {LIMIT}) FROM ({}) AS u", arms.text);
+    Some((numbered(&text, first), arms.values))
 }
 
 const PHONE_FIELDS: &str = "('MOBILE_PHONE', 'BUSINESS_PHONE', 'HOME_PHONE')";

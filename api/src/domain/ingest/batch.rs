@@ -1,22 +1,14 @@
-//! Webhook messages written several at a time: those that arrive while a batch is being
-//! written wait in a queue and go together in the next.
+//! SQLite: messages stored several to one write transaction, each by its one-hop script.
 //!
-//! - **SQLite** has one writer. Appending a message alone holds it for three hops to the
-//!   driver's worker thread (`BEGIN IMMEDIATE`, the script of [`super::append`], `COMMIT`) and
-//!   then hands it to the next webhook through the pool. Here one task writes the waiting
-//!   messages in one transaction: one hop per message, `BEGIN` and `COMMIT` once per batch. A
-//!   returning customer's message goes in by [`super::append`]'s script, a new customer's
-//!   (searched for similar contacts beforehand) by [`super::newcomer`]'s.
-//! - **PostgreSQL** takes new customers' first messages only: the waiting ones go in one
-//!   statement ([`newcomer::in_one_statement_for_all`]), so the statement's start, its
-//!   transaction and its round trip are paid once per batch, not once per customer (returning
-//!   customers' appends stay one statement each: they run side by side on the pool). One
-//!   batch at a time here too: two statements at once were measured to use more of the
-//!   database's CPU for no more messages, and now and then far fewer (docs/benchmarks.md).
-//!
-//! Every webhook is answered only after its batch committed. When a batch fails, it is rolled
-//! back whole and each of its messages is written alone by its own webhook (the general
-//! path), which then answers for itself.
+//! SQLite has one writer. Appending a message alone holds it for three hops to the driver's
+//! worker thread (`BEGIN IMMEDIATE`, the script of [`super::append`], `COMMIT`) and then hands
+//! it to the next webhook through the pool. Here the messages that arrive while the writer is
+//! busy wait in a queue, and one task writes them all in one transaction: one hop per message,
+//! `BEGIN` and `COMMIT` once per batch. A returning customer's message goes in by
+//! [`super::append`]'s script, a new customer's (searched for similar contacts beforehand) by
+//! [`super::newcomer`]'s. Every webhook is answered only after its batch
+//! committed. When a batch fails, it is rolled back whole and each of its messages is written
+//! alone by its own webhook (the general path), which then answers for itself.
 //!
 //! The writing runs in a spawned task, not in a request's future: a webhook whose client goes
 //! away must not abandon the messages of the others.
@@ -25,15 +17,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use entity::channels;
-use sea_orm::{DatabaseBackend, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use tokio::sync::oneshot;
 
 use super::append::{self, Scripted};
 use super::newcomer::{self, Newcomer};
 use crate::channels::InboundMessage;
 
-/// Most messages in one transaction, so one batch never holds SQLite's writer for long (nor
-/// a PostgreSQL statement's locks).
+/// Most messages in one transaction, so one batch never holds the writer for long.
 const MAX_BATCH: usize = 64;
 
 /// The queue of messages to append, and whether a task is writing it. Its `Debug` shows the
@@ -52,8 +43,6 @@ pub struct BatchCounts {
     pub batches: u64,
     /// Messages in them (stored, redelivered, or left to the general path).
     pub messages: u64,
-    /// Messages queued now for the next batch.
-    pub waiting: u64,
 }
 
 #[derive(Default)]
@@ -65,7 +54,7 @@ struct Queue {
 struct Job {
     channel: channels::Model,
     message: InboundMessage,
-    /// For a new customer's message: who they are. `None`: appended (SQLite only).
+    /// For a new customer's message: who they are. `None`: appended.
     newcomer: Option<Newcomer>,
     answer: oneshot::Sender<Option<Scripted>>,
 }
@@ -77,7 +66,7 @@ impl std::fmt::Debug for Batcher {
 }
 
 impl Batcher {
-    /// A batcher writing through `db` (SQLite's single writer, or a PostgreSQL pool).
+    /// A batcher writing through `db` (SQLite's single writer).
     pub fn new(db: DatabaseConnection) -> Arc<Self> {
         Arc::new(Self {
             db,
@@ -87,12 +76,11 @@ impl Batcher {
         })
     }
 
-    /// Batches and their messages committed so far, and the messages waiting now.
+    /// Batches and their messages committed so far.
     pub fn counts(&self) -> BatchCounts {
         BatchCounts {
             batches: self.batches.load(Ordering::Relaxed),
             messages: self.messages.load(Ordering::Relaxed),
-            waiting: self.queue().jobs.len() as u64,
         }
     }
 
@@ -120,19 +108,6 @@ impl Batcher {
         let newcomer = Newcomer::search(reads, channel, message).await?;
         let similar = newcomer.similar();
         Ok((similar, self.write_with_others(channel, message, Some(newcomer)).await))
-    }
-
-    /// On PostgreSQL: stores a new customer's first message (their contact and chat with it)
-    /// with the other new customers' waiting, in one statement that also counts their similar
-    /// contacts. What [`newcomer::in_one_statement_for_all`] found once committed (`None` when
-    /// its batch failed: store it alone). Call only where [`newcomer::applies`].
-    pub(super) async fn welcome_counting(
-        self: &Arc<Self>,
-        channel: &channels::Model,
-        message: &InboundMessage,
-    ) -> Result<Option<Scripted>, sea_orm::DbErr> {
-        let newcomer = Newcomer::of(channel, message)?;
-        Ok(self.write_with_others(channel, message, Some(newcomer)).await)
     }
 
     /// Queues a job and waits for its batch; starts the writer if none is writing.
@@ -189,35 +164,9 @@ impl Batcher {
         self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// One transaction: each job's script, then the commit (SQLite); one statement for all
-    /// (PostgreSQL).
+    /// One transaction: each job's script, then the commit.
     #[tracing::instrument(skip_all, fields(messages = jobs.len()))]
     async fn write(&self, jobs: &[Job]) -> Result<Vec<Scripted>, sea_orm::DbErr> {
-        let found = match self.db.get_database_backend() {
-            DatabaseBackend::Postgres => self.welcome_all(jobs).await?,
-            _ => self.write_scripts(jobs).await?,
-        };
-        self.batches.fetch_add(1, Ordering::Relaxed);
-        self.messages.fetch_add(jobs.len() as u64, Ordering::Relaxed);
-        Ok(found)
-    }
-
-    /// PostgreSQL: every job a newcomer's, in one statement.
-    async fn welcome_all(&self, jobs: &[Job]) -> Result<Vec<Scripted>, sea_orm::DbErr> {
-        let arrivals = jobs
-            .iter()
-            .map(|job| {
-                let newcomer = job.newcomer.as_ref().ok_or_else(|| {
-                    sea_orm::DbErr::Custom("PostgreSQL batches take new customers only".into())
-                })?;
-                Ok(newcomer::Arrival { channel: &job.channel, message: &job.message, newcomer })
-            })
-            .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
-        newcomer::in_one_statement_for_all(&self.db, &arrivals).await
-    }
-
-    /// SQLite: one transaction, each job's script, then the commit.
-    async fn write_scripts(&self, jobs: &[Job]) -> Result<Vec<Scripted>, sea_orm::DbErr> {
         let txn = crate::db::write(&self.db).await?;
         let mut found = Vec::with_capacity(jobs.len());
         for job in jobs {
@@ -227,6 +176,8 @@ impl Batcher {
             });
         }
         txn.commit().await?;
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.messages.fetch_add(jobs.len() as u64, Ordering::Relaxed);
         Ok(found)
     }
 }
@@ -300,11 +251,7 @@ mod tests {
         // The writer took the first message and waits; four more queue behind it.
         appends.extend((1..5).map(spawn));
         until("four messages to queue", || batcher.queue().jobs.len() == 4).await;
-        assert_eq!(
-            batcher.counts(),
-            BatchCounts { batches: 0, messages: 0, waiting: 4 },
-            "nothing written while the writer waits"
-        );
+        assert_eq!(batcher.counts(), BatchCounts::default(), "nothing written while the writer waits");
         busy.rollback().await.unwrap();
         for append in appends {
             // Unknown customers: nothing to append, left to the general path.
@@ -312,7 +259,7 @@ mod tests {
         }
         assert_eq!(
             batcher.counts(),
-            BatchCounts { batches: 2, messages: 5, waiting: 0 },
+            BatchCounts { batches: 2, messages: 5 },
             "the four that waited went together"
         );
         assert!(!batcher.queue().writing, "the writer ends with the queue");
@@ -340,7 +287,7 @@ mod tests {
         assert_eq!(batcher.counts(), BatchCounts::default(), "nothing committed");
         db.execute_unprepared("ALTER TABLE events_away RENAME TO events").await.unwrap();
         assert_eq!(batcher.append(&channel, &message(9)).await, Some(Scripted::New { known: false }));
-        assert_eq!(batcher.counts(), BatchCounts { batches: 1, messages: 1, waiting: 0 });
+        assert_eq!(batcher.counts(), BatchCounts { batches: 1, messages: 1 });
         // The writer ends once it finds the queue empty (after answering).
         until("the writer to end", || !batcher.queue().writing).await;
     }

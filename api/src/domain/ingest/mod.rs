@@ -124,15 +124,14 @@ fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
 /// `reads`: read-only connections beside `db`'s single writer (SQLite), if any. Through them,
 /// a customer Switchboard does not know yet is searched for similar contacts before the
 /// ingesting transaction begins, so the search never holds the write lock that every other
-/// webhook waits for. `batches`: the queue that writes messages several at a time
-/// ([`Batcher`]; on SQLite returning and new customers', on PostgreSQL new customers'). `known`:
-/// the customers this instance has seen stored, whose messages try the append before the new
-/// customer's path.
+/// webhook waits for. `appends`: on SQLite, the queue that appends returning customers'
+/// messages several to a transaction ([`Batcher`]). `known`: the customers this instance has
+/// seen stored, whose messages try the append before the new customer's path.
 #[instrument(skip_all, fields(channel_id = channel.id, events = events.len()))]
 pub async fn ingest(
     db: &DatabaseConnection,
     reads: Option<&DatabaseConnection>,
-    batches: &Arc<Batcher>,
+    appends: Option<&Arc<Batcher>>,
     known: &KnownCustomers,
     channel: &channels::Model,
     events: Vec<InboundEvent>,
@@ -141,7 +140,7 @@ pub async fn ingest(
     for event in events {
         match event {
             InboundEvent::Message(message) => {
-                report.add(store_message(db, reads, batches, known, channel, &message).await?)
+                report.add(store_message(db, reads, appends, known, channel, &message).await?)
             }
             InboundEvent::EchoOf(ours, message) => {
                 // Ours is stored already, whether or not its send has recorded the provider's
@@ -149,7 +148,7 @@ pub async fn ingest(
                 let stored = if sent_by_us(db, channel, ours).await? {
                     Outcome::Duplicate
                 } else {
-                    store_message(db, reads, batches, known, channel, &message).await?
+                    store_message(db, reads, appends, known, channel, &message).await?
                 };
                 report.add(stored);
             }
@@ -194,12 +193,12 @@ pub async fn ingest(
 async fn store_message(
     db: &DatabaseConnection,
     reads: Option<&DatabaseConnection>,
-    batches: &Arc<Batcher>,
+    appends: Option<&Arc<Batcher>>,
     known: &KnownCustomers,
     channel: &channels::Model,
     message: &InboundMessage,
 ) -> DomainResult<Outcome> {
-    let outcome = store_once(db, reads, batches, known, channel, message).await?;
+    let outcome = store_once(db, reads, appends, known, channel, message).await?;
     // Stored now, or before: the customer's identity is.
     known.remember(channel.kind, &message.customer.external_id);
     Ok(outcome)
@@ -210,7 +209,7 @@ async fn store_message(
 async fn store_once(
     db: &DatabaseConnection,
     reads: Option<&DatabaseConnection>,
-    batches: &Arc<Batcher>,
+    appends: Option<&Arc<Batcher>>,
     known: &KnownCustomers,
     channel: &channels::Model,
     message: &InboundMessage,
@@ -220,30 +219,16 @@ async fn store_once(
         appending && newcomer::applies(message) && !known.knows(channel.kind, &message.customer.external_id);
     // The similar contacts of a new customer, if searched already.
     let mut searched = None;
-    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-    if postgres && welcoming {
-        // PostgreSQL: a customer not seen stored here goes with the other new customers
-        // waiting, in one statement that counts their similar contacts.
-        match batches.welcome_counting(channel, message).await? {
-            Some(append::Scripted::Done(outcome)) => return Ok(outcome),
-            Some(append::Scripted::New { known: true }) => {
-                known.missed_welcome();
-                welcoming = false;
-            }
-            // The rules kept changing under it: the append, then the general path.
-            Some(append::Scripted::New { known: false }) => welcoming = false,
-            // The batch failed: the general path tries it alone.
-            None => {}
-        }
-    }
-    if !postgres && appending {
+    if let Some(appends) = appends
+        && appending
+    {
         // SQLite: a customer not seen stored here is searched off the writer and welcomed in
         // the next batch; if they are known after all, their message is appended.
         if let Some(reads) = reads
             && welcoming
         {
             welcoming = false;
-            let (similar, found) = batches.welcome(reads, channel, message).await?;
+            let (similar, found) = appends.welcome(reads, channel, message).await?;
             searched = Some(similar);
             match found {
                 Some(append::Scripted::Done(outcome)) => return Ok(outcome),
@@ -253,7 +238,7 @@ async fn store_once(
                 Some(append::Scripted::New { known: false }) | None => {}
             }
         }
-        match batches.append(channel, message).await {
+        match appends.append(channel, message).await {
             Some(append::Scripted::Done(outcome)) => return Ok(outcome),
             // Not stored before, as of that batch, and nothing written.
             Some(append::Scripted::New { known: customer_known }) => {
@@ -268,7 +253,7 @@ async fn store_once(
                     && searched.is_none()
                     && newcomer::applies(message)
                 {
-                    let (similar, found) = batches.welcome(reads, channel, message).await?;
+                    let (similar, found) = appends.welcome(reads, channel, message).await?;
                     searched = Some(similar);
                     if let Some(append::Scripted::Done(outcome)) = found {
                         return Ok(outcome);

@@ -10,12 +10,8 @@
 //! Here the similar-contact search runs first, outside any transaction (a newcomer has no
 //! "not duplicates" marks to look at, and the contact it would find itself is not stored yet),
 //! and then every row goes in at once:
-//! - **PostgreSQL** ([`in_one_statement_for_all`]): one statement of data-modifying CTEs, its
-//!   own transaction, for every new customer waiting at that moment ([`super::Batcher`]): the
-//!   rows come as one JSON array, and each row's similar contacts are counted over its own
-//!   key columns, so the statement's text, and its plan, depend on the duplicate rules alone.
-//!   Customers in one statement do not count each other (as two concurrent transactions would
-//!   not).
+//! - **PostgreSQL** ([`in_one_statement`]): one statement of data-modifying CTEs, its own
+//!   transaction.
 //! - **SQLite** ([`in_one_script`]): a script of statements the driver runs in one hop, inside
 //!   the write transaction of the batch it joined ([`super::Batcher`]).
 //!
@@ -69,7 +65,7 @@ impl Newcomer {
 
     /// The newcomer writing `message` on `channel`, not searched (PostgreSQL's statement
     /// counts their similar contacts itself).
-    pub(super) fn of(channel: &channels::Model, message: &InboundMessage) -> Result<Self, DbErr> {
+    fn of(channel: &channels::Model, message: &InboundMessage) -> Result<Self, DbErr> {
         let contact = identities::new_contact(channel, &message.customer);
         let keys = keys::of(&contact);
         let pairs: Vec<[&str; 2]> =
@@ -84,12 +80,19 @@ impl Newcomer {
     }
 }
 
-/// The values of the SQLite script, in order: `1`–`9` those of [`super::append`]'s statements
+/// The values of both statements, in order: `1`–`9` those of [`super::append`]'s statements
 /// (channel, provider message id, channel kind, customer's external id, direction, author
 /// kind, message kind, text, delivery status), `10` now, `11` the channel's queue, `12` the
-/// contact's keys (JSON), `13` the similar contacts found, `14` name, `15` photo, `16` e-mail,
-/// `17` mobile phone, `18` business phone, `19` home phone, `20` job title, `21` keys version.
-fn values(channel: &channels::Model, message: &InboundMessage, newcomer: &Newcomer) -> Vec<sea_orm::Value> {
+/// contact's keys (JSON), `13` `similar` (SQLite: the similar contacts found; PostgreSQL: the
+/// version of the duplicate rules its statement counts them by), `14` name, `15` photo, `16`
+/// e-mail, `17` mobile phone, `18` business phone, `19` home phone, `20` job title, `21` keys
+/// version.
+fn values(
+    channel: &channels::Model,
+    message: &InboundMessage,
+    newcomer: &Newcomer,
+    similar: sea_orm::Value,
+) -> Vec<sea_orm::Value> {
     let contact = &newcomer.contact;
     append::message_values(channel, message)
         .into_iter()
@@ -97,7 +100,7 @@ fn values(channel: &channels::Model, message: &InboundMessage, newcomer: &Newcom
             contact.created_at.into(),
             channel.queue_id.into(),
             newcomer.keys_json.clone().into(),
-            (newcomer.similar as i64).into(),
+            similar,
             contact.name.clone().into(),
             contact.photo_url.clone().into(),
             contact.email.clone().into(),
@@ -110,139 +113,69 @@ fn values(channel: &channels::Model, message: &InboundMessage, newcomer: &Newcom
         .collect()
 }
 
-/// A newcomer's row of [`POSTGRES`]'s input: the values the SQLite script binds, as one JSON
-/// object, with `ord` (its place in the statement) and the keys the similar-contact count
-/// compares, each in its column ([`similar::newcomer_key_column`]; absent: NULL). Times go
-/// in whole microseconds, PostgreSQL's precision, cut as the driver cuts a bound time.
-fn postgres_row(
-    ord: usize,
-    channel: &channels::Model,
-    message: &InboundMessage,
-    newcomer: &Newcomer,
-) -> serde_json::Value {
-    let contact = &newcomer.contact;
-    let outgoing = message.direction == entity::enums::Direction::Outgoing;
-    let mut row = serde_json::json!({
-        "ord": ord,
-        "channel_id": channel.id,
-        "provider_message_id": message.provider_message_id,
-        "channel_kind": channel.kind.as_str(),
-        "external_id": message.customer.external_id,
-        "direction": message.direction.as_str(),
-        "author_kind": message.author_kind.as_str(),
-        "kind": message.kind.as_str(),
-        "text": message.text,
-        "delivery_status": outgoing.then_some(entity::enums::DeliveryStatus::Sent.as_str()),
-        "now": contact.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        "queue_id": channel.queue_id,
-        "keys": newcomer.keys.iter().map(|(field, value)| [field.as_str(), value.as_str()]).collect::<Vec<_>>(),
-        "name": contact.name,
-        "photo_url": contact.photo_url,
-        "email": contact.email,
-        "mobile_phone": contact.mobile_phone,
-        "business_phone": contact.business_phone,
-        "home_phone": contact.home_phone,
-        "job_title": contact.job_title,
-        "keys_version": contact.keys_version,
-    });
-    for (field, value) in newcomer.keys.iter() {
-        if let Some(column) = similar::newcomer_key_column(*field) {
-            row[column] = value.as_str().into();
-        }
-    }
-    row
-}
-
-/// With `$1` the newcomers' rows (a JSON array of [`postgres_row`]s), `$2` the version of
-/// the duplicate rules the similar-contact count was built from, `$3` the NOTIFY channel;
-/// `{SIMILAR}` stands for the count over a row `f` ([`similar::newcomer_count_over`]). A row
-/// is written only when its customer's identity does not exist and its message is not stored;
-/// nothing at all when the rules stored are no longer those the count was built from (the
-/// answer's `rules_version` says which are). Ids of contacts and chats are drawn from their
-/// sequences up front, so every insert knows its row's. The events go in one insert, each
-/// chat's CHAT_CREATED before its MESSAGE_RECEIVED (subscribers see them in id order). The
-/// answer has a row per input row, in order. The statuses and kinds are literals. No CTE is
-/// named after a table: the count reads the tables. The rows must name distinct customers (a
-/// twin would fail the identity's unique index, and the statement with it). The look-ups of
-/// identities and messages are scalar subqueries with `LIMIT 1`, one index probe per row: as
-/// `[NOT] EXISTS` the planner may join them by hashing the whole table (its estimate of the
-/// input is a function's default 100 rows), a cost that grows with history.
+/// With [`values`] as `$1`–`$21` (but `$13`: the version of the duplicate rules the count was
+/// built from), `$22` the NOTIFY channel, and from `$23` the values of the similar-contact
+/// count, which stands in for `{SIMILAR}` (see [`similar::newcomer_count_postgres`]). Nothing
+/// is written when the identity exists, the message is stored, or the rules stored are no
+/// longer those the count was built from (the answer's `rules_version` says which are): the
+/// contact's insert selects no row, and every other insert selects from the one before it.
+/// The two events go in one insert, CHAT_CREATED first (subscribers see them in id order). The
+/// statuses and kinds are literals. No CTE is named after a table: the count reads the tables.
 const POSTGRES: &str = r#"
-WITH input AS (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS n (
-        ord integer, channel_id bigint, provider_message_id text, channel_kind text, external_id text,
-        direction text, author_kind text, kind text, text text, delivery_status text, now timestamptz,
-        queue_id bigint, keys jsonb, name text, photo_url text, email text, mobile_phone text,
-        business_phone text, home_phone text, job_title text, keys_version integer,
-        name_key text, email_key text, mobile_key text, business_key text, home_key text)
-), fresh AS MATERIALIZED (
-    SELECT n.*, nextval(pg_get_serial_sequence('contacts', 'id')) AS new_contact,
-           nextval(pg_get_serial_sequence('chats', 'id')) AS new_chat
-    FROM input n
-    WHERE (SELECT 1 FROM contact_identities i
-           WHERE i.channel_kind = n.channel_kind AND i.external_id = n.external_id LIMIT 1) IS NULL
-      AND (SELECT 1 FROM messages m
-           WHERE m.channel_id = n.channel_id AND m.provider_message_id = n.provider_message_id LIMIT 1) IS NULL
-      AND (SELECT version FROM duplicate_rules_version) = $2::text
-), contact AS (
-    INSERT INTO contacts (id, name, photo_url, email, mobile_phone, business_phone, home_phone, job_title,
+WITH contact AS (
+    INSERT INTO contacts (name, photo_url, email, mobile_phone, business_phone, home_phone, job_title,
                           created_at, updated_at, keys_version)
-    SELECT new_contact, name, photo_url, email, mobile_phone, business_phone, home_phone, job_title,
-           now, now, keys_version
-    FROM fresh ORDER BY ord
+    SELECT $14, $15, $16, $17, $18, $19, $20, $10, $10, $21
+    WHERE NOT EXISTS (SELECT 1 FROM contact_identities WHERE channel_kind = $3 AND external_id = $4)
+      AND NOT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND provider_message_id = $2)
+      AND (SELECT version FROM duplicate_rules_version) = $13::text
+    RETURNING id
 ), identity AS (
     INSERT INTO contact_identities (contact_id, channel_kind, external_id, created_at)
-    SELECT new_contact, channel_kind, external_id, now FROM fresh ORDER BY ord
+    SELECT id, $3, $4, $10 FROM contact
 ), new_keys AS (
     INSERT INTO contact_keys (field, value, contact_id)
-    SELECT pair ->> 0, pair ->> 1, f.new_contact FROM fresh f, jsonb_array_elements(f.keys) AS k (pair)
+    SELECT pair ->> 0, pair ->> 1, contact.id FROM contact, jsonb_array_elements($12::jsonb) AS k (pair)
 ), chat AS (
-    INSERT INTO chats (id, contact_id, channel_id, queue_id, status, created_at, updated_at, queued_at,
+    INSERT INTO chats (contact_id, channel_id, queue_id, status, created_at, updated_at, queued_at,
                        last_message_at)
-    SELECT new_chat, new_contact, channel_id, queue_id, 'WAITING', now, now, now, now FROM fresh ORDER BY ord
+    SELECT id, $1, $11, 'WAITING', $10, $10, $10, $10 FROM contact
+    RETURNING id, queue_id, contact_id
 ), message AS (
     INSERT INTO messages (chat_id, channel_id, direction, author_kind, kind, text, provider_message_id,
                           delivery_status, created_at)
-    SELECT new_chat, channel_id, direction, author_kind, kind, text, provider_message_id, delivery_status, now
-    FROM fresh ORDER BY ord
-    RETURNING id, chat_id
+    SELECT id, $1, $5::text, $6::text, $7::text, $8::text, $2, $9::text, $10 FROM chat
+    RETURNING id
 ), event AS (
     INSERT INTO events (kind, chat_id, queue_id, payload, created_at)
-    SELECT e.kind, f.new_chat, f.queue_id, e.payload, f.now
-    FROM fresh f JOIN message m ON m.chat_id = f.new_chat, LATERAL (VALUES
-        (1, 'CHAT_CREATED', jsonb_build_object('status', 'WAITING', 'contactId', f.new_contact,
+    SELECT e.kind, chat.id, chat.queue_id, e.payload, $10
+    FROM chat, message, LATERAL (VALUES
+        (1, 'CHAT_CREATED', jsonb_build_object('status', 'WAITING', 'contactId', chat.contact_id,
                                                'parentChatId', NULL, 'similarContacts', {SIMILAR})),
-        (2, 'MESSAGE_RECEIVED', jsonb_build_object('messageId', m.id, 'direction', f.direction,
-                                                   'kind', f.kind))
+        (2, 'MESSAGE_RECEIVED', jsonb_build_object('messageId', message.id, 'direction', $5::text,
+                                                   'kind', $7::text))
     ) AS e (n, kind, payload)
-    ORDER BY f.ord, e.n
+    ORDER BY e.n
     RETURNING id
 )
-SELECT (SELECT true FROM messages d
-        WHERE d.channel_id = i.channel_id AND d.provider_message_id = i.provider_message_id LIMIT 1)
-           IS NOT NULL AS duplicate,
-       m.id AS message_id, f.new_chat AS chat_id, f.queue_id, f.new_contact AS contact_id,
-       (SELECT pg_notify($3, max(id)::text) IS NULL FROM event) AS notified,
+SELECT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND provider_message_id = $2) AS duplicate,
+       message.id AS message_id, chat.id AS chat_id, chat.queue_id, chat.contact_id,
+       (SELECT pg_notify($22, max(id)::text) IS NULL FROM event) AS notified,
        (SELECT version FROM duplicate_rules_version) AS rules_version
-FROM input i
-LEFT JOIN fresh f ON f.ord = i.ord
-LEFT JOIN message m ON m.chat_id = f.new_chat
-ORDER BY i.ord
+FROM (VALUES (1)) AS one (x)
+LEFT JOIN chat ON true
+LEFT JOIN message ON true
 "#;
 
 /// Statements tried with rules read again after the stored ones changed under the previous
 /// try, before the general path takes the message (it searches in its own transaction).
 const ATTEMPTS: usize = 3;
 
-/// A new customer's message to store on PostgreSQL: its channel, the message, who wrote it.
-pub(super) struct Arrival<'a> {
-    pub channel: &'a channels::Model,
-    pub message: &'a InboundMessage,
-    pub newcomer: &'a Newcomer,
-}
-
-/// On PostgreSQL: stores the customer writing `message` as a newcomer, their chat and
-/// `message` in one statement: [`in_one_statement_for_all`] with one arrival. Call only where
+/// On PostgreSQL: stores the customer writing `message` as a newcomer (not searched: the
+/// statement counts their similar contacts itself), their chat (WAITING, in the channel's
+/// queue) and `message`, with CHAT_CREATED and MESSAGE_RECEIVED, in one statement. The count
+/// is built from the remembered duplicate rules and written only if they are still the stored
+/// ones; otherwise the rules are read again and the statement tried again. Call only where
 /// [`applies`].
 pub(super) async fn in_one_statement(
     db: &impl ConnectionTrait,
@@ -250,84 +183,40 @@ pub(super) async fn in_one_statement(
     message: &InboundMessage,
 ) -> Result<Scripted, DbErr> {
     let newcomer = &Newcomer::of(channel, message)?;
-    let found = in_one_statement_for_all(db, &[Arrival { channel, message, newcomer }]).await?;
-    Ok(found.into_iter().next().unwrap_or(Scripted::New { known: false }))
-}
-
-/// On PostgreSQL: stores each arrival's customer as a newcomer (not searched: the statement
-/// counts their similar contacts itself), their chat (WAITING, in the channel's queue) and
-/// message, with CHAT_CREATED and MESSAGE_RECEIVED; what each found, in order. All arrivals
-/// of different customers go in one statement (its own transaction); a customer's second
-/// arrival goes in the next (it finds the first's identity and writes nothing). The count is
-/// built from the remembered duplicate rules and written only if they are still the stored
-/// ones; otherwise the rules are read again and the statement tried again. Call only for
-/// messages where [`applies`].
-pub(super) async fn in_one_statement_for_all(
-    db: &impl ConnectionTrait,
-    arrivals: &[Arrival<'_>],
-) -> Result<Vec<Scripted>, DbErr> {
-    let mut found: Vec<Option<Scripted>> = vec![None; arrivals.len()];
-    let mut left: Vec<usize> = (0..arrivals.len()).collect();
-    while !left.is_empty() {
-        // The first arrival of each customer left; the others wait for the next statement.
-        let mut customers = std::collections::HashSet::new();
-        let (now, later): (Vec<usize>, Vec<usize>) = left.into_iter().partition(|&n| {
-            let arrival = &arrivals[n];
-            customers.insert((arrival.channel.kind, arrival.message.customer.external_id.as_str()))
-        });
-        let rows: Vec<&Arrival> = now.iter().map(|&n| &arrivals[n]).collect();
-        for (n, one) in now.into_iter().zip(in_one_statement_once(db, &rows).await?) {
-            found[n] = Some(one);
-        }
-        left = later;
-    }
-    Ok(found.into_iter().map(|one| one.unwrap_or(Scripted::New { known: false })).collect())
-}
-
-/// [`in_one_statement_for_all`] for arrivals of different customers: one statement, tried
-/// again while the rules change under it.
-async fn in_one_statement_once(
-    db: &impl ConnectionTrait,
-    arrivals: &[&Arrival<'_>],
-) -> Result<Vec<Scripted>, DbErr> {
-    let rows: Vec<serde_json::Value> = arrivals
-        .iter()
-        .enumerate()
-        .map(|(ord, a)| postgres_row(ord, a.channel, a.message, a.newcomer))
-        .collect();
-    let rows = serde_json::Value::Array(rows);
     let mut rules = match rules_cache::remembered() {
         Some(rules) => rules,
         None => rules_cache::read(db, None).await?,
     };
     for _ in 0..ATTEMPTS {
-        let sql = match similar::newcomer_count_over(&rules.rules, "f") {
-            Some(count) => POSTGRES.replace("{SIMILAR}", &format!("COALESCE(({count}), 0)")),
+        let mut values = values(channel, message, newcomer, rules.version.clone().into());
+        values.push(NOTIFY_CHANNEL.into());
+        let count = similar::newcomer_count_postgres(
+            &newcomer.contact,
+            &newcomer.keys,
+            &rules.rules,
+            values.len() + 1,
+        );
+        let sql = match count {
+            Some((count, count_values)) => {
+                values.extend(count_values);
+                POSTGRES.replace("{SIMILAR}", &format!("COALESCE(({count}), 0)"))
+            }
             None => POSTGRES.replace("{SIMILAR}", "0"),
         };
-        let values: Vec<sea_orm::Value> =
-            vec![rows.clone().into(), rules.version.clone().into(), NOTIFY_CHANNEL.into()];
         let statement = Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values);
-        let answers = db.query_all_raw(statement).await?;
-        let stored: String = match answers.first() {
-            Some(row) => row.try_get("", "rules_version")?,
-            None => return Err(DbErr::RecordNotFound("newcomer".into())),
-        };
+        let row = db.query_one_raw(statement).await?.ok_or(DbErr::RecordNotFound("newcomer".into()))?;
+        let stored: String = row.try_get("", "rules_version")?;
         if stored == rules.version {
             rules_cache::remember(rules);
-            return answers
-                .iter()
-                .map(|row| answer(row, row.try_get::<Option<i64>>("", "message_id")?.is_some()))
-                .collect();
+            return answer(&row, row.try_get::<Option<i64>>("", "message_id")?.is_some());
         }
-        // A message stored before is a duplicate whatever the rules.
-        if answers.iter().all(|row| row.try_get::<bool>("", "duplicate").unwrap_or(false)) {
-            return Ok(vec![Scripted::Done(Outcome::Duplicate); arrivals.len()]);
+        if row.try_get::<bool>("", "duplicate")? {
+            return Ok(Scripted::Done(Outcome::Duplicate));
         }
         // The rules changed since they were read: read them under the version this saw.
         rules = rules_cache::read(db, Some(stored)).await?;
     }
-    Ok(vec![Scripted::New { known: false }; arrivals.len()])
+    Ok(Scripted::New { known: false })
 }
 
 /// What the answer row says: welcomed (`created`), stored before, or neither (the customer
@@ -432,7 +321,7 @@ pub(super) async fn in_one_script(
     message: &InboundMessage,
     newcomer: &Newcomer,
 ) -> Result<Scripted, DbErr> {
-    let values = values(channel, message, newcomer);
+    let values = values(channel, message, newcomer, (newcomer.similar as i64).into());
     let statement = Statement::from_sql_and_values(DatabaseBackend::Sqlite, sqlite_script(), values);
     let rows = txn.query_all_raw(statement).await?;
     let row = rows.last().ok_or(DbErr::RecordNotFound("newcomer".into()))?;
@@ -466,16 +355,6 @@ mod tests {
             assert!(!POSTGRES.contains(&format!("{table} AS (")), "{table}");
         }
         assert!(POSTGRES.contains("{SIMILAR}"), "the count's place");
-    }
-
-    /// The PostgreSQL statement looks identities and messages up one row at a time (scalar
-    /// subqueries with `LIMIT 1`): an `EXISTS` there may be planned as a hash join over the
-    /// whole table, whose cost grows with history (measured: docs/benchmarks.md).
-    #[test]
-    fn the_statement_probes_the_index_per_row() {
-        assert!(!POSTGRES.contains("EXISTS"), "no [NOT] EXISTS in the newcomers' statement");
-        assert_eq!(POSTGRES.matches("LIMIT 1) IS NULL").count(), 2, "the identity and the message");
-        assert_eq!(POSTGRES.matches("LIMIT 1)\n           IS NOT NULL AS duplicate").count(), 1);
     }
 
     /// No statement of the SQLite script numbers a parameter itself: they all read [`SQLITE_VALUES`].
